@@ -1,0 +1,84 @@
+"""What is kept of a response body while it streams: a byte count, the snippet, the size cap.
+
+Nothing here holds more than the snippet's few KiB, whatever the body's size. Other consumers
+(stdout in body format, `--save` files) plug in through the `BodyConsumer` protocol.
+"""
+
+from __future__ import annotations
+
+import codecs
+from typing import Protocol
+
+from fetchcli.sanitize import collapse_whitespace, sanitize
+
+_TEXT_SUBTYPES = ("json", "xml", "javascript", "ecmascript", "html", "csv", "yaml", "urlencoded")
+
+
+class BodyConsumer(Protocol):
+    """Receives the decoded body of the final response, chunk by chunk."""
+
+    def feed(self, chunk: bytes) -> None: ...
+
+
+class SnippetCollector:
+    """Keeps the first bytes of a body, enough for `chars` characters after whitespace folds."""
+
+    def __init__(self, chars: int) -> None:
+        self._chars = chars
+        # UTF-8 takes up to 4 bytes a character; the margin absorbs leading whitespace and markup.
+        self._budget = 4 * chars + 1024 if chars > 0 else 0
+        self._head = bytearray()
+
+    def feed(self, chunk: bytes) -> None:
+        room = self._budget - len(self._head)
+        if room > 0:
+            self._head += chunk[:room]
+
+    def snippet(self, content_type: str | None, charset: str | None) -> str | None:
+        """The snippet, or None for binary content or when snippets are off."""
+        if self._chars <= 0 or not is_textual(content_type, bytes(self._head[:512])):
+            return None
+        text = bytes(self._head).decode(_codec(charset), errors="replace")
+        return collapse_whitespace(sanitize(text))[: self._chars]
+
+
+def is_textual(content_type: str | None, sample: bytes) -> bool:
+    """Whether a body of this type is text worth a snippet.
+
+    >>> is_textual("text/html; charset=utf-8", b""), is_textual("image/png", b"")
+    (True, False)
+    >>> is_textual("application/problem+json", b""), is_textual(None, b"\\x00\\x01")
+    (True, False)
+    """
+    if not content_type:
+        return b"\0" not in sample
+    mime = content_type.split(";", 1)[0].strip().lower()
+    main, _, sub = mime.partition("/")
+    return main == "text" or any(word in sub for word in _TEXT_SUBTYPES)
+
+
+def _codec(charset: str | None) -> str:
+    """The response's charset if Python knows it, else UTF-8 (decoded with replacement)."""
+    if charset:
+        try:
+            return codecs.lookup(charset).name
+        except LookupError:
+            pass
+    return "utf-8"
+
+
+class SizeCap:
+    """Counts decoded bytes and says how much of each chunk fits under `--max-size`."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.count = 0
+        self.truncated = False
+
+    def fit(self, chunk: bytes) -> bytes:
+        room = self.limit - self.count
+        if len(chunk) > room:
+            self.truncated = True
+            chunk = chunk[:room]
+        self.count += len(chunk)
+        return chunk

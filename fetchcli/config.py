@@ -1,0 +1,259 @@
+"""The frozen settings of one run, their defaults, and the pure parsers for flag values.
+
+The CLI builds one `Config` from the flags; nothing below the CLI sees a raw flag string.
+Parsers raise `ValueError` with a message meant for the user.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+DEFAULT_CONCURRENCY = 20
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_KEEPALIVE_EXPIRY = 5.0
+DEFAULT_MAX_REDIRECTS = 10
+DEFAULT_SNIPPET = 60
+DEFAULT_MAX_SIZE = 100_000_000
+DEFAULT_RETRY_BACKOFF = 0.5
+DEFAULT_RETRY_MAX_WAIT = 60.0
+MAX_URL_LENGTH = 8 * 1024
+
+
+class Format(StrEnum):
+    TABLE = "table"
+    JSONL = "jsonl"
+    CSV = "csv"
+    BODY = "body"
+
+
+class Order(StrEnum):
+    INPUT = "input"
+    COMPLETION = "completion"
+
+
+class FailOn(StrEnum):
+    ANY = "any"
+    ERROR = "error"
+    NEVER = "never"
+
+
+class Scheme(StrEnum):
+    HTTPS = "https"
+    HTTP = "http"
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    index: int  # 1-based, as the user writes it
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class InputConfig:
+    default_scheme: Scheme = Scheme.HTTPS
+    dedupe: bool = False
+    shard: Shard | None = None
+    skip_done: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PoolConfig:
+    concurrency: int = DEFAULT_CONCURRENCY
+    max_connections: int | None = None
+    max_keepalive: int | None = None
+    keepalive_expiry: float = DEFAULT_KEEPALIVE_EXPIRY
+    per_host: int | None = None
+    rate: float | None = None
+    http2: bool = False
+
+    @property
+    def connections(self) -> int:
+        """Twice the concurrency unless set, so idle connections to one host need not be
+        closed to open one to another."""
+        return self.max_connections or 2 * self.concurrency
+
+    @property
+    def keepalive(self) -> int:
+        return self.max_keepalive if self.max_keepalive is not None else self.connections
+
+
+@dataclass(frozen=True, slots=True)
+class TimeoutConfig:
+    connect: float | None = DEFAULT_TIMEOUT
+    read: float | None = DEFAULT_TIMEOUT
+    write: float | None = DEFAULT_TIMEOUT
+    pool: float | None = DEFAULT_TIMEOUT
+    max_time: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RetryConfig:
+    retries: int = 0
+    backoff: float = DEFAULT_RETRY_BACKOFF
+    max_wait: float = DEFAULT_RETRY_MAX_WAIT
+
+
+@dataclass(frozen=True, slots=True)
+class RequestConfig:
+    method: str = "GET"
+    headers: tuple[tuple[str, str], ...] = ()
+    data: bytes | None = None
+    user_agent: str | None = None
+    user: tuple[str, str] | None = None
+    follow: bool = True
+    max_redirects: int = DEFAULT_MAX_REDIRECTS
+    insecure: bool = False
+    cacert: Path | None = None
+    proxy: str | None = None
+
+    def __repr__(self) -> str:
+        user = None if self.user is None else (self.user[0], "****")
+        return f"RequestConfig(method={self.method!r}, user={user!r}, proxy={self.proxy!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class OutputConfig:
+    format: Format = Format.JSONL
+    order: Order = Order.INPUT
+    snippet: int = DEFAULT_SNIPPET
+    include_headers: bool = False
+    separator: bytes = b""
+    save_dir: Path | None = None
+    records: Path | None = None
+    max_size: int = DEFAULT_MAX_SIZE
+    progress: bool = False
+    quiet: bool = False
+    verbose: bool = False
+    fail_on: FailOn = FailOn.ANY
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything one run needs, decided once at the edge."""
+
+    sources: tuple[str, ...] = ("-",)
+    input: InputConfig = field(default_factory=InputConfig)
+    pool: PoolConfig = field(default_factory=PoolConfig)
+    timeouts: TimeoutConfig = field(default_factory=TimeoutConfig)
+    retry: RetryConfig = field(default_factory=RetryConfig)
+    request: RequestConfig = field(default_factory=RequestConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)\s*$", re.IGNORECASE)
+_SIZE_UNITS = {
+    "": 1, "b": 1,
+    "k": 1000, "kb": 1000, "m": 1000**2, "mb": 1000**2, "g": 1000**3, "gb": 1000**3,
+    "t": 1000**4, "tb": 1000**4,
+    "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4,
+}  # fmt: skip
+
+
+def parse_size(text: str) -> int:
+    """A byte count: kB/MB/GB are powers of 1000, KiB/MiB/GiB powers of 1024.
+
+    >>> parse_size("100MB"), parse_size("1KiB"), parse_size("512"), parse_size("1.5kB")
+    (100000000, 1024, 512, 1500)
+    """
+    match = _SIZE.match(text)
+    unit = match[2].lower() if match else ""
+    if match is None or unit not in _SIZE_UNITS:
+        raise ValueError(f"not a size: {text!r} (try 500kB, 10MB, 1GiB)")
+    size = int(float(match[1]) * _SIZE_UNITS[unit])
+    if size <= 0:
+        raise ValueError(f"size must be positive: {text!r}")
+    return size
+
+
+_RATE_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_rate(text: str) -> float:
+    """Requests per second from `10`, `10/s`, `600/m` or `3600/h`.
+
+    >>> parse_rate("600/m"), parse_rate("10"), parse_rate("2.5/s")
+    (10.0, 10.0, 2.5)
+    """
+    count, _, unit = text.strip().partition("/")
+    try:
+        rate = float(count) / _RATE_UNITS[unit.strip().lower() or "s"]
+    except (ValueError, KeyError):
+        raise ValueError(f"not a rate: {text!r} (try 10, 10/s, 600/m)") from None
+    if not rate > 0 or rate == float("inf"):
+        raise ValueError(f"rate must be positive: {text!r}")
+    return rate
+
+
+def parse_shard(text: str) -> Shard:
+    """`I/N`: keep shard I of N, 1 <= I <= N.
+
+    >>> parse_shard("2/8")
+    Shard(index=2, count=8)
+    """
+    index, slash, count = text.partition("/")
+    try:
+        shard = Shard(int(index), int(count))
+    except ValueError:
+        shard = None
+    if not slash or shard is None or not 1 <= shard.index <= shard.count:
+        raise ValueError(f"--shard must be I/N with 1 <= I <= N, got {text!r}")
+    return shard
+
+
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    """`Name: value` into a pair; CR or LF anywhere is refused (header injection).
+
+    >>> parse_header("X-Token:  abc ")
+    ('X-Token', 'abc')
+    """
+    if "\r" in text or "\n" in text:
+        raise ValueError(f"header contains CR or LF: {text!r}")
+    name, colon, value = text.partition(":")
+    if not colon or not _HEADER_NAME.match(name.strip()):
+        raise ValueError(f"header must be 'Name: value', got {text!r}")
+    return name.strip(), value.strip()
+
+
+def parse_user(text: str) -> tuple[str, str]:
+    """`USER:PASS` (the password may be empty or contain colons).
+
+    >>> parse_user("alice:s:e:c")
+    ('alice', 's:e:c')
+    """
+    user, colon, password = text.partition(":")
+    if not colon or not user:
+        raise ValueError("--user must be USER:PASS")
+    return user, password
+
+
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\"}
+
+
+def parse_separator(text: str) -> bytes:
+    """Unescape `\\n`, `\\t`, `\\r`, `\\0` and `\\\\`; anything else stays as written.
+
+    >>> parse_separator(r"\\n--\\n"), parse_separator(r"\\0"), parse_separator(r"a\\qb")
+    (b'\\n--\\n', b'\\x00', b'a\\\\qb')
+    """
+    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m[1], m[0]), text).encode()
+
+
+def parse_seconds(text: str) -> float:
+    """A non-negative number of seconds.
+
+    >>> parse_seconds("1.5")
+    1.5
+    """
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise ValueError(f"not a number of seconds: {text!r}") from None
+    if not 0 <= seconds < float("inf"):
+        raise ValueError(f"seconds must be zero or more: {text!r}")
+    return seconds

@@ -1,0 +1,154 @@
+"""The records that flow through fetchcli: Target (what to fetch) -> Result (what happened).
+
+Results hold raw values as fetched; `Result.to_record()` is the one place that turns them into
+display-safe values (control characters stripped, passwords masked) for every sink.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from fetchcli.sanitize import mask_url, sanitize
+
+
+class ErrorKind(StrEnum):
+    """Why a URL failed, in the order of the contract."""
+
+    INVALID_URL = "invalid-url"
+    DNS = "dns"
+    CONNECT = "connect"
+    TLS = "tls"
+    TIMEOUT = "timeout"
+    PROTOCOL = "protocol"
+    REDIRECTS = "redirects"
+    TOO_LARGE = "too-large"
+    DEADLINE = "deadline"
+    IO = "io"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorInfo:
+    kind: ErrorKind
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One URL to fetch, with where it came from. `error` is set for lines that are not URLs."""
+
+    url: str
+    source: str
+    line: int | None
+    error: ErrorInfo | None = None
+
+    def __repr__(self) -> str:
+        return f"Target({mask_url(self.url)!r}, source={self.source!r}, line={self.line})"
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """The outcome of fetching one Target. Built once per URL, never mutated."""
+
+    target: Target
+    final_url: str | None = None
+    status: int | None = None
+    reason: str | None = None
+    http_version: str | None = None
+    elapsed: float = 0.0
+    bytes: int = 0
+    content_type: str | None = None
+    snippet: str | None = None
+    attempts: int = 0
+    redirects: int = 0
+    truncated: bool = False
+    saved_to: str | None = None
+    error: ErrorInfo | None = None
+    headers: tuple[tuple[str, str], ...] | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when there was no error and the final status is below 400."""
+        return self.error is None and self.status is not None and self.status < 400
+
+    def to_record(self) -> dict[str, Any]:
+        """The record as the contract names it, with every server-controlled string made safe."""
+        record: dict[str, Any] = {
+            "line": self.target.line,
+            "source": self.target.source,
+            "url": _safe(self.target.url),
+            "final_url": _safe(self.final_url),
+            "status": self.status,
+            "reason": _safe(self.reason),
+            "http_version": self.http_version,
+            "elapsed": round(self.elapsed, 6),
+            "bytes": self.bytes,
+            "content_type": _safe(self.content_type),
+            "snippet": _safe(self.snippet),
+            "attempts": self.attempts,
+            "redirects": self.redirects,
+            "truncated": self.truncated,
+            "saved_to": _safe(self.saved_to),
+            "error": None,
+        }
+        if self.error is not None:
+            record["error"] = {"kind": str(self.error.kind), "message": _safe(self.error.message)}
+        if self.headers is not None:
+            record["headers"] = _merge_headers(self.headers)
+        return record
+
+
+def _safe(text: str | None) -> str | None:
+    return None if text is None else sanitize(mask_url(text))
+
+
+def _merge_headers(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    for name, value in headers:
+        key = sanitize(name.lower())
+        clean = sanitize(value)
+        merged[key] = f"{merged[key]}, {clean}" if key in merged else clean
+    return merged
+
+
+RECORD_FIELDS = tuple(Result(Target("", "", None)).to_record())
+
+
+@dataclass(slots=True)
+class Summary:
+    """Running totals over a run; the only mutable object the sinks share."""
+
+    ok: int = 0
+    failed: int = 0
+    bytes: int = 0
+    errors: int = 0
+    truncated: int = 0
+    failures_by_kind: Counter[str] = field(default_factory=Counter)
+    elapsed: float = 0.0
+    signal: int | None = None  # the signal that stopped the run, if one did
+    stdout_closed: bool = False  # the reader of stdout went away
+
+    @property
+    def total(self) -> int:
+        return self.ok + self.failed
+
+    def add(self, result: Result) -> None:
+        self.bytes += result.bytes
+        self.truncated += result.truncated
+        if result.ok:
+            self.ok += 1
+            return
+        self.failed += 1
+        if result.error is not None:
+            self.errors += 1
+            self.failures_by_kind[str(result.error.kind)] += 1
+        else:
+            self.failures_by_kind[f"http {result.status}"] += 1
+
+    @property
+    def rate(self) -> float:
+        """Requests per second over the whole run."""
+        return self.total / self.elapsed if self.elapsed > 0 else 0.0

@@ -1,0 +1,110 @@
+"""Where Results go: JSON lines, CSV, the table, a records file. Sinks write; nothing else does.
+
+Every sink takes `Result.to_record()`, which is already sanitized and masked, and flushes each
+line, so a reader downstream sees a record as soon as it is complete and an interrupted run
+never leaves half a line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Sequence
+from typing import Any, BinaryIO, Protocol
+
+from fetchcli.models import RECORD_FIELDS, Result
+
+CSV_FIELDS = tuple(
+    name for field in RECORD_FIELDS for name in
+    (("error_kind", "error_message") if field == "error" else (field,))
+)  # fmt: skip
+
+
+class Sink(Protocol):
+    def write(self, result: Result) -> None: ...
+    def close(self) -> None: ...
+
+
+class JsonlSink:
+    def __init__(
+        self, stream: BinaryIO, *, include_headers: bool = False, close_stream: bool = False
+    ) -> None:
+        self._stream = stream
+        self._include_headers = include_headers
+        self._close_stream = close_stream
+
+    def write(self, result: Result) -> None:
+        record = result.to_record()
+        if not self._include_headers:
+            record.pop("headers", None)
+        self._stream.write(json.dumps(record, ensure_ascii=False).encode() + b"\n")
+        self._stream.flush()
+
+    def close(self) -> None:
+        self._stream.flush()
+        if self._close_stream:
+            self._stream.close()
+
+
+class CsvSink:
+    """A header row, then one row per record, with the error split into two columns."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self._write_row(CSV_FIELDS)
+
+    def write(self, result: Result) -> None:
+        self._write_row([_csv_value(value) for value in csv_row(result.to_record())])
+
+    def _write_row(self, row: Sequence[Any]) -> None:
+        text = io.StringIO()
+        csv.writer(text, lineterminator="\n").writerow(row)
+        self._stream.write(text.getvalue().encode())
+        self._stream.flush()
+
+    def close(self) -> None:
+        self._stream.flush()
+
+
+def csv_row(record: dict[str, Any]) -> list[Any]:
+    error = record.get("error") or {}
+    flat = {**record, "error_kind": error.get("kind"), "error_message": error.get("message")}
+    return [flat[name] for name in CSV_FIELDS]
+
+
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+class TableSink:
+    """Keeps the results of the run and shows them as one table when it ends."""
+
+    def __init__(self, show: Callable[[Sequence[Result]], None]) -> None:
+        self._results: list[Result] = []
+        self._show = show
+
+    def write(self, result: Result) -> None:
+        self._results.append(result)
+
+    def close(self) -> None:
+        self._show(self._results)
+
+
+class TeeSink:
+    """Writes every result to each sink in turn (stdout plus `--records FILE`)."""
+
+    def __init__(self, *sinks: Sink) -> None:
+        self._sinks = sinks
+
+    def write(self, result: Result) -> None:
+        for sink in self._sinks:
+            sink.write(result)
+
+    def close(self) -> None:
+        for sink in self._sinks:
+            sink.close()

@@ -1,0 +1,175 @@
+"""SOURCE arguments (URLs, files, stdin) -> a lazy stream of Targets, and the filter stages.
+
+Lines are read one at a time, so a pipe yields its first Target before it reaches EOF and a list
+of millions of lines never sits in memory. Bad lines become Targets that carry an `invalid-url`
+error; they are never dropped and never raise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import urlsplit
+
+from fetchcli.config import MAX_URL_LENGTH, Shard
+from fetchcli.models import ErrorInfo, ErrorKind, Target
+from fetchcli.sanitize import mask_url, sanitize
+
+STDIN = "-"
+ARG = "arg"
+_SCHEMES = ("http", "https")
+_SHOWN_INVALID_CHARS = 200  # an invalid line is echoed back, but not all 8 KiB of it
+
+
+def is_url_argument(source: str) -> bool:
+    return "://" in source
+
+
+def check_readable(sources: Iterable[str]) -> None:
+    """Open every file SOURCE once, so a typo fails before anything is fetched.
+
+    Raises OSError naming the first unreadable path."""
+    for source in sources:
+        if source != STDIN and not is_url_argument(source):
+            with open(source, "rb"):
+                pass
+
+
+def iter_targets(sources: Iterable[str], default_scheme: str, stdin: BinaryIO) -> Iterator[Target]:
+    """Targets from every SOURCE in argument order, read lazily."""
+    for source in sources:
+        if is_url_argument(source):
+            yield make_target(source, ARG, None, default_scheme)
+        elif source == STDIN:
+            yield from iter_lines(stdin, STDIN, default_scheme)
+        else:
+            with open(source, "rb") as lines:
+                yield from iter_lines(lines, source, default_scheme)
+
+
+def iter_lines(stream: BinaryIO, source: str, default_scheme: str) -> Iterator[Target]:
+    """Targets from a URL list: blank lines and `#` comments skipped, line numbers kept."""
+    for number, raw in enumerate(_bounded_lines(stream), start=1):
+        if raw is None:
+            yield _invalid("", source, number, f"line longer than {MAX_URL_LENGTH} bytes")
+            continue
+        try:
+            text = raw.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            shown = raw.decode("utf-8", "replace").strip()
+            yield _invalid(shown, source, number, "line is not valid UTF-8")
+            continue
+        if text and not text.startswith("#"):
+            yield make_target(text, source, number, default_scheme)
+
+
+def _bounded_lines(stream: BinaryIO) -> Iterator[bytes | None]:
+    """Lines of at most MAX_URL_LENGTH bytes; a longer one is skipped whole and yields None,
+    so a hostile input without newlines cannot fill memory."""
+    limit = MAX_URL_LENGTH + 2  # room for CR LF
+    while line := stream.readline(limit):
+        if len(line) < limit or line.endswith(b"\n"):
+            yield line
+            continue
+        while (rest := stream.readline(limit)) and not rest.endswith(b"\n"):
+            pass
+        yield None
+
+
+def make_target(text: str, source: str, line: int | None, default_scheme: str) -> Target:
+    """A Target for one URL, or one flagged invalid-url with the reason."""
+    url = text if "://" in text else f"{default_scheme}://{text}"
+    problem = url_problem(url)
+    if problem is not None:
+        return _invalid(text, source, line, problem)
+    return Target(url, source, line)
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` is not a fetchable http(s) URL, or None.
+
+    >>> url_problem("ftp://example.com/"), url_problem("https:///path"), url_problem("http://a.b/")
+    ("unsupported scheme 'ftp'", 'no host in URL', None)
+    """
+    if len(url.encode()) > MAX_URL_LENGTH:
+        return f"URL longer than {MAX_URL_LENGTH} bytes"
+    if not url.isprintable() or " " in url:
+        return "URL contains whitespace or control characters"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        return f"malformed URL: {exc}"
+    if parts.scheme.lower() not in _SCHEMES:
+        return f"unsupported scheme {sanitize(parts.scheme)!r}"
+    if not parts.hostname:
+        return "no host in URL"
+    return None
+
+
+def _invalid(text: str, source: str, line: int | None, reason: str) -> Target:
+    shown = text[:_SHOWN_INVALID_CHARS]
+    return Target(shown, source, line, ErrorInfo(ErrorKind.INVALID_URL, reason))
+
+
+def dedupe(targets: Iterable[Target]) -> Iterator[Target]:
+    """Skip exact repeats of a URL. Keeps a 16-byte digest per distinct URL, not the URL."""
+    seen: set[bytes] = set()
+    for target in targets:
+        digest = hashlib.blake2b(target.url.encode(), digest_size=16).digest()
+        if digest not in seen:
+            seen.add(digest)
+            yield target
+
+
+def shard_of(url: str, count: int) -> int:
+    """The 1-based shard of `url`: a blake2b hash, the same on every machine and run.
+
+    >>> shard_of("https://example.com/", 4)
+    3
+    """
+    digest = hashlib.blake2b(url.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % count + 1
+
+
+def in_shard(targets: Iterable[Target], shard: Shard) -> Iterator[Target]:
+    return (t for t in targets if shard_of(t.url, shard.count) == shard.index)
+
+
+def load_done(path: Path) -> set[str]:
+    """URLs with a successful record (no error, status < 400) in an earlier JSONL output.
+
+    A missing file is an empty history (the first run of a cron job); lines that do not parse,
+    such as one cut short by a crash, are ignored."""
+    done: set[str] = set()
+    try:
+        lines = path.open("rb")
+    except FileNotFoundError:
+        return done
+    with lines:
+        for raw in lines:
+            url = _successful_url(raw)
+            if url is not None:
+                done.add(url)
+    return done
+
+
+def _successful_url(raw: bytes) -> str | None:
+    try:
+        record = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(record, dict) or record.get("error") is not None:
+        return None
+    status, url = record.get("status"), record.get("url")
+    if isinstance(status, int) and status < 400 and isinstance(url, str):
+        return url
+    return None
+
+
+def skip_done(targets: Iterable[Target], done: set[str]) -> Iterator[Target]:
+    """Records hold masked URLs, so compare masked forms."""
+    return (t for t in targets if t.error is not None or mask_url(t.url) not in done)
