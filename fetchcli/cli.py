@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, TypeVar
 
-import click
 import typer
 
 from fetchcli import __version__, config
@@ -436,16 +435,14 @@ def main(
             standalone_mode=False,
             obj=_Invocation(streams, transport),
         )
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code)
-    except (click.UsageError, click.BadParameter) as exc:
-        return _usage_error(streams, exc.format_message())
+    except (typer.Abort, KeyboardInterrupt):
+        return ExitCode.SIGINT
+    except typer.exceptions.TyperException as exc:  # click's usage errors, as typer vendors them
+        return _usage_error(streams, getattr(exc, "format_message", exc.__str__)())
     except UsageError as exc:
         return _usage_error(streams, str(exc))
-    except click.Abort:
-        return ExitCode.SIGINT
-    except KeyboardInterrupt:
-        return ExitCode.SIGINT
     if real and status == ExitCode.OK:
         _quiet_closed_stdout()
     return int(status) if isinstance(status, int) else ExitCode.OK

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import httpx
@@ -17,7 +17,7 @@ import httpx
 from fetchcli.body import BodyConsumer, SizeCap, SnippetCollector
 from fetchcli.classify import classify, describe
 from fetchcli.config import Config
-from fetchcli.decode import DecodeError, decoder_for
+from fetchcli.decode import DecodeError, Decoder, IdentityDecoder, decoder_for
 from fetchcli.models import ErrorInfo, ErrorKind, Result, Target
 from fetchcli.sanitize import mask_url, sanitize
 
@@ -115,19 +115,15 @@ class Fetcher:
         self, target: Target, response: httpx.Response, progress: _Progress, started: float
     ) -> Result:
         output = self._config.output
-        decoder = decoder_for(response.headers.get("content-encoding"))
-        encoded = decoder is None  # an encoding we cannot decode under a cap: count raw bytes
-        snippet = SnippetCollector(0 if encoded else output.snippet)
+        decoder = _decoder(response)
+        snippet = SnippetCollector(output.snippet if decoder is not None else 0)
         consumer = self._consumer_for(target) if self._consumer_for else None
         cap = SizeCap(output.max_size)
-        async for raw in response.aiter_raw():
-            for chunk in decoder.decode(raw) if decoder else (raw,):
-                piece = cap.fit(chunk)
-                snippet.feed(piece)
-                if consumer is not None:
-                    consumer.feed(piece)
-                if cap.truncated:
-                    break
+        async for chunk in _decoded_chunks(response, decoder):
+            piece = cap.fit(chunk)
+            snippet.feed(piece)
+            if consumer is not None:
+                consumer.feed(piece)
             progress.body_bytes = cap.count
             if cap.truncated:
                 break
@@ -195,8 +191,35 @@ class Fetcher:
         )
 
 
+def _decoder(response: httpx.Response) -> Decoder | None:
+    """None for an encoding we cannot decode under a cap: its raw bytes pass on as they are."""
+    if response.is_stream_consumed:
+        return IdentityDecoder()  # built in memory (respx, MockTransport): httpx decoded it already
+    return decoder_for(response.headers.get("content-encoding"))
+
+
+async def _decoded_chunks(
+    response: httpx.Response, decoder: Decoder | None
+) -> AsyncIterator[bytes]:
+    """The body as decoded chunks of at most decode.STEP bytes each."""
+    if response.is_stream_consumed:
+        yield response.content
+        return
+    async for raw in response.aiter_raw():
+        if decoder is None:
+            yield raw
+            continue
+        for chunk in decoder.decode(raw):
+            yield chunk
+    if decoder is not None:
+        for chunk in decoder.flush():
+            yield chunk
+
+
 async def _drain(response: httpx.Response) -> None:
     """Read a small redirect body so its connection can be reused; a large one is dropped."""
+    if response.is_stream_consumed:  # a mock transport may hand over a response already read
+        return
     seen = 0
     async for raw in response.aiter_raw():
         seen += len(raw)
