@@ -1,0 +1,176 @@
+"""The command line in-process: usage errors, terminal-dependent defaults, exit statuses."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+import respx
+
+from fetchcli import __version__
+from tests.conftest import RunCli
+
+
+@pytest.fixture
+def transport() -> httpx.MockTransport:
+    router = respx.Router(assert_all_called=False)
+    router.get(url__regex=r"https://([^@/]*@)?ok\.test/.*").respond(200, text="fine")
+    router.get("https://missing.test/").respond(404, text="gone")
+    router.get("https://down.test/").mock(side_effect=httpx.ConnectError("refused"))
+    return httpx.MockTransport(router.async_handler)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--shard", "3/2", "https://ok.test/"], "invalid value for --shard"),
+        (["--shard", "x", "https://ok.test/"], "invalid value for --shard"),
+        (["-H", "X-A: 1\r\nX-B: 2", "https://ok.test/"], "header contains CR or LF"),
+        (["-H", "no colon", "https://ok.test/"], "header must be 'Name: value'"),
+        (["--max-size", "lots", "https://ok.test/"], "invalid value for --max-size"),
+        (["-c", "0", "https://ok.test/"], "--concurrency"),
+        (["-f", "xml", "https://ok.test/"], "--format"),
+        (["-u", "nopassword", "https://ok.test/"], "--user must be USER:PASS"),
+        (["--proxy", "nohost", "https://ok.test/"], "invalid value for --proxy"),
+        (["--nope"], "No such option: --nope"),
+        (["missing-file.txt"], "cannot read 'missing-file.txt': No such file or directory"),
+        (["-d", "@missing-body"], "cannot read 'missing-body'"),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(run_cli: RunCli, transport, args, message) -> None:
+    """Every user mistake prints one 'fetchcli: error:' line, exits 2 and fetches nothing."""
+    result = run_cli(*args, transport=transport, expect=2)
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("fetchcli: error: ")
+    assert message in result.stderr
+    assert result.stdout == b""
+
+
+def test_unreadable_file_stops_everything_before_fetching(run_cli, tmp_path, transport) -> None:
+    """A bad file anywhere in SOURCE fails the run before the good ones are fetched."""
+    good = tmp_path / "good.txt"
+    good.write_text("https://ok.test/a\n")
+    result = run_cli(str(good), str(tmp_path), transport=transport, expect=2)
+    assert "Is a directory" in result.stderr
+    assert result.stdout == b""
+
+
+def test_no_source_on_a_terminal_is_a_usage_error(run_cli) -> None:
+    """With no SOURCE and stdin a terminal there is nothing to read: exit 2."""
+    result = run_cli(stdin_isatty=True, expect=2)
+    assert "no SOURCE given and stdin is a terminal" in result.stderr
+
+
+def test_no_source_reads_piped_stdin(run_cli, transport) -> None:
+    """With no SOURCE and stdin piped, URLs are read from stdin with line numbers."""
+    result = run_cli(stdin=b"# list\nhttps://ok.test/1\n\nhttps://ok.test/2\n", transport=transport)
+    assert [(r["source"], r["line"]) for r in result.records] == [("-", 2), ("-", 4)]
+
+
+def test_empty_input_warns_and_exits_0(run_cli) -> None:
+    """No URLs at all is a warning, not an error."""
+    result = run_cli(stdin=b"# nothing here\n\n")
+    assert "fetchcli: warning: no URLs to fetch" in result.stderr
+    assert result.stdout == b""
+
+
+def test_format_defaults_follow_the_terminal(run_cli, transport) -> None:
+    """Table on a terminal, JSON lines into a pipe."""
+    piped = run_cli("https://ok.test/", transport=transport)
+    assert piped.records[0]["status"] == 200
+    tty = run_cli("https://ok.test/", transport=transport, stdout_isatty=True)
+    assert "Snippet" in tty.stdout.decode()
+    assert "200 OK" in tty.stdout.decode()
+
+
+def test_csv_has_a_header_and_a_row_per_url(run_cli, transport) -> None:
+    """-f csv writes a header row then one row per URL."""
+    lines = run_cli("-f", "csv", "https://ok.test/", "ftp://x", transport=transport, expect=1)
+    rows = lines.stdout.decode().splitlines()
+    assert rows[0].startswith("line,source,url,final_url,status")
+    assert "error_kind,error_message" in rows[0]
+    assert len(rows) == 3
+    assert rows[2].endswith("invalid-url,unsupported scheme 'ftp'")
+
+
+@pytest.mark.parametrize(
+    ("urls", "fail_on", "code"),
+    [
+        (["https://ok.test/"], "any", 0),
+        (["https://missing.test/"], "any", 1),
+        (["https://missing.test/"], "error", 0),
+        (["https://down.test/"], "error", 1),
+        (["https://down.test/", "https://missing.test/"], "never", 0),
+        (["notaurl://x"], "error", 1),
+    ],
+)
+def test_fail_on_decides_the_exit_status(run_cli, transport, urls, fail_on, code) -> None:
+    """--fail-on any|error|never maps failures to exit 1 or 0."""
+    run_cli("--fail-on", fail_on, *urls, transport=transport, expect=code)
+
+
+def test_summary_on_stderr_and_quiet_removes_it(run_cli, transport) -> None:
+    """The summary goes to stderr only; -q drops it."""
+    result = run_cli("https://ok.test/", "https://missing.test/", transport=transport, expect=1)
+    assert "1 ok, 1 failed (http 404 1)" in result.stderr
+    assert b"failed" not in result.stdout
+    quiet = run_cli("-q", "https://ok.test/", transport=transport)
+    assert quiet.stderr == ""
+
+
+def test_verbose_logs_each_attempt_with_masked_password(run_cli, transport) -> None:
+    """-v prints one line per attempt on stderr, password masked."""
+    result = run_cli("-v", "https://bob:hunter2@ok.test/x", transport=transport)
+    assert "GET https://bob:****@ok.test/x -> 200 OK" in result.stderr
+    assert "hunter2" not in result.stderr
+    assert b"hunter2" not in result.stdout
+
+
+def test_records_file_appends_and_skip_done_resumes(run_cli, transport, tmp_path) -> None:
+    """--records appends JSONL; --skip-done on it skips URLs that already succeeded."""
+    log = tmp_path / "log.jsonl"
+    urls = ["https://ok.test/a", "https://missing.test/"]
+    run_cli("-f", "csv", "--records", str(log), *urls, transport=transport, expect=1)
+    second = run_cli(
+        "--records", str(log), "--skip-done", str(log), *urls, transport=transport, expect=1
+    )
+    assert [r["url"] for r in second.records] == ["https://missing.test/"]
+    logged = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(logged) == 3
+
+
+def test_skip_done_file_may_not_exist_yet(run_cli, transport, tmp_path) -> None:
+    """The first run of a cron job has no log yet: --skip-done treats it as empty."""
+    result = run_cli(
+        "--skip-done", str(tmp_path / "none.jsonl"), "https://ok.test/", transport=transport
+    )
+    assert len(result.records) == 1
+
+
+def test_dedupe_and_shards(run_cli, transport) -> None:
+    """--dedupe drops repeats; the shards of a list partition it."""
+    stdin = b"".join(b"https://ok.test/%d\n" % (i % 10) for i in range(30))
+    assert len(run_cli("--dedupe", stdin=stdin, transport=transport).records) == 10
+    seen = []
+    for shard in ("1/3", "2/3", "3/3"):
+        records = run_cli("--dedupe", "--shard", shard, stdin=stdin, transport=transport).records
+        seen += [r["url"] for r in records]
+    assert sorted(seen) == sorted({f"https://ok.test/{i}" for i in range(10)})
+
+
+def test_version(run_cli) -> None:
+    """--version prints the version and exits 0."""
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        run_cli("--version")
+    assert out.getvalue().strip() == f"fetchcli {__version__}"
+
+
+def test_insecure_warns(run_cli, transport) -> None:
+    """-k prints a warning on stderr."""
+    result = run_cli("-k", "https://ok.test/", transport=transport)
+    assert "fetchcli: warning: TLS certificate verification is disabled" in result.stderr
