@@ -1,0 +1,129 @@
+"""The installed program in a subprocess: lazy stdin, exit statuses, signals, closed stdout."""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.server import TestServer
+
+pytestmark = pytest.mark.e2e
+
+FETCHCLI = shutil.which("fetchcli") or "fetchcli"
+TIMEOUT = 30
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if "PROXY" not in k.upper()}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _start(*args: str, stdin: int | None = subprocess.PIPE) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [FETCHCLI, *args],
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(),
+    )
+
+
+def _read_line(proc: subprocess.Popen[bytes], stream: str = "stdout") -> bytes:
+    """One line of stdout (or stderr), failing the test instead of hanging."""
+    pipe = getattr(proc, stream)
+    assert pipe is not None
+    selector = selectors.DefaultSelector()
+    selector.register(pipe, selectors.EVENT_READ)
+    line = b""
+    deadline = time.monotonic() + TIMEOUT
+    while not line.endswith(b"\n"):
+        remaining = deadline - time.monotonic()
+        assert remaining > 0 and selector.select(remaining), f"no output line yet: {line!r}"
+        chunk = os.read(pipe.fileno(), 1)
+        assert chunk, f"stdout closed early: {line!r}"
+        line += chunk
+    return line
+
+
+def test_stdin_is_read_lazily(server: TestServer) -> None:
+    """The first record appears while stdin is still open."""
+    with _start("-q") as proc:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(f"{server.url}/ok\n".encode())
+        proc.stdin.flush()
+        first = json.loads(_read_line(proc))
+        assert first["status"] == 200
+        proc.stdin.write(f"{server.url}/status/404\n".encode())
+        proc.stdin.close()
+        assert json.loads(proc.stdout.read())["status"] == 404
+        assert proc.wait(timeout=TIMEOUT) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [(["/ok"], 0), (["/status/503"], 1), (["--fail-on", "never", "/status/503"], 0)],
+)
+def test_exit_statuses(server: TestServer, args: list[str], code: int) -> None:
+    """Exit 0 on success and 1 on failure, as --fail-on says."""
+    argv = [a if not a.startswith("/") else server.url + a for a in args]
+    done = subprocess.run([FETCHCLI, *argv], capture_output=True, timeout=TIMEOUT, env=_env())
+    assert done.returncode == code
+    assert json.loads(done.stdout)["url"].startswith(server.url)
+
+
+def test_usage_error_is_one_line_without_traceback() -> None:
+    """A bad flag value: exit 2, one line, no traceback."""
+    done = subprocess.run(
+        [FETCHCLI, "--shard", "9/2", "http://x/"], capture_output=True, timeout=TIMEOUT, env=_env()
+    )
+    assert done.returncode == 2
+    assert done.stderr.decode().count("\n") == 1
+    assert b"Traceback" not in done.stderr
+
+
+def test_python_dash_m() -> None:
+    """`python -m fetchcli` is the same program."""
+    done = subprocess.run(
+        [sys.executable, "-m", "fetchcli", "--version"], capture_output=True, timeout=TIMEOUT
+    )
+    assert done.returncode == 0
+    assert done.stdout.startswith(b"fetchcli ")
+
+
+def test_closed_stdout_ends_quietly(server: TestServer) -> None:
+    """`fetchcli … | head -n 1`: exit 0 promptly, nothing on stderr."""
+    urls = "".join(f"{server.url}/ok?n={i}\n" for i in range(2000)).encode()
+    with _start("-c", "4") as proc:
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        proc.stdin.write(urls)
+        proc.stdin.close()
+        _read_line(proc)
+        proc.stdout.close()
+        assert proc.wait(timeout=TIMEOUT) == 0
+        assert proc.stderr.read() == b""
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_flushes_finished_records(server: TestServer, signum: int, code: int) -> None:
+    """SIGINT/SIGTERM mid-run: records already complete are written whole (even those held
+    behind a hanging head in input order), the summary is printed, exit 130/143."""
+    urls = [f"{server.url}/hang", f"{server.url}/ok", f"{server.url}/status/404"]
+    proc = _start("-v", "-c", "3", *urls, stdin=subprocess.DEVNULL)
+    finished = [_read_line(proc, "stderr") for _ in range(2)]  # -v: one line per finished URL
+    assert all(b"/hang" not in line for line in finished)
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == code
+    assert b"Traceback" not in err
+    assert b"1 ok, 1 failed" in err
+    records = [json.loads(line) for line in out.decode().splitlines()]
+    assert [r["url"] for r in records] == urls[1:]

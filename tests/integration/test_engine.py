@@ -1,0 +1,173 @@
+"""The engine against a real HTTP server on 127.0.0.1: limits, reuse, order, bodies, timeouts."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from tests.conftest import RunCli
+from tests.server import TestServer
+
+
+def _urls(server: TestServer, path: str, count: int) -> bytes:
+    return b"".join(
+        f"{server.url}{path}{'&' if '?' in path else '?'}n={i}\n".encode() for i in range(count)
+    )
+
+
+def test_concurrency_is_reached_and_never_exceeded(run_cli: RunCli, server: TestServer) -> None:
+    """-c 5 keeps exactly five requests in flight at the server, never more."""
+    result = run_cli("-c", "5", stdin=_urls(server, "/hold?ms=60", 30))
+    assert len(result.records) == 30
+    assert server.stats.peak_in_flight == 5
+
+
+def test_max_connections_caps_below_concurrency(run_cli, server) -> None:
+    """--max-connections 3 holds even when -c asks for more."""
+    run_cli("-c", "10", "--max-connections", "3", stdin=_urls(server, "/hold?ms=30", 20))
+    assert server.stats.peak_in_flight <= 3
+    assert server.stats.connections <= 3
+
+
+def test_connections_are_kept_alive_and_reused(run_cli, server) -> None:
+    """Sequential requests on one host share connections instead of opening one per URL."""
+    result = run_cli("-c", "4", stdin=_urls(server, "/ok", 60))
+    assert all(r["status"] == 200 for r in result.records)
+    assert server.stats.requests == 60
+    assert server.stats.connections <= 4
+
+
+def test_input_order_is_kept_and_completion_order_is_not(run_cli, server) -> None:
+    """By default records follow the input; --order completion writes them as they finish."""
+    urls = [f"{server.url}/slow/400", f"{server.url}/ok", f"{server.url}/slow/150"]
+    ordered = run_cli("-c", "3", *urls).records
+    assert [r["url"] for r in ordered] == urls
+    finished = run_cli("-c", "3", "--order", "completion", *urls).records
+    assert [r["url"] for r in finished] == [urls[1], urls[2], urls[0]]
+
+
+def test_input_order_with_many_urls_and_a_slow_head(run_cli, server) -> None:
+    """A slow first URL does not reorder or lose any of the many records behind it."""
+    stdin = f"{server.url}/slow/300\n".encode() + _urls(server, "/ok", 300)
+    records = run_cli("-c", "8", stdin=stdin).records
+    assert [r["line"] for r in records] == list(range(1, 302))
+
+
+def test_read_timeout_on_a_server_that_never_answers(run_cli, server) -> None:
+    """A server that accepts and never answers ends as a 'timeout' record, promptly."""
+    [record] = run_cli("-t", "0.3", f"{server.url}/hang", expect=1).records
+    assert record["error"]["kind"] == "timeout"
+    assert record["elapsed"] < 5
+
+
+def test_connection_refused(run_cli) -> None:
+    """Nothing listening on the port: error kind 'connect'."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    [record] = run_cli(f"http://127.0.0.1:{port}/", expect=1).records
+    assert record["error"]["kind"] == "connect"
+
+
+def test_unresolvable_host(run_cli) -> None:
+    """A host that does not resolve (.invalid is reserved): error kind 'dns'."""
+    [record] = run_cli("-t", "5", "http://no-such-host.invalid/", expect=1).records
+    assert record["error"]["kind"] == "dns"
+
+
+@pytest.mark.parametrize("path", ["/gzip", "/deflate", "/deflate-raw"])
+def test_compressed_bodies_are_decoded(run_cli, server, path) -> None:
+    """gzip and both flavours of deflate decode; bytes counts decoded bytes."""
+    [record] = run_cli("--snippet", "16", f"{server.url}{path}").records
+    assert record["snippet"] == "compressed hello"
+    assert record["bytes"] == len("compressed hello " * 100)
+
+
+def test_gzip_bomb_is_cut_at_max_size(run_cli, server) -> None:
+    """A gzip bomb is decoded only up to --max-size: truncated, too-large, exact byte count."""
+    [record] = run_cli("--max-size", "2MB", f"{server.url}/gzip-bomb?mb=200", expect=1).records
+    assert record["bytes"] == 2_000_000
+    assert record["truncated"] is True
+    assert record["error"]["kind"] == "too-large"
+    assert record["elapsed"] < 5
+
+
+def test_huge_body_is_cut_without_reading_it_all(run_cli, server) -> None:
+    """A 200 MB body with --max-size 1MiB stops reading at the cap."""
+    [record] = run_cli("--max-size", "1MiB", f"{server.url}/big/200000000", expect=1).records
+    assert record["bytes"] == 1024 * 1024
+    assert record["truncated"] is True
+
+
+def test_huge_body_under_the_cap_is_counted(run_cli, server) -> None:
+    """A 30 MB body streams through; only its byte count and snippet are kept."""
+    [record] = run_cli("--snippet", "5", f"{server.url}/big/30000000").records
+    assert record["bytes"] == 30_000_000
+    assert record["snippet"] == "xxxxx"
+
+
+def test_drip_body_arrives_whole(run_cli, server) -> None:
+    """A body sent slowly in chunks is read to the end."""
+    [record] = run_cli(f"{server.url}/drip?chunks=5&delay_ms=20&size=3").records
+    assert record["bytes"] == 15
+
+
+def test_redirect_chain_and_loop(run_cli, server) -> None:
+    """A chain is followed and counted; a loop stops at --max-redirects with 'redirects'."""
+    ok, loop = run_cli(f"{server.url}/redirect/3", f"{server.url}/loop", expect=1).records
+    assert (ok["status"], ok["redirects"], ok["final_url"]) == (200, 3, f"{server.url}/redirect/0")
+    assert loop["error"]["kind"] == "redirects"
+    assert loop["redirects"] == 10
+
+
+def test_request_headers_reach_the_server(run_cli, server) -> None:
+    """-H, -A and -u arrive; Accept-Encoding names only capped decoders."""
+    [record] = run_cli(
+        "--snippet", "2000", "-H", "X-Probe: 1", "-A", "agent/2", "-u", "u:p", f"{server.url}/echo"
+    ).records
+    snippet = record["snippet"]
+    assert '"x-probe": "1"' in snippet
+    assert '"user-agent": "agent/2"' in snippet
+    assert '"authorization": "Basic dTpw"' in snippet
+    assert '"accept-encoding": "gzip, deflate"' in snippet
+
+
+def test_charsets_and_binary(run_cli, server) -> None:
+    """latin-1 text decodes with its charset; binary gets no snippet; no type sniffs text."""
+    latin, binary, untyped = run_cli(
+        f"{server.url}/latin1", f"{server.url}/binary", f"{server.url}/no-type"
+    ).records
+    assert latin["snippet"] == "café olé"
+    assert binary["snippet"] is None
+    assert binary["bytes"] == 16 + 256
+    assert untyped["snippet"] == "plain text without type"
+
+
+@pytest.mark.parametrize(
+    ("path", "kinds"),
+    [
+        ("/reset", {"connect", "protocol"}),
+        ("/close-mid-headers", {"protocol"}),
+        ("/short-body", {"protocol"}),
+        ("/bad-chunked", {"protocol"}),
+    ],
+)
+def test_misbehaving_servers_become_records(run_cli, server, path, kinds) -> None:
+    """A server that breaks HTTP gives a record with an error kind, never a crash or hang."""
+    [record] = run_cli("-t", "5", f"{server.url}{path}", expect=1).records
+    assert record["error"]["kind"] in kinds
+
+
+def test_huge_header_block_is_survived(run_cli, server) -> None:
+    """100 KB of response headers neither crashes nor hangs the run."""
+    [record] = run_cli("-t", "5", f"{server.url}/headers-big", expect=None).records
+    assert record["status"] == 200 or record["error"]["kind"] == "protocol"
+
+
+def test_every_url_gets_exactly_one_record(run_cli, server) -> None:
+    """A mixed list of good, bad, slow and broken URLs yields one record per line, in order."""
+    paths = ["/ok", "/status/500", "/reset", "/hang", "/gzip", "/loop", "/short-body"] * 6
+    stdin = b"".join(f"{server.url}{p}\nnot a url\n".encode() for p in paths)
+    records = run_cli("-c", "7", "-t", "0.5", stdin=stdin, expect=1).records
+    assert [r["line"] for r in records] == list(range(1, 2 * len(paths) + 1))
