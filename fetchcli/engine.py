@@ -112,11 +112,10 @@ def window_for(concurrency: int) -> int:
 async def _work(feed: Feed, fetcher: Fetcher, reorder: Reorder[Result], emit: Emit) -> None:
     while True:
         await reorder.reserve()
-        item = await feed.next()
-        if item is None:
+        target = await feed.next()
+        if target is None:
             reorder.unreserve()
             return
-        seq, target = item
         result = await fetcher.fetch(target)
-        for ready in reorder.push(seq, result):
+        for ready in reorder.push(target.index, result):
             emit(ready)

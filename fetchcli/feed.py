@@ -10,20 +10,24 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from fetchcli.models import Target
 
-Item = tuple[int, Target]
 _YIELD_EVERY = 256  # let signals and timers run during long stretches of invalid lines
 
 
 class Feed(Protocol):
-    async def next(self) -> Item | None:
-        """The next (sequence number, target), or None once the input is exhausted."""
+    async def next(self) -> Target | None:
+        """The next target, numbered in `index`, or None once the input is exhausted."""
 
     def close(self) -> None: ...
+
+
+def _numbered(targets: Iterator[Target]) -> Iterator[Target]:
+    for index, target in enumerate(targets):
+        yield replace(target, index=index)
 
 
 def make_feed(targets: Iterator[Target], *, bound: int, blocking: bool) -> Feed:
@@ -32,18 +36,18 @@ def make_feed(targets: Iterator[Target], *, bound: int, blocking: bool) -> Feed:
 
 class LoopFeed:
     def __init__(self, targets: Iterator[Target]) -> None:
-        self._items = enumerate(targets)
+        self._targets = _numbered(targets)
         self._done = False
 
-    async def next(self) -> Item | None:
+    async def next(self) -> Target | None:
         if self._done:
             return None
-        item = next(self._items, None)
-        if item is None:
+        target = next(self._targets, None)
+        if target is None:
             self._done = True
-        elif item[0] % _YIELD_EVERY == _YIELD_EVERY - 1:
+        elif target.index % _YIELD_EVERY == _YIELD_EVERY - 1:
             await asyncio.sleep(0)
-        return item
+        return target
 
     def close(self) -> None:
         self._done = True
@@ -57,7 +61,7 @@ class _End:
 class ThreadFeed:
     def __init__(self, targets: Iterator[Target], bound: int) -> None:
         self._loop = asyncio.get_running_loop()
-        self._queue: asyncio.Queue[Item | _End] = asyncio.Queue()
+        self._queue: asyncio.Queue[Target | _End] = asyncio.Queue()
         self._slots = threading.Semaphore(bound)
         self._closed = threading.Event()
         threading.Thread(
@@ -67,22 +71,22 @@ class ThreadFeed:
     def _produce(self, targets: Iterator[Target]) -> None:
         end = _End(None)
         try:
-            for item in enumerate(targets):
+            for target in _numbered(targets):
                 self._slots.acquire()
                 if self._closed.is_set():
                     return
-                self._send(item)
+                self._send(target)
         except Exception as exc:  # noqa: BLE001 - re-raised on the loop, where it is handled
             end = _End(exc)
         self._send(end)
 
-    def _send(self, item: Item | _End) -> None:
+    def _send(self, item: Target | _End) -> None:
         try:
             self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
         except RuntimeError:
             self._closed.set()  # the loop has closed: the run is over
 
-    async def next(self) -> Item | None:
+    async def next(self) -> Target | None:
         item = await self._queue.get()
         if isinstance(item, _End):
             self._queue.put_nowait(_End(None))  # every other worker sees the end too

@@ -38,12 +38,14 @@ class ErrorInfo:
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """One URL to fetch, with where it came from. `error` is set for lines that are not URLs."""
+    """One URL to fetch, with where it came from. `error` is set for lines that are not URLs;
+    `index` is the 0-based position in the run, given by the engine's feed."""
 
     url: str
     source: str
     line: int | None
     error: ErrorInfo | None = None
+    index: int = 0
 
     def __repr__(self) -> str:
         return f"Target({mask_url(self.url)!r}, source={self.source!r}, line={self.line})"
