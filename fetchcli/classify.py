@@ -14,7 +14,8 @@ httpx.HTTPError
 InvalidURL .......................... invalid-url
 ssl.SSLError anywhere in the chain .. tls
 socket.gaierror in the chain ........ dns
-OSError writing a file .............. io
+DecodeError (a body that won't decode) protocol
+WriteFailed (a body we could not write) io
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from collections.abc import Iterator
 
 import httpx
 
+from fetchcli.body import WriteFailed
+from fetchcli.decode import DecodeError
 from fetchcli.models import ErrorKind
 
 # Every httpx exception class, each mapped on purpose; a test checks none is missing.
@@ -62,6 +65,10 @@ HTTPX_KINDS: dict[type[BaseException], ErrorKind] = {
 
 def classify(exc: BaseException) -> ErrorKind:
     """The error kind for an exception raised while fetching, most specific first."""
+    if isinstance(exc, WriteFailed):
+        return ErrorKind.IO
+    if isinstance(exc, DecodeError):
+        return ErrorKind.PROTOCOL
     chain = list(exception_chain(exc))
     if any(isinstance(cause, socket.gaierror) for cause in chain):
         return ErrorKind.DNS

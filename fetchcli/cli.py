@@ -236,6 +236,20 @@ def fetch(  # noqa: PLR0913 - one parameter per documented flag is the point of 
             rich_help_panel=OUTPUT,
         ),
     ] = False,
+    separator: Annotated[
+        str,
+        typer.Option(
+            metavar="TEXT",
+            help="Written between bodies in body format (\\n, \\t, \\0 understood).",
+            rich_help_panel=OUTPUT,
+        ),
+    ] = "",
+    save: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR", help="Also save every 2xx body to a file in DIR.", rich_help_panel=OUTPUT
+        ),
+    ] = None,
     records: Annotated[
         Path | None,
         typer.Option(
@@ -323,6 +337,8 @@ def fetch(  # noqa: PLR0913 - one parameter per documented flag is the point of 
             order=Order.INPUT if chosen_format is Format.TABLE else order,
             snippet=snippet,
             include_headers=include_headers,
+            separator=config.parse_separator(separator),
+            save_dir=save,
             records=records,
             max_size=_parsed("--max-size", config.parse_size, max_size) or 0,
             progress=streams.stderr_isatty if progress is None else progress,

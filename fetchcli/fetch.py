@@ -17,12 +17,13 @@ import httpx
 from fetchcli.body import BodyConsumer, SizeCap, SnippetCollector
 from fetchcli.classify import classify, describe
 from fetchcli.config import Config
-from fetchcli.decode import DecodeError, Decoder, IdentityDecoder, decoder_for
+from fetchcli.decode import Decoder, IdentityDecoder, decoder_for
 from fetchcli.models import ErrorInfo, ErrorKind, Result, Target
 from fetchcli.sanitize import mask_url, sanitize
 
 Log = Callable[[str], None]
-ConsumerFactory = Callable[[Target], BodyConsumer | None]
+# Called when the final response's body starts, with its status; None: nobody wants the body.
+ConsumerFactory = Callable[[Target, int], BodyConsumer | None]
 
 _REDIRECT_DRAIN = 64 * 1024  # read this much of a redirect body to keep the connection; else drop
 
@@ -35,6 +36,7 @@ class _Progress:
     redirects: int = 0
     body_bytes: int = 0
     truncated: bool = False
+    saved_to: str | None = None
 
 
 class Fetcher:
@@ -117,16 +119,22 @@ class Fetcher:
         output = self._config.output
         decoder = _decoder(response)
         snippet = SnippetCollector(output.snippet if decoder is not None else 0)
-        consumer = self._consumer_for(target) if self._consumer_for else None
+        consumer = self._consumer_for(target, response.status_code) if self._consumer_for else None
         cap = SizeCap(output.max_size)
-        async for chunk in _decoded_chunks(response, decoder):
-            piece = cap.fit(chunk)
-            snippet.feed(piece)
+        complete = False
+        try:
+            async for chunk in _decoded_chunks(response, decoder):
+                piece = cap.fit(chunk)
+                snippet.feed(piece)
+                if consumer is not None:
+                    consumer.feed(piece)
+                progress.body_bytes = cap.count
+                if cap.truncated:
+                    break
+            complete = not cap.truncated
+        finally:
             if consumer is not None:
-                consumer.feed(piece)
-            progress.body_bytes = cap.count
-            if cap.truncated:
-                break
+                progress.saved_to = consumer.finish(complete)
         progress.truncated = cap.truncated
         content_type = response.headers.get("content-type")
         error = None
@@ -143,8 +151,7 @@ class Fetcher:
     def _failure(
         self, target: Target, progress: _Progress, started: float, exc: BaseException
     ) -> Result:
-        kind = ErrorKind.PROTOCOL if isinstance(exc, DecodeError) else classify(exc)
-        error = ErrorInfo(kind, sanitize(mask_url(describe(exc))))
+        error = ErrorInfo(classify(exc), sanitize(mask_url(describe(exc))))
         return self._result(target, progress, started, snippet=None, error=error)
 
     def _result(
@@ -173,6 +180,7 @@ class Fetcher:
             attempts=1,
             redirects=progress.redirects,
             truncated=progress.truncated,
+            saved_to=progress.saved_to,
             error=error,
             headers=headers,
         )

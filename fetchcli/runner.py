@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import resource
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -15,21 +16,41 @@ from typing import BinaryIO
 import httpx
 
 from fetchcli import engine, sources
-from fetchcli.config import Config, Format
+from fetchcli.bodies import BodySink
+from fetchcli.body import BodyConsumer, Tee
+from fetchcli.config import Config, Format, Order
 from fetchcli.errors import UsageError
+from fetchcli.fetch import ConsumerFactory
 from fetchcli.models import Result, Summary, Target
 from fetchcli.render import Reporter, render_table
+from fetchcli.save import Saver, prepare_directory
 from fetchcli.sinks import CsvSink, JsonlSink, Sink, TableSink, TeeSink
 from fetchcli.streams import Streams
 
 
+def run(
+    config: Config, streams: Streams, *, transport: httpx.AsyncBaseTransport | None = None
+) -> Summary:
+    """Fetch everything `config` names; UsageError (exit 2) before any fetch if inputs are bad."""
+    check_inputs(config)
+    _raise_open_file_limit()
+    return _Run(config, streams, transport).execute()
+
+
 def check_inputs(config: Config) -> None:
-    """Fail before any fetch when an input file cannot be read (exit 2)."""
+    """Fail before any fetch when an input cannot be read or an output cannot be written."""
     for source in config.sources:
         if source != sources.STDIN and not sources.is_url_argument(source):
             _check_file(source)
     if config.input.skip_done is not None and config.input.skip_done.exists():
         _check_file(str(config.input.skip_done))
+    if config.output.save_dir is not None:
+        try:
+            prepare_directory(config.output.save_dir)
+        except OSError as exc:
+            raise UsageError(
+                f"cannot write to '{config.output.save_dir}': {exc.strerror or exc}"
+            ) from None
 
 
 def _check_file(path: str) -> None:
@@ -37,6 +58,14 @@ def _check_file(path: str) -> None:
         sources.check_readable([path])
     except OSError as exc:
         raise UsageError(f"cannot read '{path}': {exc.strerror or exc}") from None
+
+
+def _raise_open_file_limit() -> None:
+    """Spooled bodies and sockets need descriptors; the soft limit is often a low 1024."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def iter_targets(config: Config, stdin: BinaryIO) -> Iterator[Target]:
@@ -52,87 +81,137 @@ def iter_targets(config: Config, stdin: BinaryIO) -> Iterator[Target]:
     return targets
 
 
-class _Outcome:
-    """How the run ended, decided by callbacks that fire inside the event loop."""
+class _Run:
+    """The state of one run that the event loop's callbacks share."""
 
-    def __init__(self) -> None:
-        self.signal: int | None = None
-        self.stdout_closed = False
+    def __init__(
+        self, config: Config, streams: Streams, transport: httpx.AsyncBaseTransport | None
+    ) -> None:
+        self.config = config
+        self.streams = streams
+        self.transport = transport
+        self.summary = Summary()
+        self.reporter = Reporter(
+            streams.stderr, is_terminal=streams.stderr_isatty, progress=config.output.progress
+        )
+        self.task: asyncio.Task[None] | None = None
+        self.body_sink: BodySink | None = None
+        self.sink = self._make_sink()
 
+    def execute(self) -> Summary:
+        summary, reporter = self.summary, self.reporter
+        with reporter:
+            if self.config.request.insecure:
+                reporter.warning("TLS certificate verification is disabled (--insecure)")
+            started = time.perf_counter()
+            try:
+                asyncio.run(self._main())
+            finally:
+                summary.elapsed = time.perf_counter() - started
+                if not summary.stdout_closed:
+                    with contextlib.suppress(BrokenPipeError):
+                        self.sink.close()
+        if summary.total == 0 and summary.signal is None:
+            reporter.warning("no URLs to fetch")
+        elif not self.config.output.quiet and not summary.stdout_closed:
+            reporter.summary(summary)
+        return summary
 
-def run(
-    config: Config, streams: Streams, *, transport: httpx.AsyncBaseTransport | None = None
-) -> Summary:
-    check_inputs(config)
-    output = config.output
-    summary = Summary()
-    with Reporter(
-        streams.stderr, is_terminal=streams.stderr_isatty, progress=output.progress
-    ) as reporter:
-        if config.request.insecure:
-            reporter.warning("TLS certificate verification is disabled (--insecure)")
-        sink = _make_sink(config, streams)
-        outcome = _Outcome()
-        started = time.perf_counter()
-        try:
-            asyncio.run(_run_async(config, streams, sink, summary, reporter, outcome, transport))
-        finally:
-            summary.elapsed = time.perf_counter() - started
-            summary.signal = outcome.signal
-            summary.stdout_closed = outcome.stdout_closed
-            if not outcome.stdout_closed:
-                with contextlib.suppress(BrokenPipeError):
-                    sink.close()
-    if summary.total == 0 and outcome.signal is None:
-        reporter.warning("no URLs to fetch")
-    elif not output.quiet and not outcome.stdout_closed:
-        reporter.summary(summary)
-    return summary
+    async def _main(self) -> None:
+        self.task = asyncio.current_task()
+        with _signals_handled(self.stop):
+            try:
+                await engine.run(
+                    iter_targets(self.config, self.streams.stdin),
+                    self.config,
+                    self.emit,
+                    transport=self.transport,
+                    consumer_for=self._consumer_factory(),
+                    log=self.reporter.line if self.config.output.verbose else None,
+                    blocking_input=self.streams.stdin_blocks,
+                )
+            except asyncio.CancelledError:
+                if self.summary.signal is None and not self.summary.stdout_closed:
+                    raise
 
+    def stop(self, signum: int) -> None:
+        """SIGINT/SIGTERM: stop dispatching and cancel what is in flight; twice: leave now."""
+        if self.summary.signal is not None:
+            raise SystemExit(128 + signum)
+        self.summary.signal = signum
+        self._cancel()
 
-async def _run_async(
-    config: Config,
-    streams: Streams,
-    sink: Sink,
-    summary: Summary,
-    reporter: Reporter,
-    outcome: _Outcome,
-    transport: httpx.AsyncBaseTransport | None,
-) -> None:
-    main_task = asyncio.current_task()
-    assert main_task is not None
+    def stdout_closed(self) -> None:
+        """The reader of stdout went away (`| head`): stop quietly."""
+        self.summary.stdout_closed = True
+        self._cancel()
 
-    def stop(signum: int) -> None:
-        if outcome.signal is not None:
-            raise SystemExit(128 + signum)  # a second Ctrl-C: leave at once
-        outcome.signal = signum
-        main_task.cancel()
+    def _cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
 
-    def emit(result: Result) -> None:
-        if outcome.stdout_closed:
+    def emit(self, result: Result) -> None:
+        if self.summary.stdout_closed:
             return
         try:
-            sink.write(result)
+            self.sink.write(result)
         except BrokenPipeError:
-            outcome.stdout_closed = True
-            main_task.cancel()
+            self.stdout_closed()
             return
-        summary.add(result)
-        reporter.advance()
+        self.summary.add(result)
+        self.reporter.advance()
 
-    with _signals_handled(stop):
-        try:
-            await engine.run(
-                iter_targets(config, streams.stdin),
-                config,
-                emit,
-                transport=transport,
-                log=reporter.line if config.output.verbose else None,
-                blocking_input=streams.stdin_blocks,
+    def _make_sink(self) -> Sink:
+        output, stdout = self.config.output, self.streams.stdout
+        records = _records_sink(self.config) if output.records is not None else None
+        sink: Sink
+        if output.format is Format.CSV:
+            sink = CsvSink(stdout)
+        elif output.format is Format.TABLE:
+            sink = TableSink(self._show_table)
+        elif output.format is Format.BODY:
+            self.body_sink = BodySink(
+                stdout,
+                separator=output.separator,
+                ordered=output.order is Order.INPUT,
+                on_closed=self.stdout_closed,
             )
-        except asyncio.CancelledError:
-            if outcome.signal is None and not outcome.stdout_closed:
-                raise
+            sink = self.body_sink
+        else:
+            sink = JsonlSink(stdout, include_headers=output.include_headers)
+        return sink if records is None else TeeSink(sink, records)
+
+    def _consumer_factory(self) -> ConsumerFactory | None:
+        saver = Saver(self.config.output.save_dir) if self.config.output.save_dir else None
+        body_sink = self.body_sink
+        if saver is None and body_sink is None:
+            return None
+
+        def open_body(target: Target, status: int) -> BodyConsumer | None:
+            # The file first: if it cannot be made, stdout has not been promised anything.
+            parts: list[BodyConsumer] = []
+            if saver is not None and (saved := saver.open(target.url, status)) is not None:
+                parts.append(saved)
+            if body_sink is not None:
+                parts.append(body_sink.open(target))
+            return parts[0] if len(parts) == 1 else Tee(*parts) if parts else None
+
+        return open_body
+
+    def _show_table(self, results: Sequence[Result]) -> None:
+        text = render_table(results, width=self.streams.width, color=self.streams.stdout_isatty)
+        self.streams.stdout.write(text.encode())
+        self.streams.stdout.flush()
+
+
+def _records_sink(config: Config) -> Sink:
+    path = config.output.records
+    assert path is not None
+    try:
+        records = path.open("ab")
+    except OSError as exc:
+        raise UsageError(f"cannot write '{path}': {exc.strerror or exc}") from None
+    return JsonlSink(records, include_headers=config.output.include_headers, close_stream=True)
 
 
 @contextlib.contextmanager
@@ -150,27 +229,3 @@ def _signals_handled(stop: Callable[[int], None]) -> Iterator[None]:
     finally:
         for signum in installed:
             loop.remove_signal_handler(signum)
-
-
-def _make_sink(config: Config, streams: Streams) -> Sink:
-    output = config.output
-    sink: Sink
-    if output.format is Format.CSV:
-        sink = CsvSink(streams.stdout)
-    elif output.format is Format.TABLE:
-        sink = TableSink(lambda results: _show_table(results, streams))
-    else:
-        sink = JsonlSink(streams.stdout, include_headers=output.include_headers)
-    if output.records is not None:
-        try:
-            records = output.records.open("ab")
-        except OSError as exc:
-            raise UsageError(f"cannot write '{output.records}': {exc.strerror or exc}") from None
-        sink = TeeSink(sink, JsonlSink(records, include_headers=True, close_stream=True))
-    return sink
-
-
-def _show_table(results: Sequence[Result], streams: Streams) -> None:
-    text = render_table(results, width=streams.width, color=streams.stdout_isatty)
-    streams.stdout.write(text.encode())
-    streams.stdout.flush()
