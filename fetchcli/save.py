@@ -25,6 +25,15 @@ _TEMP_PREFIX = ".fetchcli-"
 _TEMP_SUFFIX = ".part"
 
 
+def _file_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_FILE_MODE = _file_mode()
+
+
 def filename_for(url: str) -> str:
     """A readable, deterministic, safe file name for a URL: host, path and query joined by `_`.
 
@@ -57,13 +66,23 @@ def _shorten(name: str, url: str) -> str:
     budget = MAX_NAME_BYTES - 8
     if len(name.encode()) <= budget:
         return name
-    stem, dot, extension = name.rpartition(".")
-    if not dot or len(extension) > 10:
-        stem, extension = name, ""
+    stem, extension = _split_extension(name)
     digest = hashlib.blake2b(url.encode(), digest_size=6).hexdigest()
     tail = f"-{digest}" + (f".{extension}" if extension else "")
     head = stem.encode()[: budget - len(tail.encode())].decode(errors="ignore")
     return head + tail
+
+
+def _split_extension(name: str) -> tuple[str, str]:
+    """`page.html` -> (`page`, `html`); a dot inside a host or a long tail is no extension.
+
+    >>> _split_extension("a.b_page.tar"), _split_extension("127.0.0.1_8080_ok")
+    (('a.b_page', 'tar'), ('127.0.0.1_8080_ok', ''))
+    """
+    stem, dot, extension = name.rpartition(".")
+    if dot and stem and extension.isalnum() and len(extension) <= 10:
+        return stem, extension
+    return name, ""
 
 
 def candidates(name: str) -> Callable[[int], str]:
@@ -72,9 +91,7 @@ def candidates(name: str) -> Callable[[int], str]:
     >>> [candidates("page.html")(n) for n in range(3)], candidates("x")(2)
     (['page.html', 'page-1.html', 'page-2.html'], 'x-2')
     """
-    stem, dot, extension = name.rpartition(".")
-    if not dot or not stem:
-        stem, extension = name, ""
+    stem, extension = _split_extension(name)
 
     def nth(n: int) -> str:
         if n == 0:
@@ -95,6 +112,7 @@ class SavedFile:
         except OSError as exc:
             raise WriteFailed(f"cannot write in '{directory}': {exc.strerror or exc}") from exc
         self._temp = Path(temp)
+        os.fchmod(descriptor, _FILE_MODE)  # mkstemp makes 0600; a saved page is an ordinary file
         self._file = os.fdopen(descriptor, "wb")
 
     def feed(self, chunk: bytes) -> None:

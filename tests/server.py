@@ -246,6 +246,28 @@ async def _drip(ex: Exchange) -> None:
     await ex.writer.drain()
 
 
+def pattern_body(size: int, seed: str) -> bytes:
+    """The body /pattern/{size}?seed=S sends: distinct per seed, so interleaving shows."""
+    unit = f"<{seed}>".encode()
+    return (unit * (size // len(unit) + 1))[:size]
+
+
+async def _pattern(ex: Exchange) -> None:
+    """`delay_ms` before the headers, then the body in `chunks` pieces `gap_ms` apart."""
+    body = pattern_body(ex.int_arg(), ex.param("seed", "x"))
+    await asyncio.sleep(ex.int_param("delay_ms", 0) / 1000)
+    await ex.start(
+        200, [("Content-Type", "application/octet-stream"), ("Content-Length", str(len(body)))]
+    )
+    pieces = max(1, ex.int_param("chunks", 1))
+    step = len(body) // pieces + 1
+    for offset in range(0, len(body), step):
+        if offset:
+            await asyncio.sleep(ex.int_param("gap_ms", 0) / 1000)
+        ex.writer.write(body[offset : offset + step])
+        await ex.writer.drain()
+
+
 async def _gzip_bomb_route(ex: Exchange) -> None:
     body = await asyncio.to_thread(_gzip_bomb, ex.int_param("mb", 100))
     await ex.send(200, body, headers=[("Content-Encoding", "gzip")])
@@ -308,6 +330,7 @@ ROUTES: dict[str, Handler] = {
     "slow/": _slow,
     "hang": _hang,
     "drip": _drip,
+    "pattern/": _pattern,
     "gzip": _fixed(200, GZIP_BODY, headers=[("Content-Encoding", "gzip")]),
     "deflate": _fixed(200, DEFLATE_BODY, headers=[("Content-Encoding", "deflate")]),
     "deflate-raw": _fixed(200, DEFLATE_RAW_BODY, headers=[("Content-Encoding", "deflate")]),

@@ -1,0 +1,102 @@
+"""--save file names and publishing: readable, deterministic, inside DIR, unique, atomic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fetchcli.body import WriteFailed
+from fetchcli.save import Saver, SavedFile, candidates, filename_for
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("https://example.com/", "example.com"),
+        ("https://example.com/a/b/page.html", "example.com_a_b_page.html"),
+        ("https://example.com:8443/x?q=1&r=2", "example.com_8443_x_q=1_r=2"),
+        ("https://example.com/caf%C3%A9", "example.com_café"),
+        ("http://h/../../etc/passwd", "h_etc_passwd"),
+        ("http://h/%2e%2e/%2e%2e/etc/passwd", "h_etc_passwd"),
+        ("http://h/..%2f..%2fetc", "h_etc"),
+        ("http://h/a%5c..%5cb", "h_a_b"),
+        ("http://h//abs/path", "h_abs_path"),
+        ("http://h/.hidden", "h_hidden"),
+        ("http://h/x%1b[31m%07y%00z", "h_xyz"),
+    ],
+)
+def test_names_are_readable_and_flat(url: str, name: str) -> None:
+    """A name is host, path and query joined by '_', with no separator, dot-dot or control."""
+    assert filename_for(url) == name
+
+
+def test_long_names_are_cut_to_255_bytes_and_stay_distinct() -> None:
+    """A 3,000-character path gives a name under 255 bytes that keeps its extension."""
+    first = filename_for("http://h/" + "p" * 3000 + ".html")
+    second = filename_for("http://h/" + "p" * 3001 + ".html")
+    assert len(first.encode()) <= 255
+    assert first.endswith(".html")
+    assert first != second
+
+
+def test_multibyte_names_are_cut_on_a_character_boundary() -> None:
+    """Cutting a name of multi-byte characters never leaves half a character."""
+    name = filename_for("http://h/" + "é" * 500)
+    assert len(name.encode()) <= 255
+    name.encode().decode()  # valid UTF-8
+
+
+def test_candidates_add_a_suffix_before_the_extension() -> None:
+    """Collisions become page-1.html, page-2.html; a host's dots are not an extension."""
+    assert [candidates("page.html")(n) for n in range(3)] == [
+        "page.html",
+        "page-1.html",
+        "page-2.html",
+    ]
+    assert candidates("127.0.0.1_8080_ok")(1) == "127.0.0.1_8080_ok-1"
+
+
+def test_saved_file_appears_only_when_complete(tmp_path: Path) -> None:
+    """While a body is written only a hidden temporary exists; finish() gives it its name."""
+    saved = SavedFile(tmp_path, "page.html")
+    saved.feed(b"hello ")
+    assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".fetchcli-")] == []
+    saved.feed(b"world")
+    path = saved.finish(complete=True)
+    assert path == str(tmp_path / "page.html")
+    assert [p.name for p in tmp_path.iterdir()] == ["page.html"]
+    assert (tmp_path / "page.html").read_bytes() == b"hello world"
+
+
+def test_incomplete_body_leaves_nothing(tmp_path: Path) -> None:
+    """finish(complete=False) removes the temporary file and names nothing."""
+    saved = SavedFile(tmp_path, "page.html")
+    saved.feed(b"partial")
+    assert saved.finish(complete=False) is None
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_files_are_never_replaced(tmp_path: Path) -> None:
+    """A name already taken (by an earlier run too) gets the next suffix."""
+    (tmp_path / "page.html").write_bytes(b"old")
+    saved = SavedFile(tmp_path, "page.html")
+    saved.feed(b"new")
+    assert saved.finish(complete=True) == str(tmp_path / "page-1.html")
+    assert (tmp_path / "page.html").read_bytes() == b"old"
+
+
+def test_saver_skips_non_2xx(tmp_path: Path) -> None:
+    """Only 2xx bodies are saved."""
+    saver = Saver(tmp_path)
+    assert saver.open("http://h/x", 404) is None
+    assert saver.open("http://h/x", 301) is None
+    opened = saver.open("http://h/x", 204)
+    assert opened is not None
+    opened.finish(complete=False)
+
+
+def test_missing_directory_is_a_write_failure(tmp_path: Path) -> None:
+    """A directory that vanished mid-run is an io failure for that URL, not a crash."""
+    with pytest.raises(WriteFailed):
+        SavedFile(tmp_path / "gone", "x")
