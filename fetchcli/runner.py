@@ -111,9 +111,11 @@ class _Run:
                 if not summary.stdout_closed:
                     with contextlib.suppress(BrokenPipeError):
                         self.sink.close()
+        if summary.stdout_closed:
+            return summary  # the reader left: nothing more to say
         if summary.total == 0 and summary.signal is None:
             reporter.warning("no URLs to fetch")
-        elif not self.config.output.quiet and not summary.stdout_closed:
+        elif not self.config.output.quiet:
             reporter.summary(summary)
         return summary
 

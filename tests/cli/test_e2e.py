@@ -127,3 +127,49 @@ def test_signal_flushes_finished_records(server: TestServer, signum: int, code: 
     assert b"1 ok, 1 failed" in err
     records = [json.loads(line) for line in out.decode().splitlines()]
     assert [r["url"] for r in records] == urls[1:]
+
+
+def test_first_bytes_of_a_slow_body_arrive_before_it_ends(server: TestServer) -> None:
+    """-f body: a body dripping over two seconds shows its first bytes long before its end."""
+    url = f"{server.url}/drip?chunks=20&delay_ms=100&size=4"
+    with _start("-f", "body", url, stdin=subprocess.DEVNULL) as proc:
+        assert proc.stdout is not None
+        selector = selectors.DefaultSelector()
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        assert selector.select(TIMEOUT)
+        first = os.read(proc.stdout.fileno(), 100)
+        assert first.startswith(b"dddd")
+        assert proc.poll() is None  # still downloading: the bytes came live
+        rest = proc.stdout.read()
+        assert first + rest == b"d" * 80
+        assert proc.wait(timeout=TIMEOUT) == 0
+
+
+def test_body_mode_reader_leaving_early(server: TestServer, tmp_path) -> None:
+    """`fetchcli -f body … | head -c 100`: exit 0, silent, no temporary files left."""
+    urls = [f"{server.url}/pattern/3000000?seed=s{i}" for i in range(10)]
+    env = {**_env(), "TMPDIR": str(tmp_path)}
+    with subprocess.Popen(
+        [FETCHCLI, "-f", "body", "-c", "10", *urls],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    ) as proc:  # fmt: skip
+        assert proc.stdout is not None and proc.stderr is not None
+        assert len(proc.stdout.read(100)) == 100
+        proc.stdout.close()
+        assert proc.wait(timeout=TIMEOUT) == 0
+        assert proc.stderr.read() == b""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_interrupted_save_leaves_no_partial_file(server: TestServer, tmp_path) -> None:
+    """SIGINT while a body is being saved: no file and no temporary file remain."""
+    out_dir = tmp_path / "out"
+    url = f"{server.url}/drip?chunks=100&delay_ms=100"
+    proc = _start("-f", "body", "--save", str(out_dir), url, stdin=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    os.read(proc.stdout.fileno(), 1)  # the body has started, so its temporary file exists
+    assert len(list(out_dir.iterdir())) == 1
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == 130
+    assert list(out_dir.iterdir()) == []
