@@ -15,7 +15,7 @@ from typing import IO, BinaryIO
 from fetchcli.body import WriteFailed
 from fetchcli.models import Result, Target
 
-MEMORY_BUDGET = 8 * 1024 * 1024  # all spools together; past it they go to temporary files
+MEMORY_BUDGET = 4 * 1024 * 1024  # all spools together; past it they go to temporary files
 _COPY_CHUNK = 64 * 1024
 
 

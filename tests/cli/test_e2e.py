@@ -173,3 +173,33 @@ def test_interrupted_save_leaves_no_partial_file(server: TestServer, tmp_path) -
     proc.communicate(timeout=TIMEOUT)
     assert proc.returncode == 130
     assert list(out_dir.iterdir()) == []
+
+
+def _peak_rss_mb(args: list[str]) -> float:
+    """Run fetchcli with stdout to /dev/null; return its own peak RSS in MB."""
+    proc = subprocess.Popen(
+        [FETCHCLI, *args], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=_env()
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.returncode == 0
+    return usage.ru_maxrss / 1024
+
+
+def test_body_mode_memory_with_big_bodies(server: TestServer, tmp_path) -> None:
+    """50 bodies of 5 MiB at -c 50, finishing in reverse order: peak RSS under 100 MB."""
+    lines = [f"{server.url}/pattern/5242880?seed=s{i}&delay_ms={(50 - i) * 5}" for i in range(50)]
+    listing = tmp_path / "urls.txt"
+    listing.write_text("\n".join(lines))
+    assert _peak_rss_mb(["-f", "body", "-c", "50", str(listing)]) < 100
+
+
+@pytest.mark.slow
+def test_body_mode_memory_stays_flat_with_many_small_bodies(server: TestServer, tmp_path) -> None:
+    """10,000 small bodies: peak RSS about what 1,000 take, nowhere near a per-URL cost."""
+    listing = tmp_path / "urls.txt"
+    listing.write_text("".join(f"{server.url}/bytes/200?i={i}\n" for i in range(10_000)))
+    few = tmp_path / "few.txt"
+    few.write_text("".join(f"{server.url}/bytes/200?i={i}\n" for i in range(1_000)))
+    small = _peak_rss_mb(["-f", "body", "-c", "50", str(few)])
+    assert _peak_rss_mb(["-f", "body", "-c", "50", str(listing)]) < small + 15
