@@ -15,7 +15,7 @@ from typing import IO, BinaryIO
 from fetchcli.body import WriteFailed
 from fetchcli.models import Result, Target
 
-MEMORY_BUDGET = 4 * 1024 * 1024  # all spools together; past it they go to temporary files
+MEMORY_BUDGET = 2 * 1024 * 1024  # all spools together; past it they go to temporary files
 _COPY_CHUNK = 64 * 1024
 
 
@@ -60,7 +60,7 @@ class Spool:
     def drain(self, write: Callable[[bytes], None]) -> None:
         """Hand everything held to `write`, in order, then let it all go."""
         if self._memory:
-            write(bytes(self._memory))
+            write(memoryview(self._memory))  # type: ignore[arg-type]  # bytes-like is enough
         if self._file is not None:
             self._file.seek(0)
             while chunk := self._file.read(_COPY_CHUNK):

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -177,13 +178,16 @@ def test_interrupted_save_leaves_no_partial_file(server: TestServer, tmp_path) -
 
 def _peak_rss_mb(args: list[str]) -> float:
     """Run fetchcli with stdout to /dev/null; return its own peak RSS in MB."""
-    proc = subprocess.Popen(
-        [FETCHCLI, *args], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=_env()
+    measured = subprocess.run(
+        [sys.executable, str(Path(__file__).parents[1] / "peak_rss.py"), FETCHCLI, *args],
+        capture_output=True,
+        env=_env(),
+        timeout=TIMEOUT * 4,
+        check=True,
     )
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    assert proc.returncode == 0
-    return usage.ru_maxrss / 1024
+    code, kib = measured.stdout.split()
+    assert int(code) == 0
+    return int(kib) / 1024
 
 
 def test_body_mode_memory_with_big_bodies(server: TestServer, tmp_path) -> None:
@@ -191,7 +195,8 @@ def test_body_mode_memory_with_big_bodies(server: TestServer, tmp_path) -> None:
     lines = [f"{server.url}/pattern/5242880?seed=s{i}&delay_ms={(50 - i) * 5}" for i in range(50)]
     listing = tmp_path / "urls.txt"
     listing.write_text("\n".join(lines))
-    assert _peak_rss_mb(["-f", "body", "-c", "50", str(listing)]) < 100
+    peak = _peak_rss_mb(["-f", "body", "-c", "50", str(listing)])
+    assert peak < 100, f"peak RSS {peak:.0f} MB"
 
 
 @pytest.mark.slow
