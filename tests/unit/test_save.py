@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from fetchcli.body import WriteFailed
-from fetchcli.save import Saver, SavedFile, candidates, filename_for
+from fetchcli.save import SavedFile, Saver, candidates, filename_for
 
 
 @pytest.mark.parametrize(
