@@ -15,10 +15,11 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 import httpx
 
 from fetchcli import __version__
+from fetchcli.attempt import ConsumerFactory
 from fetchcli.config import Config, Order
 from fetchcli.decode import ACCEPT_ENCODING
 from fetchcli.feed import Feed, make_feed
-from fetchcli.fetch import ConsumerFactory, Fetcher, Log
+from fetchcli.fetch import Fetcher, Log
 from fetchcli.models import Result, Target
 from fetchcli.order import Reorder
 

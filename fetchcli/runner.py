@@ -16,11 +16,11 @@ from typing import BinaryIO
 import httpx
 
 from fetchcli import engine, sources
+from fetchcli.attempt import ConsumerFactory
 from fetchcli.bodies import BodySink
 from fetchcli.body import BodyConsumer, Tee
 from fetchcli.config import Config, Format, Order
 from fetchcli.errors import UsageError
-from fetchcli.fetch import ConsumerFactory
 from fetchcli.models import Result, Summary, Target
 from fetchcli.render import Reporter, render_table
 from fetchcli.save import Saver, prepare_directory
