@@ -26,6 +26,7 @@ from fetchcli.config import (
     OutputConfig,
     PoolConfig,
     RequestConfig,
+    RetryConfig,
     Scheme,
     TimeoutConfig,
 )
@@ -35,13 +36,13 @@ from fetchcli.sources import url_problem
 from fetchcli.streams import Streams
 
 INPUT, POOL, TIMEOUTS = "Input", "Pool and concurrency", "Timeouts"
-REQUEST, OUTPUT = "Request", "Output"
+RETRIES, REQUEST, OUTPUT = "Retries", "Request", "Output"
 T = TypeVar("T")
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=False,
-    rich_markup_mode=None,
+    rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
 )
@@ -59,7 +60,7 @@ def fetch(  # noqa: PLR0913 - one parameter per documented flag is the point of 
     sources: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="[SOURCE]...",
+            metavar="SOURCE",
             help="URLs, files with one URL per line, or - for stdin (read when piped).",
             show_default=False,
         ),
@@ -96,12 +97,12 @@ def fetch(  # noqa: PLR0913 - one parameter per documented flag is the point of 
     ] = config.DEFAULT_CONCURRENCY,
     max_connections: Annotated[
         int | None,
-        typer.Option(min=1, help="Pool size [default: 2 x concurrency].", rich_help_panel=POOL),
+        typer.Option(min=1, help="Pool size (default: 2 x concurrency).", rich_help_panel=POOL),
     ] = None,
     max_keepalive: Annotated[
         int | None,
         typer.Option(
-            min=0, help="Idle connections kept [default: max-connections].", rich_help_panel=POOL
+            min=0, help="Idle connections kept (default: max-connections).", rich_help_panel=POOL
         ),
     ] = None,
     keepalive_expiry: Annotated[
@@ -110,6 +111,22 @@ def fetch(  # noqa: PLR0913 - one parameter per documented flag is the point of 
             min=0.0, metavar="SECONDS", help="Close idle connections after.", rich_help_panel=POOL
         ),
     ] = config.DEFAULT_KEEPALIVE_EXPIRY,
+    per_host: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="At most this many in flight to one origin (default: unlimited).",
+            rich_help_panel=POOL,
+        ),
+    ] = None,
+    rate: Annotated[
+        str | None,
+        typer.Option(
+            metavar="RATE",
+            help="At most RATE request starts per second, evenly spaced: 10, 10/s, 600/m.",
+            rich_help_panel=POOL,
+        ),
+    ] = None,
     http2: Annotated[
         bool, typer.Option("--http2", help="Enable HTTP/2.", rich_help_panel=POOL)
     ] = False,
@@ -148,13 +165,49 @@ def fetch(  # noqa: PLR0913 - one parameter per documented flag is the point of 
             rich_help_panel=TIMEOUTS,
         ),
     ] = None,
+    max_time: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            metavar="SECONDS",
+            help="Deadline for one URL: every attempt, redirect, wait and the whole body.",
+            rich_help_panel=TIMEOUTS,
+        ),
+    ] = None,
+    # Retries
+    retries: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Retries on connect errors, timeouts, 429/502/503/504.",
+            rich_help_panel=RETRIES,
+        ),
+    ] = 0,
+    retry_backoff: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            metavar="SECONDS",
+            help="Base of exponential backoff with full jitter.",
+            rich_help_panel=RETRIES,
+        ),
+    ] = config.DEFAULT_RETRY_BACKOFF,
+    retry_max_wait: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            metavar="SECONDS",
+            help="Longest wait before a retry (Retry-After included).",
+            rich_help_panel=RETRIES,
+        ),
+    ] = config.DEFAULT_RETRY_MAX_WAIT,
     # Request
     method: Annotated[
         str | None,
         typer.Option(
             "-X",
             "--method",
-            help="HTTP method [default: GET, POST with -d].",
+            help="HTTP method (default: GET, POST with -d).",
             rich_help_panel=REQUEST,
         ),
     ] = None,
@@ -179,7 +232,7 @@ def fetch(  # noqa: PLR0913 - one parameter per documented flag is the point of 
         typer.Option(
             "-A",
             "--user-agent",
-            help=f"[default: fetchcli/{__version__}]",
+            help=f"(default: fetchcli/{__version__})",
             rich_help_panel=REQUEST,
         ),
     ] = None,
@@ -215,7 +268,7 @@ def fetch(  # noqa: PLR0913 - one parameter per documented flag is the point of 
         typer.Option(
             "-f",
             "--format",
-            help="[default: table on a terminal, else jsonl]",
+            help="(default: table on a terminal, else jsonl)",
             rich_help_panel=OUTPUT,
         ),
     ] = None,
@@ -268,7 +321,7 @@ def fetch(  # noqa: PLR0913 - one parameter per documented flag is the point of 
         bool | None,
         typer.Option(
             "--progress/--no-progress",
-            help="[default: on when stderr is a terminal]",
+            help="(default: on when stderr is a terminal)",
             show_default=False,
             rich_help_panel=OUTPUT,
         ),
@@ -311,6 +364,8 @@ def fetch(  # noqa: PLR0913 - one parameter per documented flag is the point of 
             max_connections=max_connections,
             max_keepalive=max_keepalive,
             keepalive_expiry=keepalive_expiry,
+            per_host=per_host,
+            rate=_parsed("--rate", config.parse_rate, rate),
             http2=http2,
         ),
         timeouts=TimeoutConfig(
@@ -318,7 +373,9 @@ def fetch(  # noqa: PLR0913 - one parameter per documented flag is the point of 
             read=_timeout(read_timeout, timeout),
             write=_timeout(write_timeout, timeout),
             pool=_timeout(pool_timeout, timeout),
+            max_time=max_time or None,
         ),
+        retry=RetryConfig(retries=retries, backoff=retry_backoff, max_wait=retry_max_wait),
         request=_request_config(
             method,
             header or [],
