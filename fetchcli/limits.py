@@ -70,7 +70,7 @@ class HostGate:
             yield
             return
         slots = self._slots.setdefault(origin, _Slots())
-        await self._acquire(slots)
+        await self._acquire(origin, slots)
         try:
             yield
         finally:
@@ -84,26 +84,29 @@ class HostGate:
                 return
             await self._sleep(remaining)
 
-    async def _acquire(self, slots: _Slots) -> None:
+    async def _acquire(self, origin: Origin, slots: _Slots) -> None:
         assert self._per_host is not None
-        while slots.in_flight >= self._per_host:
-            waiter = asyncio.get_running_loop().create_future()
-            slots.waiting.append(waiter)
-            try:
-                await waiter
-            except asyncio.CancelledError:
-                if waiter in slots.waiting:
-                    slots.waiting.remove(waiter)
-                raise
-        slots.in_flight += 1
+        if slots.in_flight < self._per_host and not slots.waiting:
+            slots.in_flight += 1
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        slots.waiting.append(waiter)
+        try:
+            await waiter  # a finishing request hands its slot over: in_flight already counts us
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._release(origin, slots)  # handed over, but we no longer want it
+            elif waiter in slots.waiting:
+                slots.waiting.remove(waiter)
+            raise
 
     def _release(self, origin: Origin, slots: _Slots) -> None:
-        slots.in_flight -= 1
         while slots.waiting:
             waiter = slots.waiting.popleft()
             if not waiter.done():
                 waiter.set_result(None)
                 return
+        slots.in_flight -= 1
         if slots.in_flight == 0:
             del self._slots[origin]  # nothing in flight or waiting: forget the origin
 
