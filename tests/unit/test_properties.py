@@ -1,0 +1,69 @@
+"""Property-based: no input bytes crash the URL-list reader; sanitized text is always inert."""
+
+from __future__ import annotations
+
+import io
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fetchcli.models import ErrorKind
+from fetchcli.sanitize import mask_url, sanitize
+from fetchcli.sources import iter_lines
+
+_FORBIDDEN = {chr(c) for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)]}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=4000))
+def test_reader_never_crashes_and_numbers_lines(data: bytes) -> None:
+    """Arbitrary bytes become Targets: valid ones without error, the rest invalid-url."""
+    targets = list(iter_lines(io.BytesIO(data), "-", "https"))
+    lines = [t.line for t in targets]
+    assert lines == sorted(lines)
+    assert all(line is not None and 1 <= line <= data.count(b"\n") + 1 for line in lines)
+    for target in targets:
+        assert target.error is None or target.error.kind is ErrorKind.INVALID_URL
+        if target.error is None:
+            assert target.url.startswith(("http://", "https://"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["http://a.b/", "ftp://x", "", "# c", "\r", "a.b/c", "\xff"]), max_size=30
+    )
+)
+def test_reader_keeps_line_numbers_of_mixed_lists(lines: list[str]) -> None:
+    """Line numbers always point at the line the record came from."""
+    data = "\n".join(lines).encode("utf-8", "surrogateescape")
+    for target in iter_lines(io.BytesIO(data), "f", "https"):
+        assert target.line is not None
+        original = lines[target.line - 1].strip()
+        assert original and not original.startswith("#")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text())
+def test_sanitized_text_has_no_controls(text: str) -> None:
+    """Whatever a server sends, sanitize() output has no ESC, BEL, C0 or C1 character."""
+    cleaned = sanitize(text)
+    assert not _FORBIDDEN & set(cleaned)
+    assert sanitize(cleaned) == cleaned
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        alphabet=st.characters(
+            blacklist_categories=("Cc", "Cs", "Zs", "Zl", "Zp"), blacklist_characters="@/?#:"
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_masked_urls_never_show_the_password(password: str) -> None:
+    """A password in a URL never survives mask_url (URLs hold no whitespace or controls)."""
+    url = f"https://user:{password}@example.com/path"
+    masked = mask_url(url)
+    assert masked == "https://user:****@example.com/path"
