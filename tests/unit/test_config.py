@@ -1,0 +1,106 @@
+"""Flag value parsers and settings defaults."""
+
+from __future__ import annotations
+
+import pytest
+
+from fetchcli.config import (
+    PoolConfig,
+    RequestConfig,
+    Shard,
+    parse_header,
+    parse_rate,
+    parse_seconds,
+    parse_separator,
+    parse_shard,
+    parse_size,
+    parse_user,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("100MB", 100_000_000), ("1kB", 1000), ("1KiB", 1024), ("2MiB", 2 * 1024**2),
+     ("1GB", 10**9), ("1GiB", 1024**3), ("512", 512), ("1.5kB", 1500), (" 10 mb ", 10**7)],
+)  # fmt: skip
+def test_sizes_use_si_and_binary_units(text: str, size: int) -> None:
+    """kB/MB/GB are powers of 1000, KiB/MiB/GiB powers of 1024."""
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["", "lots", "10XB", "-5MB", "0", "MB"])
+def test_bad_sizes_are_refused(text: str) -> None:
+    """A size that is not one says so."""
+    with pytest.raises(ValueError, match="size"):
+        parse_size(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "rate"), [("10", 10.0), ("10/s", 10.0), ("600/m", 10.0), ("3600/h", 1.0)]
+)
+def test_rates(text: str, rate: float) -> None:
+    """Rates are per second, minute or hour."""
+    assert parse_rate(text) == rate
+
+
+@pytest.mark.parametrize("text", ["", "fast", "10/d", "0", "-1/s", "inf"])
+def test_bad_rates_are_refused(text: str) -> None:
+    """Zero, negative, unknown units and words are refused."""
+    with pytest.raises(ValueError, match="rate"):
+        parse_rate(text)
+
+
+def test_shards() -> None:
+    """I/N with 1 <= I <= N."""
+    assert parse_shard("1/1") == Shard(1, 1)
+    assert parse_shard("3/8") == Shard(3, 8)
+    for bad in ["0/3", "4/3", "3", "a/b", "1/0", "-1/3"]:
+        with pytest.raises(ValueError, match="I/N"):
+            parse_shard(bad)
+
+
+def test_headers() -> None:
+    """'Name: value' is split and trimmed; CR/LF (header injection) and bad names refused."""
+    assert parse_header("X-A: b: c") == ("X-A", "b: c")
+    assert parse_header("X-Empty:") == ("X-Empty", "")
+    for bad in ["X-A: b\r\nX-B: c", "X-A: b\n", "novalue", ": v", "Bad Name: v"]:
+        with pytest.raises(ValueError):
+            parse_header(bad)
+
+
+def test_user() -> None:
+    """USER:PASS splits at the first colon."""
+    assert parse_user("a:b:c") == ("a", "b:c")
+    assert parse_user("a:") == ("a", "")
+    with pytest.raises(ValueError):
+        parse_user("nocolon")
+
+
+def test_separator_escapes() -> None:
+    """\\n, \\t, \\r, \\0 and \\\\ are unescaped; other text stays."""
+    assert parse_separator(r"\n") == b"\n"
+    assert parse_separator(r"--\t--") == b"--\t--"
+    assert parse_separator(r"\\n") == b"\\n"
+    assert parse_separator("plain") == b"plain"
+    assert parse_separator("é") == "é".encode()
+
+
+def test_seconds() -> None:
+    """Seconds are non-negative numbers."""
+    assert parse_seconds("0") == 0.0
+    for bad in ["-1", "soon", "inf", "nan"]:
+        with pytest.raises(ValueError):
+            parse_seconds(bad)
+
+
+def test_pool_defaults_follow_concurrency() -> None:
+    """max-connections defaults to 2 x concurrency, max-keepalive to max-connections."""
+    assert PoolConfig(concurrency=7).connections == 14
+    assert PoolConfig(concurrency=7).keepalive == 14
+    assert PoolConfig(concurrency=7, max_connections=3).keepalive == 3
+    assert PoolConfig(max_keepalive=0).keepalive == 0
+
+
+def test_request_repr_hides_the_password() -> None:
+    """A Config printed in a traceback or log never shows the -u password."""
+    assert "s3cret" not in repr(RequestConfig(user=("alice", "s3cret")))

@@ -1,0 +1,149 @@
+"""URL lists: line rules, invalid lines, laziness, and the filter stages."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from fetchcli.config import Shard
+from fetchcli.models import ErrorKind, Target
+from fetchcli.sources import (
+    check_readable,
+    dedupe,
+    in_shard,
+    iter_lines,
+    iter_targets,
+    load_done,
+    shard_of,
+    skip_done,
+)
+
+
+def _read(data: bytes, scheme: str = "https") -> list[Target]:
+    return list(iter_lines(io.BytesIO(data), "list.txt", scheme))
+
+
+def test_comments_blanks_whitespace_and_crlf() -> None:
+    """Blank lines and # comments are skipped; whitespace and CR are stripped; lines numbered."""
+    targets = _read(
+        b"# header\r\n\r\n  https://a.test/x  \r\n\t\n#https://skipped\nhttp://b.test\n"
+    )
+    assert [(t.url, t.line) for t in targets] == [("https://a.test/x", 3), ("http://b.test", 6)]
+    assert all(t.source == "list.txt" and t.error is None for t in targets)
+
+
+def test_default_scheme_is_prepended() -> None:
+    """A line without :// gets --default-scheme."""
+    assert _read(b"example.com/a\n")[0].url == "https://example.com/a"
+    assert _read(b"example.com:8080/\n", "http")[0].url == "http://example.com:8080/"
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (b"ftp://host/file", "unsupported scheme 'ftp'"),
+        (b"https:///nohost", "no host"),
+        (b"http://exa mple.com/", "whitespace or control"),
+        (b"http://host/\x1b[31m", "whitespace or control"),
+        (b"http://host:99999/", "malformed URL"),
+        (b"http://\xff\xfe/", "not valid UTF-8"),
+        (b"https://h/" + b"a" * 9000, "longer than 8192"),
+    ],
+)
+def test_invalid_lines_become_records_and_the_rest_go_on(line: bytes, reason: str) -> None:
+    """A bad line is an invalid-url Target with its line number; the next line still parses."""
+    bad, good = _read(b"\n" + line + b"\nhttps://ok.test/\n")
+    assert bad.line == 2
+    assert bad.error is not None and bad.error.kind is ErrorKind.INVALID_URL
+    assert reason in bad.error.message
+    assert (good.url, good.line, good.error) == ("https://ok.test/", 3, None)
+
+
+def test_a_huge_line_without_newline_is_skipped_in_bounded_memory() -> None:
+    """10 MB with no newline is one invalid line, read in pieces; the next line parses."""
+    bad, good = _read(b"x" * 10_000_000 + b"\nhttps://ok.test/\n")
+    assert bad.error is not None and "longer than" in bad.error.message
+    assert len(bad.url) <= 200
+    assert good.url == "https://ok.test/"
+
+
+def test_pipe_is_read_lazily() -> None:
+    """The first Target comes out while the writer has not closed the pipe."""
+    read_fd, write_fd = os.pipe()
+    with os.fdopen(read_fd, "rb") as reader, os.fdopen(write_fd, "wb") as writer:
+        writer.write(b"https://first.test/\n")
+        writer.flush()
+        targets = iter_lines(reader, "-", "https")
+        assert next(targets).url == "https://first.test/"
+        writer.write(b"https://second.test/\n")
+        writer.close()
+        assert [t.url for t in targets] == ["https://second.test/"]
+
+
+def test_sources_in_argument_order(tmp_path: Path) -> None:
+    """URL arguments, files and stdin are read in the order given."""
+    listing = tmp_path / "l.txt"
+    listing.write_text("https://file.test/\n")
+    stdin = io.BytesIO(b"https://stdin.test/\n")
+    targets = list(iter_targets(["https://arg.test/", str(listing), "-"], "https", stdin))
+    assert [(t.url, t.source, t.line) for t in targets] == [
+        ("https://arg.test/", "arg", None),
+        ("https://file.test/", str(listing), 1),
+        ("https://stdin.test/", "-", 1),
+    ]
+
+
+def test_check_readable_refuses_missing_files_and_directories(tmp_path: Path) -> None:
+    """A missing file or a directory fails before anything is read."""
+    with pytest.raises(FileNotFoundError):
+        check_readable([str(tmp_path / "missing")])
+    with pytest.raises(IsADirectoryError):
+        check_readable([str(tmp_path)])
+    check_readable(["-", "https://a.test/"])
+
+
+def test_dedupe_keeps_first_occurrences() -> None:
+    """Exact repeats are dropped, order kept."""
+    targets = _read(b"https://a.test/\nhttps://b.test/\nhttps://a.test/\n")
+    assert [t.line for t in dedupe(targets)] == [1, 2]
+
+
+def test_shard_hash_is_stable() -> None:
+    """The same URL lands in the same shard on every machine and run (not Python's hash())."""
+    assert shard_of("https://example.com/", 4) == 4
+    assert shard_of("https://example.com/page", 10) == shard_of("https://example.com/page", 10)
+
+
+def test_shards_partition_the_list() -> None:
+    """Over N shards every URL appears exactly once."""
+    targets = [Target(f"https://h.test/{i}", "arg", None) for i in range(500)]
+    seen = [t.url for index in (1, 2, 3) for t in in_shard(targets, Shard(index, 3))]
+    assert sorted(seen) == sorted(t.url for t in targets)
+    assert all(len(list(in_shard(targets, Shard(i, 3)))) > 100 for i in (1, 2, 3))
+
+
+def test_skip_done_reads_only_successes(tmp_path: Path) -> None:
+    """Records with no error and status < 400 count as done; masked URLs match; junk ignored."""
+    log = tmp_path / "log.jsonl"
+    lines = [
+        {"url": "https://ok.test/", "status": 200, "error": None},
+        {"url": "https://u:****@secret.test/", "status": 301, "error": None},
+        {"url": "https://gone.test/", "status": 404, "error": None},
+        {"url": "https://down.test/", "status": None, "error": {"kind": "connect"}},
+    ]
+    log.write_text("\n".join(json.dumps(r) for r in lines) + '\n{"url": "https://cut')
+    done = load_done(log)
+    assert done == {"https://ok.test/", "https://u:****@secret.test/"}
+    targets = _read(
+        b"https://ok.test/\nhttps://u:pw@secret.test/\nhttps://gone.test/\nhttps://down.test/\n"
+    )
+    assert [t.url for t in skip_done(targets, done)] == ["https://gone.test/", "https://down.test/"]
+
+
+def test_skip_done_without_a_log_yet(tmp_path: Path) -> None:
+    """A missing --skip-done file is an empty history."""
+    assert load_done(tmp_path / "none.jsonl") == set()
