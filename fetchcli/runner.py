@@ -11,9 +11,7 @@ import resource
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import BinaryIO
-
-import httpx
+from typing import TYPE_CHECKING, BinaryIO
 
 from fetchcli import engine, sources
 from fetchcli.attempt import ConsumerFactory
@@ -26,6 +24,9 @@ from fetchcli.render import Reporter, render_table
 from fetchcli.save import Saver, prepare_directory
 from fetchcli.sinks import CsvSink, JsonlSink, Sink, TableSink, TeeSink
 from fetchcli.streams import Streams
+
+if TYPE_CHECKING:
+    import httpx
 
 
 def run(

@@ -174,3 +174,16 @@ def test_insecure_warns(run_cli, transport) -> None:
     """-k prints a warning on stderr."""
     result = run_cli("-k", "https://ok.test/", transport=transport)
     assert "fetchcli: warning: TLS certificate verification is disabled" in result.stderr
+
+
+def test_progress_on_a_terminal_stderr_leaves_records_intact(run_cli, transport) -> None:
+    """With stderr a terminal the progress bar is on by default; stdout records are unaffected."""
+    result = run_cli(
+        "https://ok.test/1", "https://ok.test/2", transport=transport, stderr_isatty=True
+    )
+    assert [r["status"] for r in result.records] == [200, 200]
+    assert "2 ok, 0 failed" in result.stderr
+    quiet = run_cli(
+        "--no-progress", "-q", "https://ok.test/1", transport=transport, stderr_isatty=True
+    )
+    assert quiet.stderr == ""

@@ -213,3 +213,14 @@ def test_save_dir_that_cannot_be_made_is_a_usage_error(run_cli, server, tmp_path
     result = run_cli("--save", str(blocker / "sub"), f"{server.url}/ok", expect=2)
     assert "cannot write to" in result.stderr
     assert server.stats.requests == 0
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
+def test_read_only_save_dir_is_refused_before_fetching(run_cli, server, tmp_path) -> None:
+    """--save into a directory we cannot write: exit 2, nothing fetched."""
+    out_dir = tmp_path / "ro"
+    out_dir.mkdir()
+    out_dir.chmod(0o500)
+    result = run_cli("--save", str(out_dir), f"{server.url}/ok", expect=2)
+    assert "cannot write to" in result.stderr
+    assert server.stats.requests == 0

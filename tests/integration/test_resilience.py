@@ -144,3 +144,13 @@ def test_missing_cacert_is_a_usage_error(run_cli, tmp_path) -> None:
     """--cacert naming a missing file: exit 2 before anything is fetched."""
     result = run_cli("--cacert", str(tmp_path / "nope.pem"), "https://127.0.0.1:1/", expect=2)
     assert "cannot read" in result.stderr
+
+
+def test_http2_flag_falls_back_to_http11_when_not_offered(
+    run_cli, tls_server, ca, tmp_path
+) -> None:
+    """--http2 against a server that offers only HTTP/1.1 (ALPN) still fetches."""
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    [record] = run_cli("--http2", "--cacert", str(ca_file), f"{tls_server.url}/ok").records
+    assert (record["status"], record["http_version"]) == (200, "HTTP/1.1")
