@@ -14,21 +14,9 @@ from fetchcli.config import Config, PoolConfig, RetryConfig, TimeoutConfig
 from fetchcli.engine import make_client
 from fetchcli.fetch import Fetcher
 from fetchcli.models import Target
+from tests.fakes import FakeTime
 
 pytestmark = pytest.mark.anyio
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(round(seconds, 6))
-        self.now += seconds
 
 
 @pytest.fixture

@@ -7,24 +7,9 @@ import asyncio
 import pytest
 
 from fetchcli.limits import HostGate, RateLimiter
+from tests.fakes import FakeTime
 
 pytestmark = pytest.mark.anyio
-
-
-class FakeTime:
-    """A clock that only moves when something sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
 
 
 async def test_rate_spaces_starts_evenly() -> None:
