@@ -29,6 +29,7 @@ from fetchcli.config import (
     RetryConfig,
     Scheme,
     TimeoutConfig,
+    Transport,
 )
 from fetchcli.errors import ExitCode, UsageError
 from fetchcli.models import Summary
@@ -128,8 +129,16 @@ def fetch(  # noqa: PLR0913 - one parameter per documented flag is the point of 
         ),
     ] = None,
     http2: Annotated[
-        bool, typer.Option("--http2", help="Enable HTTP/2.", rich_help_panel=POOL)
+        bool, typer.Option("--http2", help="Enable HTTP/2 (uses httpcore).", rich_help_panel=POOL)
     ] = False,
+    transport: Annotated[
+        Transport,
+        typer.Option(
+            help="What sends requests under the httpx client: aiohttp (fast, HTTP/1.1) or "
+            "httpcore (HTTP/2, write timeouts); auto picks aiohttp unless --http2.",
+            rich_help_panel=POOL,
+        ),
+    ] = Transport.AUTO,
     # Timeouts
     timeout: Annotated[
         float,
@@ -349,6 +358,8 @@ def fetch(  # noqa: PLR0913 - one parameter per documented flag is the point of 
     """Fetch many URLs concurrently and report each one as a table row, JSON line or CSV row."""
     streams: Streams = ctx.obj.streams
     chosen_format = format or (Format.TABLE if streams.stdout_isatty else Format.JSONL)
+    if http2 and transport is Transport.AIOHTTP:
+        raise UsageError("--http2 needs --transport httpcore (or auto): aiohttp speaks HTTP/1.1")
     if not sources and streams.stdin_isatty:
         raise UsageError("no SOURCE given and stdin is a terminal (try: fetchcli URL or FILE)")
     settings = Config(
@@ -367,6 +378,7 @@ def fetch(  # noqa: PLR0913 - one parameter per documented flag is the point of 
             per_host=per_host,
             rate=_parsed("--rate", config.parse_rate, rate),
             http2=http2,
+            transport=transport,
         ),
         timeouts=TimeoutConfig(
             connect=_timeout(connect_timeout, timeout),

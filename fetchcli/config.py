@@ -40,6 +40,12 @@ class FailOn(StrEnum):
     NEVER = "never"
 
 
+class Transport(StrEnum):
+    AUTO = "auto"
+    HTTPCORE = "httpcore"
+    AIOHTTP = "aiohttp"
+
+
 class Scheme(StrEnum):
     HTTPS = "https"
     HTTP = "http"
@@ -68,6 +74,14 @@ class PoolConfig:
     per_host: int | None = None
     rate: float | None = None
     http2: bool = False
+    transport: Transport = Transport.AUTO
+
+    @property
+    def chosen_transport(self) -> Transport:
+        """aiohttp unless HTTP/2 is asked for, which only httpcore speaks."""
+        if self.transport is Transport.AUTO:
+            return Transport.HTTPCORE if self.http2 else Transport.AIOHTTP
+        return self.transport
 
     @property
     def connections(self) -> int:

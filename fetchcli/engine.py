@@ -16,7 +16,7 @@ import httpx
 
 from fetchcli import __version__
 from fetchcli.attempt import ConsumerFactory
-from fetchcli.config import Config, Order
+from fetchcli.config import Config, Order, Transport
 from fetchcli.decode import ACCEPT_ENCODING
 from fetchcli.feed import Feed, make_feed
 from fetchcli.fetch import Fetcher, Log
@@ -31,12 +31,17 @@ def make_client(
 ) -> httpx.AsyncClient:
     """The one client of a run, built from the frozen Config."""
     pool, timeouts, request = config.pool, config.timeouts, config.request
+    limits = httpx.Limits(
+        max_connections=pool.connections,
+        max_keepalive_connections=pool.keepalive,
+        keepalive_expiry=pool.keepalive_expiry,
+    )
+    if transport is None and pool.chosen_transport is Transport.AIOHTTP:
+        from fetchcli.transport import AiohttpTransport  # aiohttp takes 0.1 s to import
+
+        transport = AiohttpTransport(verify=_tls_verify(config), limits=limits, proxy=request.proxy)
     return httpx.AsyncClient(
-        limits=httpx.Limits(
-            max_connections=pool.connections,
-            max_keepalive_connections=pool.keepalive,
-            keepalive_expiry=pool.keepalive_expiry,
-        ),
+        limits=limits,
         timeout=httpx.Timeout(
             connect=timeouts.connect, read=timeouts.read, write=timeouts.write, pool=timeouts.pool
         ),

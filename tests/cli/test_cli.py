@@ -34,6 +34,7 @@ def transport() -> httpx.MockTransport:
         (["-u", "nopassword", "https://ok.test/"], "--user must be USER:PASS"),
         (["--proxy", "nohost", "https://ok.test/"], "invalid value for --proxy"),
         (["--nope"], "No such option: --nope"),
+        (["--http2", "--transport", "aiohttp", "https://ok.test/"], "--http2 needs --transport"),
         (["missing-file.txt"], "cannot read 'missing-file.txt': No such file or directory"),
         (["-d", "@missing-body"], "cannot read 'missing-body'"),
     ],

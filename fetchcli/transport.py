@@ -1,0 +1,158 @@
+"""An httpx transport that sends requests over aiohttp: the same one httpx.AsyncClient, about
+four times the requests per second of httpcore's pool (see docs/benchmarks.md).
+
+Shaped after httpx_aiohttp.AiohttpTransport, with what the contract needs: every aiohttp
+failure mapped to the httpx exception the classifier and the retry policy expect, no cookie
+jar, no decompression (fetchcli decodes under a cap), no redirects (fetchcli follows them), the
+pool limits and timeouts of the Config. HTTP/1.1 only, and aiohttp has no write timeout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ssl
+from collections.abc import AsyncIterator, Iterator
+
+import aiohttp
+import httpx
+from yarl import URL
+
+# Most specific first: several of these subclass each other.
+_EXCEPTIONS: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
+    (aiohttp.ConnectionTimeoutError, httpx.ConnectTimeout),
+    (aiohttp.SocketTimeoutError, httpx.ReadTimeout),
+    (aiohttp.ServerTimeoutError, httpx.ReadTimeout),
+    (aiohttp.ClientProxyConnectionError, httpx.ProxyError),
+    (aiohttp.ClientHttpProxyError, httpx.ProxyError),
+    (aiohttp.ClientConnectorError, httpx.ConnectError),  # DNS and TLS: the cause says which
+    (aiohttp.ServerDisconnectedError, httpx.RemoteProtocolError),
+    (aiohttp.ClientPayloadError, httpx.RemoteProtocolError),
+    (aiohttp.ClientResponseError, httpx.RemoteProtocolError),  # malformed status or headers
+    (aiohttp.InvalidUrlClientError, httpx.UnsupportedProtocol),
+    (aiohttp.NonHttpUrlClientError, httpx.UnsupportedProtocol),
+    (aiohttp.ClientOSError, httpx.ReadError),  # reset by peer
+    (aiohttp.ClientConnectionError, httpx.ConnectError),
+    (aiohttp.ClientError, httpx.TransportError),
+)
+
+
+@contextlib.contextmanager
+def _mapped_exceptions(request: httpx.Request) -> Iterator[None]:
+    try:
+        yield
+    except aiohttp.ClientError as exc:
+        for source, target in _EXCEPTIONS:
+            if isinstance(exc, source):
+                message = str(exc) or _default_message(target)
+                raise target(message, request=request) from exc
+        raise  # pragma: no cover - ClientError is the last entry
+
+
+def _default_message(target: type[httpx.TransportError]) -> str:
+    if target is httpx.RemoteProtocolError:
+        return "Server disconnected without sending a response."
+    return target.__name__
+
+
+class _ResponseStream(httpx.AsyncByteStream):
+    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
+        self._response = response
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _mapped_exceptions(self._request):
+            async for chunk in self._response.content.iter_any():
+                yield chunk
+
+    async def aclose(self) -> None:
+        if self._response.content.at_eof():
+            self._response.release()  # whole body read: the connection goes back to the pool
+        else:
+            self._response.close()  # cut short: never reuse a connection with bytes pending
+
+
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """One aiohttp ClientSession behind the run's httpx.AsyncClient."""
+
+    def __init__(
+        self,
+        *,
+        verify: ssl.SSLContext | bool,
+        limits: httpx.Limits,
+        proxy: str | None = None,
+    ) -> None:
+        self._verify = verify
+        self._limits = limits
+        self._proxy = proxy
+        self._session: aiohttp.ClientSession | None = None
+
+    def _open_session(self) -> aiohttp.ClientSession:
+        ssl_option: ssl.SSLContext | bool = self._verify
+        if ssl_option is True:
+            ssl_option = httpx.create_ssl_context()  # the same CA bundle as httpcore uses
+        connector = aiohttp.TCPConnector(
+            limit=self._limits.max_connections or 0,
+            keepalive_timeout=self._limits.keepalive_expiry,
+            ssl=ssl_option,
+        )
+        return aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,
+            trust_env=True,
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._session is None:
+            self._session = self._open_session()
+        timeout = request.extensions.get("timeout", {})
+        body = await request.aread() or None  # redirect hops carry an unread stream
+        with _mapped_exceptions(request):
+            response = await self._session.request(
+                request.method,
+                _without_userinfo(request.url),
+                headers=list(request.headers.multi_items()),
+                data=body,
+                allow_redirects=False,
+                compress=False,
+                proxy=self._proxy,
+                timeout=aiohttp.ClientTimeout(
+                    total=None,
+                    connect=_sum(timeout.get("pool"), timeout.get("connect")),
+                    sock_connect=timeout.get("connect"),
+                    sock_read=timeout.get("read"),
+                ),
+            )
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.raw_headers,
+            stream=_ResponseStream(response, request),
+            request=request,
+            extensions={
+                "http_version": _version(response.version),
+                "reason_phrase": (response.reason or "").encode("latin-1", "replace"),
+            },
+        )
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+def _without_userinfo(url: httpx.URL) -> URL:
+    """httpx already turned URL credentials into an Authorization header; aiohttp refuses both."""
+    if url.userinfo:
+        url = url.copy_with(userinfo=b"")
+    return URL(str(url), encoded=True)
+
+
+def _version(version: aiohttp.HttpVersion | None) -> bytes:
+    major, minor = version or (1, 1)
+    return b"HTTP/%d.%d" % (major, minor)
+
+
+def _sum(pool: float | None, connect: float | None) -> float | None:
+    """aiohttp's `connect` covers waiting for a pooled connection and making one."""
+    if pool is None or connect is None:
+        return None
+    return pool + connect
