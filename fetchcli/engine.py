@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import Callable, Iterator
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
 
@@ -40,7 +39,7 @@ def make_client(
         from fetchcli.transport import AiohttpTransport  # aiohttp takes 0.1 s to import
 
         transport = AiohttpTransport(verify=_tls_verify(config), limits=limits, proxy=request.proxy)
-    return httpx.AsyncClient(
+    client = httpx.AsyncClient(
         limits=limits,
         timeout=httpx.Timeout(
             connect=timeouts.connect, read=timeouts.read, write=timeouts.write, pool=timeouts.pool
@@ -49,12 +48,24 @@ def make_client(
         verify=_tls_verify(config),
         proxy=request.proxy,
         headers=default_headers(config),
-        # One jar shared by unrelated URLs would leak cookies between them and grow without
-        # bound on a long list; like curl, fetchcli keeps no cookies.
-        cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
         follow_redirects=False,  # fetch.py follows redirects itself, hop by hop
         transport=transport,
     )
+    # One jar shared by unrelated URLs would leak cookies between them and grow without bound
+    # on a long list; like curl, fetchcli keeps no cookies.
+    client._cookies = _NoCookies()  # httpx is pinned below 0.29, where this is the one jar
+    return client
+
+
+class _NoCookies(httpx.Cookies):
+    """Keeps no cookies, and skips the 0.1 ms per response httpx spends offering them to a jar
+    (it builds urllib request/response stand-ins and an email.Message of the headers)."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+    def set_cookie_header(self, request: httpx.Request) -> None:
+        return None
 
 
 def _tls_verify(config: Config) -> ssl.SSLContext | bool:

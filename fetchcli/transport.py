@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import ssl
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
 
 import aiohttp
@@ -84,6 +85,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._verify = verify
         self._limits = limits
         self._proxy = proxy
+        self._env_proxies = urllib.request.getproxies_environment()  # HTTP_PROXY, NO_PROXY...
         self._session: aiohttp.ClientSession | None = None
 
     def _open_session(self) -> aiohttp.ClientSession:
@@ -95,12 +97,21 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             keepalive_timeout=self._limits.keepalive_expiry,
             ssl=ssl_option,
         )
+        # trust_env would send every request through a thread (proxy and netrc look-ups), and
+        # the threads then fight the event loop for the GIL: proxies are read once instead.
         return aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=False,
-            trust_env=True,
+            trust_env=False,
         )
+
+    def _proxy_for(self, url: httpx.URL) -> str | None:
+        if self._proxy is not None or not self._env_proxies:
+            return self._proxy
+        if urllib.request.proxy_bypass_environment(url.host, self._env_proxies):  # type: ignore[attr-defined]  # untyped, present since 3.0
+            return None
+        return self._env_proxies.get(url.scheme)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self._session is None:
@@ -115,7 +126,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 data=body,
                 allow_redirects=False,
                 compress=False,
-                proxy=self._proxy,
+                proxy=self._proxy_for(request.url),
                 timeout=aiohttp.ClientTimeout(
                     total=None,
                     connect=_sum(timeout.get("pool"), timeout.get("connect")),
