@@ -135,7 +135,8 @@ def fetch(  # noqa: PLR0913 - one parameter per documented flag is the point of 
         Transport,
         typer.Option(
             help="What sends requests under the httpx client: aiohttp (fast, HTTP/1.1) or "
-            "httpcore (HTTP/2, write timeouts); auto picks aiohttp unless --http2.",
+            "httpcore (HTTP/2, write timeouts); auto picks httpcore for --http2 or a few URL "
+            "arguments, aiohttp otherwise.",
             rich_help_panel=POOL,
         ),
     ] = Transport.AUTO,
@@ -362,8 +363,9 @@ def fetch(  # noqa: PLR0913 - one parameter per documented flag is the point of 
         raise UsageError("--http2 needs --transport httpcore (or auto): aiohttp speaks HTTP/1.1")
     if not sources and streams.stdin_isatty:
         raise UsageError("no SOURCE given and stdin is a terminal (try: fetchcli URL or FILE)")
+    source_list = tuple(sources or ["-"])
     settings = Config(
-        sources=tuple(sources or ["-"]),
+        sources=source_list,
         input=InputConfig(
             default_scheme=default_scheme,
             dedupe=dedupe,
@@ -378,7 +380,7 @@ def fetch(  # noqa: PLR0913 - one parameter per documented flag is the point of 
             per_host=per_host,
             rate=_parsed("--rate", config.parse_rate, rate),
             http2=http2,
-            transport=transport,
+            transport=config.choose_transport(transport, http2=http2, sources=source_list),
         ),
         timeouts=TimeoutConfig(
             connect=_timeout(connect_timeout, timeout),

@@ -77,13 +77,6 @@ class PoolConfig:
     transport: Transport = Transport.AUTO
 
     @property
-    def chosen_transport(self) -> Transport:
-        """aiohttp unless HTTP/2 is asked for, which only httpcore speaks."""
-        if self.transport is Transport.AUTO:
-            return Transport.HTTPCORE if self.http2 else Transport.AIOHTTP
-        return self.transport
-
-    @property
     def connections(self) -> int:
         """Twice the concurrency unless set, so idle connections to one host need not be
         closed to open one to another."""
@@ -155,6 +148,26 @@ class Config:
     retry: RetryConfig = field(default_factory=RetryConfig)
     request: RequestConfig = field(default_factory=RequestConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+
+
+FEW_URLS = 8  # below this many URL arguments, aiohttp's 0.1 s import outweighs its speed
+
+
+def choose_transport(chosen: Transport, *, http2: bool, sources: tuple[str, ...]) -> Transport:
+    """What `--transport auto` means: httpcore for HTTP/2, which only it speaks, and for a
+    handful of URLs given as arguments (a one-off fetch at a terminal); aiohttp for lists.
+
+    >>> choose_transport(Transport.AUTO, http2=False, sources=("urls.txt",))
+    <Transport.AIOHTTP: 'aiohttp'>
+    >>> choose_transport(Transport.AUTO, http2=False, sources=("https://a.test/",))
+    <Transport.HTTPCORE: 'httpcore'>
+    """
+    if chosen is not Transport.AUTO:
+        return chosen
+    only_arguments = all("://" in source for source in sources)
+    if http2 or (only_arguments and len(sources) < FEW_URLS):
+        return Transport.HTTPCORE
+    return Transport.AIOHTTP
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)\s*$", re.IGNORECASE)

@@ -35,7 +35,7 @@ def make_client(
         max_keepalive_connections=pool.keepalive,
         keepalive_expiry=pool.keepalive_expiry,
     )
-    if transport is None and pool.chosen_transport is Transport.AIOHTTP:
+    if transport is None and pool.transport is Transport.AIOHTTP:
         from fetchcli.transport import AiohttpTransport  # aiohttp takes 0.1 s to import
 
         transport = AiohttpTransport(verify=_tls_verify(config), limits=limits, proxy=request.proxy)

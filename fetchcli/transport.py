@@ -89,13 +89,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._session: aiohttp.ClientSession | None = None
 
     def _open_session(self) -> aiohttp.ClientSession:
-        ssl_option: ssl.SSLContext | bool = self._verify
-        if ssl_option is True:
-            ssl_option = httpx.create_ssl_context()  # the same CA bundle as httpcore uses
         connector = aiohttp.TCPConnector(
             limit=self._limits.max_connections or 0,
             keepalive_timeout=self._limits.keepalive_expiry,
-            ssl=ssl_option,
+            # True: aiohttp's verifying context, made at import; building another here would
+            # stall the event loop some 30 ms on the first request.
+            ssl=self._verify,
         )
         # trust_env would send every request through a thread (proxy and netrc look-ups), and
         # the threads then fight the event loop for the GIL: proxies are read once instead.

@@ -76,10 +76,10 @@ def test_rate_spaces_request_starts(run_cli, server) -> None:
     """--rate 20/s: eight requests start about 50 ms apart, never in a burst."""
     urls = [f"{server.url}/ok?n={i}" for i in range(8)]
     run_cli("-c", "8", "--rate", "20/s", *urls)
-    arrivals = sorted(server.stats.arrivals)
+    arrivals = sorted(server.stats.arrivals)[1:]  # the first also waits for a new connection
     gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
-    assert min(gaps) > 0.02  # no burst (arrival jitter includes connection set-up)
-    assert arrivals[-1] - arrivals[0] >= 0.3
+    assert min(gaps) > 0.025  # no burst
+    assert arrivals[-1] - arrivals[0] >= 0.25
 
 
 @pytest.fixture(scope="module")
