@@ -1,78 +1,20 @@
-"""Everything rich draws: the results table, the summary, the progress bar, stderr messages.
+"""The stderr side, drawn with rich: the summary, the progress bar, warnings and -v lines.
 
-The only module that imports rich. Server text arrives here already sanitized by
-`Result.to_record()` and is only ever wrapped in `Text`, never parsed as markup.
+Server text arrives here already sanitized by `Result.to_record()` and is only ever wrapped in
+`Text`, never parsed as markup. (The results table is table.py.)
 """
 
 from __future__ import annotations
 
-import io
-from collections.abc import Sequence
 from types import TracebackType
 from typing import TextIO
 
 from rich.console import Console
 from rich.filesize import decimal
 from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from rich.text import Text
 
-from fetchcli.models import Result, Summary
-
-_STATUS_STYLES = {2: "green", 3: "cyan", 4: "yellow", 5: "red"}
-
-
-def results_table(results: Sequence[Result]) -> Table:
-    """The results as a table: #, URL, Status, Time, Size, Type, Snippet."""
-    table = Table(show_lines=False, header_style="bold")
-    table.add_column("#", justify="right", no_wrap=True)
-    table.add_column("URL", overflow="fold", ratio=3)
-    table.add_column("Status", no_wrap=True)
-    table.add_column("Time", justify="right", no_wrap=True)
-    table.add_column("Size", justify="right", no_wrap=True)
-    table.add_column("Type", overflow="ellipsis", max_width=24)
-    table.add_column("Snippet", overflow="ellipsis", ratio=2)
-    for number, result in enumerate(results, start=1):
-        table.add_row(*_row(number, result))
-    return table
-
-
-def _row(number: int, result: Result) -> list[Text]:
-    record = result.to_record()
-    mime = (record["content_type"] or "").split(";", 1)[0]
-    return [
-        Text(str(number)),
-        Text(record["url"]),
-        _status_cell(result, record["reason"]),
-        Text(f"{result.elapsed:.2f}s" if result.attempts else ""),
-        Text(decimal(result.bytes) if result.status is not None else ""),
-        Text(mime),
-        Text(record["snippet"] or "", style="dim"),
-    ]
-
-
-def _status_cell(result: Result, reason: str | None) -> Text:
-    if result.error is not None:
-        status = f"{result.status} " if result.status is not None else ""
-        return Text(f"{status}{result.error.kind}", style="bold red")
-    style = _STATUS_STYLES.get((result.status or 0) // 100, "")
-    return Text(f"{result.status} {reason or ''}".rstrip(), style=style)
-
-
-def render_table(results: Sequence[Result], *, width: int | None, color: bool) -> str:
-    """The table as text for stdout, sized for the terminal (or 120 columns for a file)."""
-    buffer = io.StringIO()
-    console = Console(
-        file=buffer,
-        width=width or 120,
-        force_terminal=color,
-        color_system="standard" if color else None,
-        highlight=False,
-        markup=False,
-        emoji=False,
-    )
-    console.print(results_table(results))
-    return buffer.getvalue()
+from fetchcli.models import Summary
 
 
 def summary_line(summary: Summary) -> str:

@@ -20,10 +20,11 @@ from fetchcli.body import BodyConsumer, Tee
 from fetchcli.config import Config, Format, Order
 from fetchcli.errors import UsageError
 from fetchcli.models import Result, Summary, Target
-from fetchcli.render import Reporter, render_table
+from fetchcli.render import Reporter
 from fetchcli.save import Saver, prepare_directory
 from fetchcli.sinks import CsvSink, JsonlSink, Sink, TableSink, TeeSink
 from fetchcli.streams import Streams
+from fetchcli.table import Row, render_table, table_row
 
 if TYPE_CHECKING:
     import httpx
@@ -171,7 +172,7 @@ class _Run:
         if output.format is Format.CSV:
             sink = CsvSink(stdout)
         elif output.format is Format.TABLE:
-            sink = TableSink(self._show_table)
+            sink = TableSink(table_row, self._show_table)
         elif output.format is Format.BODY:
             self.body_sink = BodySink(
                 stdout,
@@ -201,10 +202,12 @@ class _Run:
 
         return open_body
 
-    def _show_table(self, results: Sequence[Result]) -> None:
-        text = render_table(results, width=self.streams.width, color=self.streams.stdout_isatty)
-        self.streams.stdout.write(text.encode())
-        self.streams.stdout.flush()
+    def _show_table(self, rows: Sequence[Row]) -> None:
+        width, color = self.streams.width or 120, self.streams.stdout_isatty
+        stdout = self.streams.stdout
+        for line in render_table(rows, width=width, color=color):
+            stdout.write(f"{line}\n".encode())
+        stdout.flush()
 
 
 def _records_sink(config: Config) -> Sink:

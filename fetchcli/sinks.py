@@ -11,9 +11,11 @@ import csv
 import io
 import json
 from collections.abc import Callable, Sequence
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Generic, Protocol, TypeVar
 
 from fetchcli.models import RECORD_FIELDS, Result
+
+R = TypeVar("R")
 
 CSV_FIELDS = tuple(
     name for field in RECORD_FIELDS for name in
@@ -81,18 +83,19 @@ def _csv_value(value: Any) -> Any:
     return value
 
 
-class TableSink:
-    """Keeps the results of the run and shows them as one table when it ends."""
+class TableSink(Generic[R]):
+    """Keeps a small display row per result and shows them as one table when the run ends."""
 
-    def __init__(self, show: Callable[[Sequence[Result]], None]) -> None:
-        self._results: list[Result] = []
+    def __init__(self, to_row: Callable[[int, Result], R], show: Callable[[list[R]], None]) -> None:
+        self._rows: list[R] = []
+        self._to_row = to_row
         self._show = show
 
     def write(self, result: Result) -> None:
-        self._results.append(result)
+        self._rows.append(self._to_row(len(self._rows) + 1, result))
 
     def close(self) -> None:
-        self._show(self._results)
+        self._show(self._rows)
 
 
 class TeeSink:

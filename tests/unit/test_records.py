@@ -11,8 +11,9 @@ import pytest
 
 from fetchcli.models import RECORD_FIELDS, ErrorInfo, ErrorKind, Result, Summary, Target
 from fetchcli.order import Reorder
-from fetchcli.render import render_table, summary_line
+from fetchcli.render import summary_line
 from fetchcli.sinks import CSV_FIELDS, CsvSink, JsonlSink, TableSink, TeeSink
+from fetchcli.table import render_results
 
 CONTRACT_FIELDS = (
     "line", "source", "url", "final_url", "status", "reason", "http_version", "elapsed", "bytes",
@@ -118,19 +119,19 @@ def test_csv_has_header_and_flat_error_columns() -> None:
 def test_table_and_tee_sinks() -> None:
     """The table sink shows every result once at close; tee writes to each sink."""
     shown = []
-    table = TableSink(shown.append)
+    table = TableSink(lambda number, result: (number, result), shown.append)
     out = io.BytesIO()
     tee = TeeSink(table, JsonlSink(out))
     tee.write(HOSTILE)
     tee.write(FAILED)
     tee.close()
-    assert shown == [[HOSTILE, FAILED]]
+    assert shown == [[(1, HOSTILE), (2, FAILED)]]
     assert len(out.getvalue().splitlines()) == 2
 
 
 def test_table_rendering_is_safe() -> None:
     """The table has the contract's columns, masks passwords, and prints markup literally."""
-    text = render_table([HOSTILE, FAILED], width=140, color=False)
+    text = render_results([HOSTILE, FAILED], width=140, color=False)
     for column in ("#", "URL", "Status", "Time", "Size", "Type", "Snippet"):
         assert column in text
     assert "****" in text and "hunter2" not in text
@@ -189,4 +190,4 @@ def test_reorder_window_bounds_work_ahead() -> None:
 @pytest.mark.parametrize("results", [[], [FAILED]])
 def test_table_renders_small_runs(results: list[Result]) -> None:
     """An empty or all-failed run still renders."""
-    assert "URL" in render_table(results, width=80, color=False)
+    assert "URL" in render_results(results, width=80, color=False)
