@@ -86,11 +86,12 @@ def stop_nginx() -> None:
 
 
 def nginx_counters() -> tuple[int, int]:
-    """(accepted connections, requests) since nginx started."""
+    """(accepted connections, requests) since nginx started, this request included: between
+    two readings, the later one counts the earlier reading's connection and request."""
     with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/nginx_status", timeout=5) as response:
         text = response.read().decode()
     accepts, _handled, requests = map(int, text.splitlines()[2].split())
-    return accepts, requests - 1  # not counting this request itself
+    return accepts, requests
 
 
 # --- the lists ----------------------------------------------------------------------------
@@ -162,15 +163,19 @@ def parse_table(size: int) -> Parse:
 
 
 def parse_pairs(out: Path, _err: Path) -> Outcome:
-    """Lines of "status bytes" (curl -w) or one line "ok bytes" (the Python clients)."""
+    """Lines of "status bytes" from curl -w, one per transfer."""
     ok = total = 0
     for line in out.open():
-        first, second = line.split()
-        if first == "200":
-            ok, total = ok + 1, total + int(second)
-        elif first.isdigit() and len(first) != 3:
-            ok, total = ok + int(first), total + int(second)
+        status, size = line.split()
+        if status == "200":
+            ok, total = ok + 1, total + int(size)
     return Outcome(ok, total)
+
+
+def parse_totals(out: Path, _err: Path) -> Outcome:
+    """The Python clients print one line: "ok OK_COUNT BYTES"."""
+    _, ok, total = out.read_text().split()
+    return Outcome(int(ok), int(total))
 
 
 def curl_parallel(w: Workload) -> list[str]:
@@ -263,30 +268,33 @@ CONTENDERS = {
     ),
     "aria2c -j 100": Contender("aria2c -j 100", aria2c, parse_aria2),
     "aiohttp, 100 workers": Contender(
-        "aiohttp, 100 workers", python_client("aiohttp_workers.py", "100"), parse_pairs, python=True
+        "aiohttp, 100 workers",
+        python_client("aiohttp_workers.py", "100"),
+        parse_totals,
+        python=True,
     ),
     "aiohttp + uvloop, 100 workers": Contender(
         "aiohttp + uvloop, 100 workers",
         python_client("aiohttp_workers.py", "100", "uvloop"),
-        parse_pairs,
+        parse_totals,
         python=True,
     ),
     "httpx + httpx_aiohttp, 100 workers": Contender(
         "httpx + httpx_aiohttp, 100 workers",
         python_client("httpx_workers.py", "100", "aiohttp"),
-        parse_pairs,
+        parse_totals,
         python=True,
     ),
     "httpx (httpcore), 20 workers": Contender(
         "httpx (httpcore), 20 workers",
         python_client("httpx_workers.py", "20", "httpcore"),
-        parse_pairs,
+        parse_totals,
         python=True,
     ),
     "httpx (httpcore), 100 workers": Contender(
         "httpx (httpcore), 100 workers",
         python_client("httpx_workers.py", "100", "httpcore"),
-        parse_pairs,
+        parse_totals,
         python=True,
     ),
     "xargs -P 32 curl": Contender("xargs -P 32 curl", xargs_curl, parse_pairs),
@@ -343,8 +351,8 @@ def run_once(contender: Contender, workload: Workload) -> Run:
             err.write(f"unparseable output: {exc}".encode())
         err.seek(0)
         error_text = err.read().decode(errors="replace")[-300:]
-    served = after[1] - before[1]
-    connections = after[0] - before[0]
+    served = after[1] - before[1] - 1  # less the first reading of the counters
+    connections = after[0] - before[0] - 1
     expected = (workload.count, workload.count * workload.size, workload.count)
     verified = (outcome.ok, outcome.bytes, served) == expected
     problem = (

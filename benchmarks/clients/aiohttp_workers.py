@@ -1,4 +1,4 @@
-"""Hand-written aiohttp client: N workers over one ClientSession. Prints "ok bytes"."""
+"""Hand-written aiohttp client: N workers over one ClientSession. Prints "ok OK_COUNT BYTES"."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ async def main(path: str, workers: int) -> None:
     connector = aiohttp.TCPConnector(limit=workers)
     async with aiohttp.ClientSession(connector=connector) as session:
         await asyncio.gather(*(work(session) for _ in range(workers)))
-    print(ok, total)
+    print("ok", ok, total)
 
 
 if __name__ == "__main__":

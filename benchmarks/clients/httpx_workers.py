@@ -1,5 +1,5 @@
 """Hand-written httpx client: N workers over one AsyncClient, httpcore or aiohttp underneath.
-Prints "ok bytes"."""
+Prints "ok OK_COUNT BYTES"."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ async def main(path: str, workers: int, transport_name: str) -> None:
 
     async with httpx.AsyncClient(limits=limits, transport=transport) as client:
         await asyncio.gather(*(work(client) for _ in range(workers)))
-    print(ok, total)
+    print("ok", ok, total)
 
 
 if __name__ == "__main__":
