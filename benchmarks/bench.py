@@ -519,12 +519,12 @@ def main() -> None:
     runs = 1 if args.quick else args.runs
     scale = 10 if args.quick else 1
     WORK.mkdir(exist_ok=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     start_nginx()
     try:
         report = build_report(args, runs, scale)
     finally:
         stop_nginx()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(report) + "\n")
     print(f"wrote {args.out}")
 
