@@ -118,6 +118,8 @@ async def run(
             async with asyncio.TaskGroup() as workers:
                 for _ in range(concurrency):
                     workers.create_task(_work(feed, fetcher, reorder, emit))
+        except BaseExceptionGroup as group:
+            raise group.exceptions[0] from None  # a failing input or output, not a URL's error
         finally:
             feed.close()
             # On cancellation, results already complete are still written, in order.

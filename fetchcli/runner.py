@@ -106,13 +106,16 @@ class _Run:
             if self.config.request.insecure:
                 reporter.warning("TLS certificate verification is disabled (--insecure)")
             started = time.perf_counter()
+            failed = False
             try:
                 asyncio.run(self._main())
+            except BaseException:
+                failed = True
+                raise
             finally:
                 summary.elapsed = time.perf_counter() - started
                 if not summary.stdout_closed:
-                    with contextlib.suppress(BrokenPipeError):
-                        self.sink.close()
+                    self._close_sink(quietly=failed)
         if summary.stdout_closed:
             return summary  # the reader left: nothing more to say
         if summary.total == 0 and summary.signal is None:
@@ -137,6 +140,8 @@ class _Run:
             except asyncio.CancelledError:
                 if self.summary.signal is None and not self.summary.stdout_closed:
                     raise
+            except OSError as exc:  # reading a list failed mid-way (per-URL errors are records)
+                raise UsageError(f"cannot read input: {exc.strerror or exc}") from None
 
     def stop(self, signum: int) -> None:
         """SIGINT/SIGTERM: stop dispatching and cancel what is in flight; twice: leave now."""
@@ -162,8 +167,20 @@ class _Run:
         except BrokenPipeError:
             self.stdout_closed()
             return
+        except OSError as exc:  # disk full under --records or a redirected stdout
+            raise UsageError(f"cannot write output: {exc.strerror or exc}") from None
         self.summary.add(result)
         self.reporter.advance()
+
+    def _close_sink(self, *, quietly: bool) -> None:
+        """Flush and close the outputs; the table is written here."""
+        try:
+            self.sink.close()
+        except BrokenPipeError:
+            self.summary.stdout_closed = True
+        except OSError as exc:
+            if not quietly:  # else the run is already failing with its own message
+                raise UsageError(f"cannot write output: {exc.strerror or exc}") from None
 
     def _make_sink(self) -> Sink:
         output, stdout = self.config.output, self.streams.stdout

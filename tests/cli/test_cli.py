@@ -188,3 +188,12 @@ def test_progress_on_a_terminal_stderr_leaves_records_intact(run_cli, transport)
         "--no-progress", "-q", "https://ok.test/1", transport=transport, stderr_isatty=True
     )
     assert quiet.stderr == ""
+
+
+def test_output_that_cannot_be_written_is_one_line(run_cli, transport) -> None:
+    """A full disk under --records stops the run with one line and exit 2, no traceback."""
+    result = run_cli("--records", "/dev/full", "https://ok.test/", transport=transport, expect=2)
+    assert (
+        result.stderr.splitlines()[-1]
+        == "fetchcli: error: cannot write output: No space left on device"
+    )
