@@ -139,7 +139,6 @@ class Contender:
     argv: Callable[[Workload], list[str]]
     parse: Parse
     stdin_list: bool = False
-    python: bool = False  # a Python client: counted in "the Python field"
 
 
 def fetchcli(*flags: str) -> Callable[[Workload], list[str]]:
@@ -252,58 +251,32 @@ def python_client(script: str, *args: str) -> Callable[[Workload], list[str]]:
     return lambda w: [sys.executable, str(HERE / "clients" / script), str(w.path()), *args]
 
 
-CONTENDERS = {
-    "fetchcli -c 20": Contender(
-        "fetchcli -c 20", fetchcli("-f", "jsonl", "-c", "20"), parse_jsonl, python=True
-    ),
-    "fetchcli -c 100": Contender(
-        "fetchcli -c 100", fetchcli("-f", "jsonl", "-c", "100"), parse_jsonl, python=True
-    ),
-    "fetchcli -c 20 --transport httpcore": Contender(
+def _contenders(*contenders: Contender) -> dict[str, Contender]:
+    return {contender.name: contender for contender in contenders}
+
+
+def _python(name: str, script: str, *args: str) -> Contender:
+    return Contender(name, python_client(script, *args), parse_totals)
+
+
+CONTENDERS = _contenders(
+    Contender("fetchcli -c 20", fetchcli("-f", "jsonl", "-c", "20"), parse_jsonl),
+    Contender("fetchcli -c 100", fetchcli("-f", "jsonl", "-c", "100"), parse_jsonl),
+    Contender(
         "fetchcli -c 20 --transport httpcore",
         fetchcli("-f", "jsonl", "-c", "20", "--transport", "httpcore"),
         parse_jsonl,
-        python=True,
     ),
-    "curl -Z --parallel-max 100": Contender(
-        "curl -Z --parallel-max 100", curl_parallel, parse_pairs
-    ),
-    "aria2c -j 100": Contender("aria2c -j 100", aria2c, parse_aria2),
-    "aiohttp, 100 workers": Contender(
-        "aiohttp, 100 workers",
-        python_client("aiohttp_workers.py", "100"),
-        parse_totals,
-        python=True,
-    ),
-    "aiohttp + uvloop, 100 workers": Contender(
-        "aiohttp + uvloop, 100 workers",
-        python_client("aiohttp_workers.py", "100", "uvloop"),
-        parse_totals,
-        python=True,
-    ),
-    "httpx + httpx_aiohttp, 100 workers": Contender(
-        "httpx + httpx_aiohttp, 100 workers",
-        python_client("httpx_workers.py", "100", "aiohttp"),
-        parse_totals,
-        python=True,
-    ),
-    "httpx (httpcore), 20 workers": Contender(
-        "httpx (httpcore), 20 workers",
-        python_client("httpx_workers.py", "20", "httpcore"),
-        parse_totals,
-        python=True,
-    ),
-    "httpx (httpcore), 100 workers": Contender(
-        "httpx (httpcore), 100 workers",
-        python_client("httpx_workers.py", "100", "httpcore"),
-        parse_totals,
-        python=True,
-    ),
-    "xargs -P 32 curl": Contender("xargs -P 32 curl", xargs_curl, parse_pairs),
-    "fetchcli -f body -c 50": Contender(
-        "fetchcli -f body -c 50", body_mode, parse_body, python=True
-    ),
-}
+    Contender("curl -Z --parallel-max 100", curl_parallel, parse_pairs),
+    Contender("aria2c -j 100", aria2c, parse_aria2),
+    _python("aiohttp, 100 workers", "aiohttp_workers.py", "100"),
+    _python("aiohttp + uvloop, 100 workers", "aiohttp_workers.py", "100", "uvloop"),
+    _python("httpx + httpx_aiohttp, 100 workers", "httpx_workers.py", "100", "aiohttp"),
+    _python("httpx (httpcore), 20 workers", "httpx_workers.py", "20", "httpcore"),
+    _python("httpx (httpcore), 100 workers", "httpx_workers.py", "100", "httpcore"),
+    Contender("xargs -P 32 curl", xargs_curl, parse_pairs),
+    Contender("fetchcli -f body -c 50", body_mode, parse_body),
+)
 
 
 # --- running and verifying ----------------------------------------------------------------

@@ -33,7 +33,7 @@ from fetchcli.config import (
 )
 from fetchcli.errors import ExitCode, UsageError
 from fetchcli.models import Summary
-from fetchcli.sources import url_problem
+from fetchcli.sources import check_readable, url_problem
 from fetchcli.streams import Streams
 
 INPUT, POOL, TIMEOUTS = "Input", "Pool and concurrency", "Timeouts"
@@ -480,8 +480,7 @@ def _read_data(data: str | None) -> bytes | None:
 
 def _check_readable(path: Path) -> None:
     try:
-        with path.open("rb"):
-            pass
+        check_readable([str(path)])
     except OSError as exc:
         raise UsageError(f"cannot read '{path}': {exc.strerror or exc}") from None
 

@@ -269,18 +269,3 @@ def parse_separator(text: str) -> bytes:
     (b'\\n--\\n', b'\\x00', b'a\\\\qb')
     """
     return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m[1], m[0]), text).encode()
-
-
-def parse_seconds(text: str) -> float:
-    """A non-negative number of seconds.
-
-    >>> parse_seconds("1.5")
-    1.5
-    """
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise ValueError(f"not a number of seconds: {text!r}") from None
-    if not 0 <= seconds < float("inf"):
-        raise ValueError(f"seconds must be zero or more: {text!r}")
-    return seconds

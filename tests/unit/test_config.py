@@ -10,7 +10,6 @@ from fetchcli.config import (
     Shard,
     parse_header,
     parse_rate,
-    parse_seconds,
     parse_separator,
     parse_shard,
     parse_size,
@@ -83,14 +82,6 @@ def test_separator_escapes() -> None:
     assert parse_separator(r"\\n") == b"\\n"
     assert parse_separator("plain") == b"plain"
     assert parse_separator("é") == "é".encode()
-
-
-def test_seconds() -> None:
-    """Seconds are non-negative numbers."""
-    assert parse_seconds("0") == 0.0
-    for bad in ["-1", "soon", "inf", "nan"]:
-        with pytest.raises(ValueError):
-            parse_seconds(bad)
 
 
 def test_pool_defaults_follow_concurrency() -> None:
