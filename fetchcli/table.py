@@ -50,7 +50,8 @@ def table_row(number: int, result: Result) -> Row:
         f"{result.elapsed:.2f}s" if result.attempts else "",
         decimal(result.bytes) if result.status is not None else "",
         mime,
-        record["snippet"] or "",
+        # A failure has no snippet to show, so the column says why it failed.
+        record["snippet"] or (record["error"] or {}).get("message") or "",
     )
     return Row(cells, style)
 

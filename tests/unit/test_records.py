@@ -191,3 +191,9 @@ def test_reorder_window_bounds_work_ahead() -> None:
 def test_table_renders_small_runs(results: list[Result]) -> None:
     """An empty or all-failed run still renders."""
     assert "URL" in render_results(results, width=80, color=False)
+
+
+def test_table_shows_the_error_message_of_a_failure() -> None:
+    """A failed URL's row says why it failed where a snippet would be."""
+    text = render_results([FAILED], width=160, color=False)
+    assert "refused by https://u:****@down.test/" in text
