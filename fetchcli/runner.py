@@ -11,7 +11,7 @@ import resource
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 from fetchcli import engine, sources
 from fetchcli.attempt import ConsumerFactory
@@ -70,7 +70,7 @@ def _raise_open_file_limit() -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def iter_targets(config: Config, stdin: BinaryIO) -> Iterator[Target]:
+def iter_targets(config: Config, stdin: sources.LineInput) -> Iterator[Target]:
     """The lazy target pipeline: read, then dedupe, shard and skip-done as generator stages."""
     options = config.input
     targets = sources.iter_targets(config.sources, options.default_scheme, stdin)

@@ -11,12 +11,19 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from fetchcli.config import MAX_URL_LENGTH, Shard
 from fetchcli.models import ErrorInfo, ErrorKind, Target
 from fetchcli.sanitize import mask_url, sanitize
+
+
+class LineInput(Protocol):
+    """What a URL list is read from: a file, a BytesIO, or streams.PipeReader for stdin."""
+
+    def readline(self, size: int = -1, /) -> bytes: ...
+
 
 STDIN = "-"
 ARG = "arg"
@@ -38,7 +45,7 @@ def check_readable(sources: Iterable[str]) -> None:
                 pass
 
 
-def iter_targets(sources: Iterable[str], default_scheme: str, stdin: BinaryIO) -> Iterator[Target]:
+def iter_targets(sources: Iterable[str], default_scheme: str, stdin: LineInput) -> Iterator[Target]:
     """Targets from every SOURCE in argument order, read lazily."""
     for source in sources:
         if is_url_argument(source):
@@ -50,7 +57,7 @@ def iter_targets(sources: Iterable[str], default_scheme: str, stdin: BinaryIO) -
                 yield from iter_lines(lines, source, default_scheme)
 
 
-def iter_lines(stream: BinaryIO, source: str, default_scheme: str) -> Iterator[Target]:
+def iter_lines(stream: LineInput, source: str, default_scheme: str) -> Iterator[Target]:
     """Targets from a URL list: blank lines and `#` comments skipped, line numbers kept."""
     for number, raw in enumerate(_bounded_lines(stream), start=1):
         if raw is None:
@@ -66,7 +73,7 @@ def iter_lines(stream: BinaryIO, source: str, default_scheme: str) -> Iterator[T
             yield make_target(text, source, number, default_scheme)
 
 
-def _bounded_lines(stream: BinaryIO) -> Iterator[bytes | None]:
+def _bounded_lines(stream: LineInput) -> Iterator[bytes | None]:
     """Lines of at most MAX_URL_LENGTH bytes; a longer one is skipped whole and yields None,
     so a hostile input without newlines cannot fill memory."""
     limit = MAX_URL_LENGTH + 2  # room for CR LF

@@ -12,10 +12,44 @@ import sys
 from dataclasses import dataclass
 from typing import BinaryIO, TextIO
 
+from fetchcli.sources import LineInput
+
+
+class PipeReader:
+    """readline() straight from a descriptor, with a buffer of its own.
+
+    stdin from a pipe or terminal is read in a daemon thread that may be blocked in a read when
+    the run ends. Inside sys.stdin.buffer it would hold that object's lock, and the interpreter,
+    closing sys.stdin on the way out, would abort ("could not acquire lock ... at interpreter
+    shutdown"). A bare os.read holds no lock.
+    """
+
+    def __init__(self, fd: int, chunk: int = 64 * 1024) -> None:
+        self._fd = fd
+        self._chunk = chunk
+        self._buffer = bytearray()
+        self._eof = False
+
+    def readline(self, size: int = -1, /) -> bytes:
+        while True:
+            newline = self._buffer.find(b"\n")
+            if newline >= 0 and (size < 0 or newline < size):
+                return self._take(newline + 1)
+            if 0 <= size <= len(self._buffer) or self._eof:
+                return self._take(size if size >= 0 else len(self._buffer))
+            chunk = os.read(self._fd, self._chunk)
+            self._eof = not chunk
+            self._buffer += chunk
+
+    def _take(self, count: int) -> bytes:
+        line = bytes(self._buffer[:count])
+        del self._buffer[:count]
+        return line
+
 
 @dataclass(frozen=True, slots=True)
 class Streams:
-    stdin: BinaryIO
+    stdin: LineInput
     stdout: BinaryIO
     stderr: TextIO
     stdin_isatty: bool = False
@@ -27,14 +61,17 @@ class Streams:
     @classmethod
     def from_sys(cls) -> Streams:
         stdout_isatty = sys.stdout.isatty()
+        if sys.stdin is None:  # started with stdin closed (`fetchcli <&-`)
+            sys.stdin = open(os.devnull)  # noqa: SIM115 - the process's own stdin from now on
+        stdin_blocks = _may_block(sys.stdin.fileno())
         return cls(
-            stdin=sys.stdin.buffer,
+            stdin=PipeReader(sys.stdin.fileno()) if stdin_blocks else sys.stdin.buffer,
             stdout=sys.stdout.buffer,
             stderr=sys.stderr,
             stdin_isatty=sys.stdin.isatty(),
             stdout_isatty=stdout_isatty,
             stderr_isatty=sys.stderr.isatty(),
-            stdin_blocks=_may_block(sys.stdin.fileno()),
+            stdin_blocks=stdin_blocks,
             width=os.get_terminal_size(sys.stdout.fileno()).columns if stdout_isatty else None,
         )
 

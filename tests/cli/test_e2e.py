@@ -219,3 +219,15 @@ def test_memory_stays_bounded_on_a_long_list(server: TestServer, tmp_path) -> No
             out.write(f"{server.url}/ok?i={i}\n")
     peak = _peak_rss_mb(["-c", "50", "-q", "--no-progress", "-f", "jsonl", str(listing)])
     assert peak < 150, f"peak RSS {peak:.0f} MB"
+
+
+def test_ctrl_c_while_stdin_is_still_open(server: TestServer) -> None:
+    """SIGINT while the writer of stdin is still connected: exit 130, cleanly, no fatal error."""
+    with _start("-q") as proc:
+        assert proc.stdin is not None and proc.stderr is not None
+        proc.stdin.write(f"{server.url}/ok\n".encode())
+        proc.stdin.flush()
+        _read_line(proc)  # the reader thread now waits in a read on the open pipe
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=TIMEOUT) == 130
+        assert b"Fatal" not in proc.stderr.read()

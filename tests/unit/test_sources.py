@@ -147,3 +147,22 @@ def test_skip_done_reads_only_successes(tmp_path: Path) -> None:
 def test_skip_done_without_a_log_yet(tmp_path: Path) -> None:
     """A missing --skip-done file is an empty history."""
     assert load_done(tmp_path / "none.jsonl") == set()
+
+
+def test_pipe_reader_splits_lines_across_reads(tmp_path: Path) -> None:
+    """PipeReader gives whole lines whatever the read sizes, and honours the size limit."""
+    from fetchcli.streams import PipeReader
+
+    data = b"https://a.test/\n" + b"x" * 50 + b"\nlast"
+    path = tmp_path / "in"
+    path.write_bytes(data)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        reader = PipeReader(fd, chunk=7)
+        assert reader.readline() == b"https://a.test/\n"
+        assert reader.readline(20) == b"x" * 20
+        assert reader.readline() == b"x" * 30 + b"\n"
+        assert reader.readline() == b"last"
+        assert reader.readline() == b""
+    finally:
+        os.close(fd)
