@@ -123,10 +123,11 @@ def _invalid(text: str, source: str, line: int | None, reason: str) -> Target:
 
 
 def dedupe(targets: Iterable[Target]) -> Iterator[Target]:
-    """Skip exact repeats of a URL. Keeps a 16-byte digest per distinct URL, not the URL."""
-    seen: set[bytes] = set()
+    """Skip exact repeats of a URL. Keeps a 64-bit hash per distinct URL (under 100 bytes in a
+    set), not the URL; a false repeat would take some 2**32 distinct URLs."""
+    seen: set[int] = set()
     for target in targets:
-        digest = hashlib.blake2b(target.url.encode(), digest_size=16).digest()
+        digest = int.from_bytes(hashlib.blake2b(target.url.encode(), digest_size=8).digest())
         if digest not in seen:
             seen.add(digest)
             yield target
