@@ -411,7 +411,7 @@ def fetch(  # noqa: PLR0913 - one parameter per documented flag is the point of 
             separator=config.parse_separator(separator),
             save_dir=save,
             records=records,
-            max_size=_parsed("--max-size", config.parse_size, max_size) or 0,
+            max_size=_required("--max-size", config.parse_size, max_size),
             progress=streams.stderr_isatty if progress is None else progress,
             quiet=quiet,
             verbose=verbose,
@@ -425,8 +425,10 @@ def fetch(  # noqa: PLR0913 - one parameter per documented flag is the point of 
 
 
 def _parsed(option: str, parse: Callable[[str], T], text: str | None) -> T | None:
-    if text is None:
-        return None
+    return None if text is None else _required(option, parse, text)
+
+
+def _required(option: str, parse: Callable[[str], T], text: str) -> T:
     try:
         return parse(text)
     except ValueError as exc:
@@ -458,7 +460,7 @@ def _request_config(  # noqa: PLR0913 - the Request panel, flag for flag
         raise UsageError(f"invalid value for --proxy: {url_problem(proxy)}")
     return RequestConfig(
         method=(method or ("POST" if body is not None else "GET")).upper(),
-        headers=tuple(_parsed("-H", config.parse_header, h) for h in headers),  # type: ignore[misc]
+        headers=tuple(_required("-H", config.parse_header, h) for h in headers),
         data=body,
         user_agent=user_agent,
         user=_parsed("--user", config.parse_user, user),
