@@ -534,30 +534,31 @@ def build_report(args: argparse.Namespace, runs: int, scale: int) -> list[str]:
         if args.million
         else []
     )
-    return write_report(
-        main_results,
-        host_results,
-        page_results,
-        body_results,
-        million,
-        table_wall,
-        jsonl_wall,
-        startup,
-        args,
+    measured = Measurements(
+        main_results, host_results, page_results, body_results, million, table_wall, jsonl_wall
     )
+    return write_report(measured, startup, args)
+
+
+@dataclass
+class Measurements:
+    """Everything one benchmark run measured, for the report."""
+
+    main: list[Result]
+    hosts: list[Result]
+    pages: list[Result]
+    bodies: list[Result]
+    million: list[Result]
+    table_wall: float
+    jsonl_wall: float
 
 
 def write_report(
-    main_results,
-    host_results,
-    page_results,
-    body_results,
-    million,
-    table_wall,
-    jsonl_wall,
-    startup,
-    args,
+    measured: Measurements, startup: dict[str, float], args: argparse.Namespace
 ) -> list[str]:
+    main_results, host_results = measured.main, measured.hosts
+    page_results, body_results, million = measured.pages, measured.bodies, measured.million
+    table_wall, jsonl_wall = measured.table_wall, measured.jsonl_wall
     chart_path = args.out.parent / "benchmarks.png"
     has_chart = chart(main_results, chart_path)
     c20 = next(r for r in main_results if r.contender == "fetchcli -c 20")
