@@ -9,14 +9,20 @@ pool limits and timeouts of the Config. HTTP/1.1 only, and aiohttp has no write 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import socket
 import ssl
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import aiohttp
 import httpx
+from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
+
+from fetchcli.dns import Resolver
 
 # Most specific first: several of these subclass each other.
 _EXCEPTIONS: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
@@ -72,6 +78,69 @@ class _ResponseStream(httpx.AsyncByteStream):
             self._response.close()  # cut short: never reuse a connection with bytes pending
 
 
+class BoundedConnector(aiohttp.TCPConnector):
+    """aiohttp's `limit` counts only connections in use: idle keep-alive ones pile up beside
+    them, one or more per host, until they expire (2,000 hosts, 2,000 sockets). Here in use
+    plus idle never passes `limit`: a new connection first closes the longest-idle one when
+    the pool is full, and at most `max_idle` connections wait idle."""
+
+    def __init__(self, *, limit: int, max_idle: int, **options: Any) -> None:
+        super().__init__(limit=limit, **options)
+        self._max_idle = max_idle
+
+    async def _create_connection(self, req: Any, traces: Any, timeout: Any) -> Any:
+        # This connection's placeholder is already counted in self._acquired.
+        if self._limit and self._close_idle(keep=self._limit - len(self._acquired)):
+            await asyncio.sleep(0)  # let the closed sockets go before opening another
+        return await super()._create_connection(req, traces, timeout)
+
+    def _release(self, key: Any, protocol: Any, *, should_close: bool = False) -> None:
+        super()._release(key, protocol, should_close=should_close)
+        if self._max_idle < self._limit:
+            self._close_idle(keep=self._max_idle)
+
+    def _close_idle(self, keep: int) -> int:
+        """Close the longest-idle connections until at most `keep` are idle; how many closed."""
+        idle = sum(map(len, self._conns.values()))
+        closed = 0
+        while idle - closed > keep:
+            # Each host's queue is in release order, so its head is its longest idle.
+            key = min(self._conns, key=lambda k: self._conns[k][0][1])
+            queue = self._conns[key]
+            protocol, _ = queue.popleft()
+            if not queue:
+                del self._conns[key]
+            protocol.abort()  # idle: nothing to flush, and a TLS goodbye would hold the socket
+            closed += 1
+        return closed
+
+
+class AiohttpResolver(AbstractResolver):
+    """aiohttp's side of the run's one Resolver."""
+
+    def __init__(self, resolver: Resolver) -> None:
+        self._resolver = resolver
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_UNSPEC
+    ) -> list[ResolveResult]:
+        return [
+            ResolveResult(
+                hostname=host,
+                host=address,
+                port=port,
+                family=found,
+                proto=0,
+                flags=socket.AI_NUMERICHOST | socket.AI_NUMERICSERV,
+            )
+            for found, address in await self._resolver.resolve(host)
+            if family in (socket.AF_UNSPEC, found)
+        ]
+
+    async def close(self) -> None:
+        return None  # the Resolver belongs to the run and is closed with the client
+
+
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """One aiohttp ClientSession behind the run's httpx.AsyncClient."""
 
@@ -80,18 +149,28 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         *,
         verify: ssl.SSLContext | bool,
         limits: httpx.Limits,
+        resolver: Resolver,
         proxy: str | None = None,
     ) -> None:
         self._verify = verify
         self._limits = limits
+        self._resolver = resolver
         self._proxy = proxy
         self._env_proxies = urllib.request.getproxies_environment()  # HTTP_PROXY, NO_PROXY...
         self._session: aiohttp.ClientSession | None = None
 
     def _open_session(self) -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(
-            limit=self._limits.max_connections or 0,
-            keepalive_timeout=self._limits.keepalive_expiry,
+        limits = self._limits
+        limit = limits.max_connections or 0
+        max_idle = limits.max_keepalive_connections
+        reuse = max_idle != 0
+        connector = BoundedConnector(
+            limit=limit,
+            max_idle=limit if max_idle is None else max_idle,
+            force_close=not reuse,  # --max-keepalive 0: one request per connection
+            keepalive_timeout=limits.keepalive_expiry if reuse else None,
+            resolver=AiohttpResolver(self._resolver),
+            use_dns_cache=False,  # the Resolver caches, for both transports alike
             # True: aiohttp's verifying context, made at import; building another here would
             # stall the event loop some 30 ms on the first request.
             ssl=self._verify,
@@ -147,6 +226,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
+        await self._resolver.close()
 
 
 def _without_userinfo(url: httpx.URL) -> URL:

@@ -11,7 +11,7 @@ import pytest
 import respx
 
 from fetchcli.config import Config, PoolConfig, RetryConfig, TimeoutConfig
-from fetchcli.engine import make_client
+from fetchcli.client import make_client
 from fetchcli.fetch import Fetcher
 from fetchcli.models import Target
 from tests.fakes import FakeTime
