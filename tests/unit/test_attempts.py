@@ -10,8 +10,8 @@ import httpx
 import pytest
 import respx
 
-from fetchcli.config import Config, PoolConfig, RetryConfig, TimeoutConfig
 from fetchcli.client import make_client
+from fetchcli.config import Config, PoolConfig, RetryConfig, TimeoutConfig
 from fetchcli.fetch import Fetcher
 from fetchcli.models import Target
 from tests.fakes import FakeTime
