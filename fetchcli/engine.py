@@ -1,8 +1,8 @@
 """Many URLs: one httpx.AsyncClient, a fixed set of workers, results handed out in order.
 
 Fan-out is `--concurrency` worker coroutines pulling from a lazy feed, never a task per URL:
-memory follows the concurrency, not the length of the list. In input order, a worker may run
-at most `window` targets ahead of the oldest unfinished one.
+memory follows the concurrency, not the length of the list. In input order, finished results
+wait behind the oldest unfinished one up to a bounded `Window`.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import httpx
 
 from fetchcli.attempt import ConsumerFactory
 from fetchcli.client import make_client
-from fetchcli.config import Config, Order
+from fetchcli.config import Config
 from fetchcli.feed import Feed, make_feed
 from fetchcli.fetch import Fetcher, Log
 from fetchcli.models import Result, Target
-from fetchcli.order import Reorder
+from fetchcli.order import Reorder, Window
 
 Emit = Callable[[Result], None]
 
@@ -29,18 +29,19 @@ async def run(
     config: Config,
     emit: Emit,
     *,
+    window: Window | None,
     transport: httpx.AsyncBaseTransport | None = None,
     consumer_for: ConsumerFactory | None = None,
     log: Log | None = None,
     blocking_input: bool = False,
 ) -> None:
-    """Fetch every target and `emit` each Result once, in the order `--order` asks for.
+    """Fetch every target and `emit` each Result once: in input order within `window`, or as
+    they finish when it is None.
 
     `blocking_input` says the targets come from a pipe or terminal, read in a thread."""
     concurrency = config.pool.concurrency
     feed = make_feed(targets, bound=2 * concurrency + 16, blocking=blocking_input)
-    ordered = config.output.order is Order.INPUT
-    reorder: Reorder[Result] = Reorder(window=window_for(concurrency) if ordered else None)
+    reorder: Reorder[Result] = Reorder(window, size_of=held_size)
     async with make_client(config, transport) as client:
         # Everything made so far (typer, rich, httpx, aiohttp, the client) lives for the whole
         # run: frozen, the cyclic GC stops rescanning it on every collection (10-15 % faster).
@@ -59,9 +60,15 @@ async def run(
                 emit(result)
 
 
-def window_for(concurrency: int) -> int:
-    """How far past the oldest unfinished URL work may run in input order."""
-    return max(64, 8 * concurrency)
+def held_size(result: Result) -> int:
+    """About what a Result held back for input order costs in memory, in bytes."""
+    texts = (result.final_url, result.reason, result.content_type, result.snippet)
+    size = 640 + len(result.target.url) + sum(len(text) for text in texts if text)
+    if result.error is not None:
+        size += len(result.error.message)
+    if result.headers is not None:
+        size += sum(100 + len(name) + len(value) for name, value in result.headers)
+    return size
 
 
 async def _work(feed: Feed, fetcher: Fetcher, reorder: Reorder[Result], emit: Emit) -> None:

@@ -20,6 +20,7 @@ from fetchcli.body import BodyConsumer, Tee
 from fetchcli.config import Config, Format, Order
 from fetchcli.errors import UsageError
 from fetchcli.models import Result, Summary, Target
+from fetchcli.order import Window
 from fetchcli.render import Reporter
 from fetchcli.save import Saver, prepare_directory
 from fetchcli.sinks import CsvSink, JsonlSink, Sink, TableSink, TeeSink
@@ -68,6 +69,22 @@ def _raise_open_file_limit() -> None:
     if soft < hard:
         with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+HELD_BYTES = 16 * 1024 * 1024  # records held back for input order: some 20,000 of them
+
+
+def window_for(config: Config) -> Window | None:
+    """How much may wait behind a slow URL in input order; None: results as they finish.
+
+    The table is sorted when drawn, so it needs no window. Bodies also hold a spool each, so
+    their number is bounded too."""
+    output = config.output
+    if output.order is Order.COMPLETION or output.format is Format.TABLE:
+        return None
+    if output.format is Format.BODY:
+        return Window(HELD_BYTES, max_items=max(64, 8 * config.pool.concurrency))
+    return Window(HELD_BYTES)
 
 
 def iter_targets(config: Config, stdin: sources.LineInput) -> Iterator[Target]:
@@ -132,6 +149,7 @@ class _Run:
                     iter_targets(self.config, self.streams.stdin),
                     self.config,
                     self.emit,
+                    window=window_for(self.config),
                     transport=self.transport,
                     consumer_for=self._consumer_factory(),
                     log=self.reporter.line if self.config.output.verbose else None,

@@ -84,18 +84,21 @@ def _csv_value(value: Any) -> Any:
 
 
 class TableSink(Generic[R]):
-    """Keeps a small display row per result and shows them as one table when the run ends."""
+    """Keeps a small display row per result, in whatever order they finish, and shows them as
+    one table in input order when the run ends (so the engine needs no input-order window)."""
 
     def __init__(self, to_row: Callable[[int, Result], R], show: Callable[[list[R]], None]) -> None:
-        self._rows: list[R] = []
+        self._rows: list[tuple[int, R]] = []
         self._to_row = to_row
         self._show = show
 
     def write(self, result: Result) -> None:
-        self._rows.append(self._to_row(len(self._rows) + 1, result))
+        index = result.target.index
+        self._rows.append((index, self._to_row(index + 1, result)))
 
     def close(self) -> None:
-        self._show(self._rows)
+        self._rows.sort(key=lambda pair: pair[0])
+        self._show([row for _, row in self._rows])
 
 
 class TeeSink:

@@ -6,11 +6,12 @@ import asyncio
 import csv
 import io
 import json
+from dataclasses import replace
 
 import pytest
 
 from fetchcli.models import RECORD_FIELDS, ErrorInfo, ErrorKind, Result, Summary, Target
-from fetchcli.order import Reorder
+from fetchcli.order import Reorder, Window
 from fetchcli.render import summary_line
 from fetchcli.sinks import CSV_FIELDS, CsvSink, JsonlSink, TableSink, TeeSink
 from fetchcli.table import render_results
@@ -117,15 +118,18 @@ def test_csv_has_header_and_flat_error_columns() -> None:
 
 
 def test_table_and_tee_sinks() -> None:
-    """The table sink shows every result once at close; tee writes to each sink."""
+    """The table sink shows every result once at close, in input order whatever order they
+    finished in; tee writes to each sink."""
+    first = replace(HOSTILE, target=replace(HOSTILE.target, index=0))
+    second = replace(FAILED, target=replace(FAILED.target, index=1))
     shown = []
     table = TableSink(lambda number, result: (number, result), shown.append)
     out = io.BytesIO()
     tee = TeeSink(table, JsonlSink(out))
-    tee.write(HOSTILE)
-    tee.write(FAILED)
+    tee.write(second)
+    tee.write(first)
     tee.close()
-    assert shown == [[(1, HOSTILE), (2, FAILED)]]
+    assert shown == [[(1, first), (2, second)]]
     assert len(out.getvalue().splitlines()) == 2
 
 
@@ -155,22 +159,45 @@ def test_reorder_releases_in_sequence() -> None:
     """Items pushed out of order come out in order; without a window at once."""
 
     async def run() -> None:
-        ordered: Reorder[str] = Reorder(window=10)
+        ordered: Reorder[str] = Reorder(Window(max_bytes=1000))
         for _ in range(3):
             await ordered.reserve()
         assert ordered.push(2, "c") == []
         assert ordered.push(0, "a") == ["a"]
         assert ordered.push(1, "b") == ["b", "c"]
-        assert Reorder[str](window=None).push(5, "x") == ["x"]
+        assert Reorder[str](None).push(5, "x") == ["x"]
+
+    asyncio.run(run())
+
+
+def test_reorder_holds_a_bounded_weight_behind_a_slow_head() -> None:
+    """Reservations wait once the items held behind the head weigh the budget, and go on as
+    soon as the head is released."""
+
+    async def run() -> None:
+        ordered: Reorder[str] = Reorder(Window(max_bytes=10), size_of=len)
+        for _ in range(3):
+            await ordered.reserve()
+        assert ordered.push(1, "x" * 6) == []
+        third = asyncio.create_task(ordered.reserve())
+        await asyncio.sleep(0)
+        assert third.done()  # 6 bytes held: under the budget
+        await third
+        assert ordered.push(2, "y" * 6) == []
+        fourth = asyncio.create_task(ordered.reserve())
+        await asyncio.sleep(0)
+        assert not fourth.done()  # 12 bytes held behind the head
+        assert ordered.push(0, "head") == ["head", "x" * 6, "y" * 6]
+        await asyncio.wait_for(fourth, 1)
 
     asyncio.run(run())
 
 
 def test_reorder_window_bounds_work_ahead() -> None:
-    """With a window of 3, a 4th reservation waits until the head is released."""
+    """With at most 3 items out, a 4th reservation waits until the head is released."""
 
     async def run() -> None:
-        ordered: Reorder[int] = Reorder(window=3)
+        ordered: Reorder[int] = Reorder(Window(max_bytes=1 << 20, max_items=3))
         for _ in range(3):
             await ordered.reserve()
         fourth = asyncio.create_task(ordered.reserve())
