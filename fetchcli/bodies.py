@@ -1,81 +1,18 @@
 """`-f body`: whole bodies on stdout, one after another, never interleaved.
 
-One body at a time owns stdout and streams to it live as it arrives. Every other body spools:
-in memory while a budget shared by all spools allows, then in an unnamed temporary file (gone
-on every exit path, even a crash), and is written whole when its turn comes. In input order
-the owner is the body at the head of the input; in completion order, the first to start.
+One body at a time owns stdout and streams to it live as it arrives. Every other body spools
+(see spool.py: memory, then a store on disk shared by all spools) and is written whole when its
+turn comes. In input order the owner is the body at the head of the input; in completion order,
+the first to start.
 """
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
-from typing import IO, BinaryIO
+from typing import BinaryIO
 
-from fetchcli.body import WriteFailed
 from fetchcli.models import Result, Target
-
-MEMORY_BUDGET = 2 * 1024 * 1024  # all spools together; past it they go to temporary files
-_COPY_CHUNK = 64 * 1024
-
-
-class MemoryBudget:
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.used = 0
-
-    def take(self, size: int) -> bool:
-        if self.used + size > self.limit:
-            return False
-        self.used += size
-        return True
-
-    def give(self, size: int) -> None:
-        self.used -= size
-
-
-class Spool:
-    """A body held back until its turn."""
-
-    def __init__(self, budget: MemoryBudget) -> None:
-        self._budget = budget
-        self._memory = bytearray()
-        self._file: IO[bytes] | None = None
-
-    def write(self, chunk: bytes) -> None:
-        if self._file is None and self._budget.take(len(chunk)):
-            self._memory += chunk
-            return
-        try:
-            if self._file is None:
-                self._file = tempfile.TemporaryFile(prefix="fetchcli-")  # noqa: SIM115 - lives past this call
-                self._file.write(self._memory)
-                self._release_memory()
-            self._file.write(chunk)
-        except OSError as exc:
-            raise WriteFailed(
-                f"cannot spool body to a temporary file: {exc.strerror or exc}"
-            ) from exc
-
-    def drain(self, write: Callable[[bytes], None]) -> None:
-        """Hand everything held to `write`, in order, then let it all go."""
-        if self._memory:
-            write(memoryview(self._memory))  # type: ignore[arg-type]  # bytes-like is enough
-        if self._file is not None:
-            self._file.seek(0)
-            while chunk := self._file.read(_COPY_CHUNK):
-                write(chunk)
-        self.close()
-
-    def close(self) -> None:
-        self._release_memory()
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-    def _release_memory(self) -> None:
-        self._budget.give(len(self._memory))
-        self._memory = bytearray()
+from fetchcli.spool import MEMORY_BUDGET, MemoryBudget, Spool, SpoolStore
 
 
 class BodyWriter:
@@ -83,7 +20,7 @@ class BodyWriter:
 
     def __init__(self, sink: BodySink, index: int) -> None:
         self.index = index
-        self.spool = Spool(sink.budget)
+        self.spool = Spool(sink.budget, sink.store)
         self.live = False
         self._sink = sink
 
@@ -110,6 +47,7 @@ class BodySink:
         memory_budget: int = MEMORY_BUDGET,
     ) -> None:
         self.budget = MemoryBudget(memory_budget)
+        self.store = SpoolStore()
         self._stream = stream
         self._separator = separator
         self._ordered = ordered
@@ -146,6 +84,7 @@ class BodySink:
             writer.spool.close()
         self._writers.clear()
         self._finished.clear()
+        self.store.close()
         if not self._closed:
             self._stream.flush()
 

@@ -16,18 +16,20 @@ ssl.SSLError anywhere in the chain .. tls
 socket.gaierror in the chain ........ dns
 DecodeError (a body that won't decode) protocol
 WriteFailed (a body we could not write) io
+EMFILE/ENFILE in the chain .......... io        (out of descriptors: local, not the URL's fault)
 """
 
 from __future__ import annotations
 
 import socket
 import ssl
-from collections.abc import Iterator
 
 import httpx
 
+from fetchcli import descriptors
 from fetchcli.body import WriteFailed
 from fetchcli.decode import DecodeError
+from fetchcli.errors import exception_chain
 from fetchcli.models import ErrorKind
 
 # Every httpx exception class, each mapped on purpose; a test checks none is missing.
@@ -65,7 +67,7 @@ HTTPX_KINDS: dict[type[BaseException], ErrorKind] = {
 
 def classify(exc: BaseException) -> ErrorKind:
     """The error kind for an exception raised while fetching, most specific first."""
-    if isinstance(exc, WriteFailed):
+    if isinstance(exc, WriteFailed) or descriptors.exhausted(exc):
         return ErrorKind.IO
     if isinstance(exc, DecodeError):
         return ErrorKind.PROTOCOL
@@ -84,18 +86,10 @@ def classify(exc: BaseException) -> ErrorKind:
     return ErrorKind.OTHER
 
 
-def exception_chain(exc: BaseException) -> Iterator[BaseException]:
-    """The exception and its causes/contexts, each once."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
 def describe(exc: BaseException) -> str:
     """A one-line message: the most informative text found along the exception chain."""
+    if descriptors.exhausted(exc):
+        return descriptors.exhausted_message()
     for cause in exception_chain(exc):
         text = " ".join(str(cause).split())
         if text:

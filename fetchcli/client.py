@@ -90,3 +90,10 @@ def default_headers(config: Config) -> httpx.Headers:
     given = {name.lower() for name, _ in request.headers}
     kept = [(name, value) for name, value in defaults.items() if name not in given]
     return httpx.Headers(kept + list(request.headers))
+
+
+async def close_idle_connections(client: httpx.AsyncClient) -> None:
+    """Give back the descriptors of idle keep-alive connections, on transports that can."""
+    close_idle = getattr(client._transport, "close_idle", None)  # ours do; a mock need not
+    if close_idle is not None:
+        await close_idle()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from enum import IntEnum
 
 
@@ -15,3 +16,13 @@ class ExitCode(IntEnum):
 
 class UsageError(Exception):
     """A mistake the user can fix: one line on stderr, exit 2, nothing fetched."""
+
+
+def exception_chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and its causes/contexts, each once."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__

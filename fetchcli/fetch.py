@@ -14,8 +14,10 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
+from fetchcli import descriptors
 from fetchcli.attempt import Attempter, ConsumerFactory, RetryableStatus, Trace
 from fetchcli.classify import classify, describe
+from fetchcli.client import close_idle_connections
 from fetchcli.config import Config
 from fetchcli.limits import HostGate, RateLimiter
 from fetchcli.models import ErrorInfo, ErrorKind, Result, Target
@@ -43,6 +45,7 @@ class Fetcher:
         wall: Callable[[], float] = time.time,
         rng: random.Random | None = None,
     ) -> None:
+        self._client = client
         self._config = config
         self._log = log
         self._clock = clock
@@ -84,6 +87,7 @@ class Fetcher:
 
     async def _attempts(self, target: Target, trace: Trace) -> None:
         retry, method = self._config.retry, self._config.request.method
+        short_of_descriptors = 0.0  # seconds waited for a descriptor to free
         while True:
             trace.attempts += 1
             last = trace.attempts > retry.retries
@@ -93,6 +97,15 @@ class Fetcher:
             except RetryableStatus as status:
                 wait, why = status.wait, str(status)
             except Exception as exc:
+                if _may_wait_for_descriptor(exc, trace, short_of_descriptors):
+                    # Out of descriptors is this process's shortage, not the URL's failure: the
+                    # same attempt again once other requests have given some back.
+                    trace.attempts -= 1
+                    await close_idle_connections(self._client)
+                    pause = min(_DESCRIPTOR_PAUSE_MAX, _DESCRIPTOR_PAUSE + short_of_descriptors)
+                    short_of_descriptors += pause
+                    await self._sleep(pause)
+                    continue
                 kind = classify(exc)
                 final = last or trace.body_started
                 if final or not retryable_error(exc, method, dns_or_tls=kind in _NO_RETRY):
@@ -149,6 +162,12 @@ class Fetcher:
 
 
 _NO_RETRY = (ErrorKind.DNS, ErrorKind.TLS)
+_DESCRIPTOR_PAUSE, _DESCRIPTOR_PAUSE_MAX = 0.02, 0.5  # pauses grow by what was waited so far
+_DESCRIPTOR_WAIT_MAX = 60.0  # then the URL fails with kind `io`, naming the open-file limit
+
+
+def _may_wait_for_descriptor(exc: BaseException, trace: Trace, waited: float) -> bool:
+    return descriptors.exhausted(exc) and not trace.body_started and waited < _DESCRIPTOR_WAIT_MAX
 
 
 def _shown(url: str) -> str:

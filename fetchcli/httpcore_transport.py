@@ -85,6 +85,13 @@ class Pool(httpcore.AsyncConnectionPool):
         super().__init__(network_backend=network_backend, **options)
         self._resolver = network_backend.resolver
 
+    async def close_idle(self) -> None:
+        """Close the idle connections that no request has been given."""
+        promised = {request.connection for request in self._requests}
+        idle = [c for c in self._connections if c.is_idle() and c not in promised]
+        self._connections = [c for c in self._connections if c not in idle]
+        await self._close_connections(idle)
+
     async def aclose(self) -> None:
         await super().aclose()
         await self._resolver.close()
@@ -101,10 +108,12 @@ class Pool(httpcore.AsyncConnectionPool):
         closing: list[Connection] = []
         live: list[Connection] = []
         idle: dict[Connection, None] = {}  # in pool order: the first is the oldest
+        # Given to a request that has not started on it yet: idle in appearance, but taken.
+        promised = {request.connection for request in self._requests}
         for connection in self._connections:
             if connection.is_closed():
                 continue
-            if connection.is_idle():
+            if connection.is_idle() and connection not in promised:
                 if sweep and connection.has_expired():
                     closing.append(connection)
                     continue
@@ -132,7 +141,7 @@ class Pool(httpcore.AsyncConnectionPool):
                 continue
             if connection.is_idle():
                 if connection not in idle:
-                    continue  # already given to a request in this pass
+                    continue  # already given to a request
                 del idle[connection]
                 if connection.has_expired():  # the server closed it meanwhile
                     live.remove(connection)
@@ -155,16 +164,25 @@ def _take_oldest(idle: dict[Connection, None], live: list[Connection]) -> Connec
     return oldest
 
 
+class HttpcoreTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport with the Pool above under it (httpx is pinned below 0.29, where the
+    pool is the `_pool` attribute and takes a network backend)."""
+
+    _pool: Pool
+
+    async def close_idle(self) -> None:
+        """Close every idle keep-alive connection (the process ran out of descriptors)."""
+        await self._pool.close_idle()
+
+
 def make_transport(
     *,
     verify: Any,
     limits: httpx.Limits,
     http2: bool,
     resolver: Resolver,
-) -> httpx.AsyncHTTPTransport:
-    """httpx's transport with the Pool above under it (httpx is pinned below 0.29, where the
-    pool is the `_pool` attribute and takes a network backend)."""
-    transport = httpx.AsyncHTTPTransport(verify=verify, limits=limits, http2=http2)
+) -> HttpcoreTransport:
+    transport = HttpcoreTransport(verify=verify, limits=limits, http2=http2)
     pool = transport._pool
     transport._pool = Pool(
         ssl_context=pool._ssl_context,

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import resource
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from fetchcli import engine, sources
+from fetchcli import descriptors, engine, sources
 from fetchcli.attempt import ConsumerFactory
 from fetchcli.bodies import BodySink
 from fetchcli.body import BodyConsumer, Tee
@@ -36,8 +35,8 @@ def run(
 ) -> Summary:
     """Fetch everything `config` names; UsageError (exit 2) before any fetch if inputs are bad."""
     check_inputs(config)
-    _raise_open_file_limit()
-    return _Run(config, streams, transport).execute()
+    config, shortage = descriptors.fit(config, descriptors.open_file_limit())
+    return _Run(config, streams, transport, warnings=[shortage] if shortage else []).execute()
 
 
 def check_inputs(config: Config) -> None:
@@ -61,14 +60,6 @@ def _check_file(path: str) -> None:
         sources.check_readable([path])
     except OSError as exc:
         raise UsageError(f"cannot read '{path}': {exc.strerror or exc}") from None
-
-
-def _raise_open_file_limit() -> None:
-    """Spooled bodies and sockets need descriptors; the soft limit is often a low 1024."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 HELD_BYTES = 16 * 1024 * 1024  # records held back for input order: some 20,000 of them
@@ -104,9 +95,14 @@ class _Run:
     """The state of one run that the event loop's callbacks share."""
 
     def __init__(
-        self, config: Config, streams: Streams, transport: httpx.AsyncBaseTransport | None
+        self,
+        config: Config,
+        streams: Streams,
+        transport: httpx.AsyncBaseTransport | None,
+        warnings: list[str],
     ) -> None:
         self.config = config
+        self.warnings = warnings
         self.streams = streams
         self.transport = transport
         self.summary = Summary()
@@ -122,6 +118,8 @@ class _Run:
         with reporter:
             if self.config.request.insecure:
                 reporter.warning("TLS certificate verification is disabled (--insecure)")
+            for warning in self.warnings:
+                reporter.warning(warning)
             started = time.perf_counter()
             failed = False
             try:

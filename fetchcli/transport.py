@@ -90,16 +90,16 @@ class BoundedConnector(aiohttp.TCPConnector):
 
     async def _create_connection(self, req: Any, traces: Any, timeout: Any) -> Any:
         # This connection's placeholder is already counted in self._acquired.
-        if self._limit and self._close_idle(keep=self._limit - len(self._acquired)):
+        if self._limit and self.close_idle(keep=self._limit - len(self._acquired)):
             await asyncio.sleep(0)  # let the closed sockets go before opening another
         return await super()._create_connection(req, traces, timeout)
 
     def _release(self, key: Any, protocol: Any, *, should_close: bool = False) -> None:
         super()._release(key, protocol, should_close=should_close)
         if self._max_idle < self._limit:
-            self._close_idle(keep=self._max_idle)
+            self.close_idle(keep=self._max_idle)
 
-    def _close_idle(self, keep: int) -> int:
+    def close_idle(self, keep: int) -> int:
         """Close the longest-idle connections until at most `keep` are idle; how many closed."""
         idle = sum(map(len, self._conns.values()))
         closed = 0
@@ -222,6 +222,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 "reason_phrase": (response.reason or "").encode("latin-1", "replace"),
             },
         )
+
+    async def close_idle(self) -> None:
+        """Close every idle keep-alive connection (the process ran out of descriptors)."""
+        connector = self._session.connector if self._session is not None else None
+        if isinstance(connector, BoundedConnector) and connector.close_idle(keep=0):
+            await asyncio.sleep(0)  # let the closed sockets go
 
     async def aclose(self) -> None:
         if self._session is not None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import io
 
-from fetchcli.bodies import BodySink, MemoryBudget, Spool
+from fetchcli.bodies import BodySink
 from fetchcli.models import Result, Target
+from fetchcli.spool import MemoryBudget, Spool, SpoolStore
 
 
 def _target(index: int) -> Target:
@@ -60,8 +61,8 @@ def test_completion_order_first_started_owns_stdout() -> None:
 
 def test_spools_overflow_to_temporary_files_past_the_budget() -> None:
     """Spools share a memory budget; past it they move to a temporary file, bytes intact."""
-    budget = MemoryBudget(10)
-    spool = Spool(budget)
+    budget, store = MemoryBudget(10), SpoolStore()
+    spool = Spool(budget, store)
     spool.write(b"12345")
     assert budget.used == 5
     spool.write(b"67890abc")
@@ -69,6 +70,29 @@ def test_spools_overflow_to_temporary_files_past_the_budget() -> None:
     written: list[bytes] = []
     spool.drain(written.append)
     assert b"".join(written) == b"1234567890abc"
+    assert store.size == 0  # nothing waits: the space is given back
+    store.close()
+
+
+def test_many_spools_share_two_files_and_keep_their_bytes() -> None:
+    """Hundreds of bodies waiting at once, written in interleaved pieces, use at most two
+    descriptors, and each drains byte for byte; the disk holds about what still waits."""
+    store = SpoolStore(rotate_at=4096)
+    spools = [Spool(MemoryBudget(0), store) for _ in range(300)]
+    for piece in range(5):
+        for number, spool in enumerate(spools):
+            spool.write(f"<{number}:{piece}>".encode())
+    assert store.descriptors <= 2
+    for number, spool in enumerate(spools):
+        written: list[bytes] = []
+        spool.drain(written.append)
+        assert b"".join(written) == b"".join(f"<{number}:{p}>".encode() for p in range(5))
+        new = Spool(MemoryBudget(0), store)  # meanwhile others keep arriving
+        new.write(b"x" * 100)
+        new.close()
+    assert store.descriptors <= 2
+    assert store.size == 0
+    store.close()
 
 
 def test_closed_reader_is_reported_once_and_writes_stop() -> None:
