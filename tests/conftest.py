@@ -44,6 +44,19 @@ def _session_server() -> Iterator[TestServer]:
     server.stop()
 
 
+ORIGINS = tuple(f"127.77.{n >> 8}.{n & 255}" for n in range(1, 257))
+
+
+@pytest.fixture(scope="session")
+def origins() -> Iterator[TestServer]:
+    """One server on 256 loopback addresses (the whole of 127.0.0.0/8 is local): 256 origins,
+    no DNS."""
+    from tests.server import TestServer
+
+    with TestServer(hosts=ORIGINS) as server:
+        yield server
+
+
 @pytest.fixture
 def server(_session_server: TestServer) -> TestServer:
     """The real HTTP server on 127.0.0.1, with its counters zeroed for this test."""

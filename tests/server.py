@@ -397,12 +397,18 @@ def _quiet_exceptions(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) 
 
 
 class TestServer:
-    """HTTP/1.1 server on 127.0.0.1:0 with its own event loop in a daemon thread."""
+    """HTTP/1.1 server on 127.0.0.1:0 with its own event loop in a daemon thread.
+
+    Given `hosts`, it listens on each of those loopback addresses, all on one port: as many
+    origins as addresses, with no DNS (the whole of 127.0.0.0/8 is local)."""
 
     __test__ = False  # not a pytest test class, despite the name
 
-    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, ssl_context: ssl.SSLContext | None = None, hosts: tuple[str, ...] = ("127.0.0.1",)
+    ) -> None:
         self.ssl_context = ssl_context
+        self.hosts = hosts
         self.stats = ServerStats()
         self._lock = threading.Condition()
         self._flaky: collections.Counter[str] = collections.Counter()
@@ -417,9 +423,17 @@ class TestServer:
 
     @property
     def url(self) -> str:
+        return self.url_for(self.hosts[0])
+
+    @property
+    def port(self) -> int:
         if not self._port:
             raise RuntimeError("TestServer is not started")
-        return f"{'https' if self.ssl_context else 'http'}://127.0.0.1:{self._port}"
+        return self._port
+
+    def url_for(self, host: str) -> str:
+        """The base URL of one of the server's addresses (or of a name that resolves to it)."""
+        return f"{'https' if self.ssl_context else 'http'}://{host}:{self.port}"
 
     def start(self) -> None:
         """Start the loop thread and return once the listener is bound."""
@@ -485,21 +499,27 @@ class TestServer:
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(_quiet_exceptions)
         self._stopping = asyncio.Event()
-        server = await asyncio.start_server(
-            self._connection, "127.0.0.1", 0, ssl=self.ssl_context, limit=HEADER_LIMIT
-        )
-        self._port = server.sockets[0].getsockname()[1]
+        servers = []
+        for host in self.hosts:  # the first picks the port, the others take the same one
+            servers.append(
+                await asyncio.start_server(
+                    self._connection, host, self._port, ssl=self.ssl_context, limit=HEADER_LIMIT
+                )
+            )
+            self._port = servers[0].sockets[0].getsockname()[1]
         self._loop = loop
         self._ready.set()
         await self._stopping.wait()
-        server.close()
+        for server in servers:
+            server.close()
         await asyncio.sleep(0)  # let just-accepted connections register their tasks
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for writer in list(self._writers):
             writer.transport.abort()
-        await server.wait_closed()
+        for server in servers:
+            await server.wait_closed()
         await asyncio.sleep(0)  # let the aborted transports finish closing
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

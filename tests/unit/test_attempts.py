@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import random
 from dataclasses import replace
 
@@ -13,7 +14,7 @@ import respx
 from fetchcli.client import make_client
 from fetchcli.config import Config, PoolConfig, RetryConfig, TimeoutConfig
 from fetchcli.fetch import Fetcher
-from fetchcli.models import Target
+from fetchcli.models import Result, Target
 from tests.fakes import FakeTime
 
 pytestmark = pytest.mark.anyio
@@ -157,3 +158,45 @@ async def test_rate_applies_to_retries_too(router) -> None:
     [result], time = await _fetch(router, "https://a.test/", pool=config_pool)
     assert result.status == 200
     assert sum(time.sleeps) == pytest.approx(0.5)  # backoff, then the rest of the 0.5 s gap
+
+
+class _ShortOfDescriptors(httpx.AsyncBaseTransport):
+    """Runs out of descriptors `times` times (as a socket() call would), then answers 200.
+    Not respx: its side effects drop the exception's cause, which is what is tested here."""
+
+    def __init__(self, times: int) -> None:
+        self.times = times
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.times <= 0:
+            return httpx.Response(200)
+        self.times -= 1
+        try:
+            raise OSError(errno.EMFILE, "Too many open files")
+        except OSError as exc:
+            raise httpx.ConnectError("Cannot connect", request=request) from exc
+
+
+async def _fetch_short_of_descriptors(times: int, retries: int) -> tuple[Result, FakeTime]:
+    config = Config(retry=RetryConfig(retries=retries))
+    time = FakeTime()
+    async with make_client(config, _ShortOfDescriptors(times)) as client:
+        fetcher = Fetcher(client, config, clock=time.clock, sleep=time.sleep)
+        return await fetcher.fetch(Target("https://a.test/", "arg", None)), time
+
+
+async def test_out_of_descriptors_waits_and_goes_on() -> None:
+    """EMFILE is this process's shortage, not the URL's failure: the same attempt is made again
+    after a short wait, and does not count as a retry (even with --retries 0)."""
+    result, time = await _fetch_short_of_descriptors(2, retries=0)
+    assert (result.status, result.attempts, result.error) == (200, 1, None)
+    assert len(time.sleeps) == 2
+
+
+async def test_out_of_descriptors_for_a_minute_is_an_io_error() -> None:
+    """When no descriptor frees for a minute the URL fails with kind io, naming the limit, never
+    as a network error."""
+    result, time = await _fetch_short_of_descriptors(10**6, retries=3)
+    assert result.error is not None and result.error.kind == "io"
+    assert "open-file limit (ulimit -n)" in result.error.message
+    assert 60 <= sum(time.sleeps) <= 61
