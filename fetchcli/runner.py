@@ -151,7 +151,9 @@ class _Run:
                     transport=self.transport,
                     consumer_for=self._consumer_factory(),
                     log=self.reporter.line if self.config.output.verbose else None,
-                    blocking_input=self.streams.stdin_blocks,
+                    # A thread only for a pipe or terminal that is read (files never block).
+                    blocking_input=self.streams.stdin_blocks
+                    and sources.STDIN in self.config.sources,
                 )
             except asyncio.CancelledError:
                 if self.summary.signal is None and not self.summary.stdout_closed:
