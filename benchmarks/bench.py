@@ -192,6 +192,7 @@ def curl_parallel(w: Workload) -> list[str]:
     return [
         "curl",
         "-s",
+        "--no-progress-meter",  # -s leaves curl 7.88's parallel progress meter on
         "-Z",
         "--parallel-max",
         "100",
