@@ -318,7 +318,9 @@ def curl(hosts: HostList, cacert: Path) -> list[str]:
     config = hosts.path().with_suffix(".curl")
     config.write_text("".join(f'url = "{url}"\noutput = "/dev/null"\n' for url in hosts.urls()))
     return [
-        "curl", "-s", "-Z", "--parallel-max", str(WORKERS), "--cacert", str(cacert),
+        # -s leaves curl 7.88's parallel progress meter on; --no-progress-meter stops it
+        "curl", "-s", "--no-progress-meter", "-Z", "--parallel-max", str(WORKERS),
+        "--cacert", str(cacert),
         *(["-m", str(hosts.timeout)] if hosts.timeout else []),
         "-K", str(config),
         "-w", "%{http_code} %{size_download} %{exitcode} %{url_effective}\\n",
@@ -387,6 +389,7 @@ class Run:
     exit_code: int
     verified: bool
     problem: str = ""
+    stderr: str = ""  # the first line the client wrote there, if any
 
 
 @dataclass
@@ -564,9 +567,9 @@ def run_once(
         problem = f"unparseable output ({exc}); exit status {exit_code}"
     if wall >= cap:
         problem = f"stopped after {cap:.0f} s; " + problem
-    if problem:
-        tail = err.read_text(errors="replace").strip()[-300:]
-        problem += f"; stderr: {tail}" if tail else ""
+    stderr_text = err.read_text(errors="replace").strip()
+    if problem and stderr_text:
+        problem += f"; stderr: {stderr_text[-300:]}"
     return Run(
         wall=wall,
         cpu=cpu,
@@ -579,6 +582,7 @@ def run_once(
         exit_code=exit_code,
         verified=not problem,
         problem=problem,
+        stderr=" ".join(stderr_text.splitlines()[0].split())[:200] if stderr_text else "",
     )
 
 
@@ -659,16 +663,20 @@ def results_table(results: list[Result], rounds: int) -> list[str]:
         good = r.good()
         lines.append(
             f"| {r.contender} | {_median_range([x.wall for x in good])} | "
-            f"{r.median('cpu'):.2f} | {r.median('rss_mb'):.0f} | {r.most('max_open'):.0f} | "
+            f"{r.median('cpu'):.2f} | {r.median('rss_mb'):,.0f} | {r.most('max_open'):,.0f} | "
             f"{r.median('opened'):,.0f} | {r.median('dns_queries'):,.0f} | "
             f"{r.median('nginx_cpu'):.2f} | {len(good)}/{len(r.runs)}{noisy(r)} |"
         )
+    once = [r.contender for r in results if not r.every_round]
+    if once and rounds > 1:
+        lines.append(
+            f"\n> Ran once, as planned (no target depends on {'it' if len(once) == 1 else 'them'} "
+            f"here, and the section must stay short): {', '.join(once)}."
+        )
     for r in results:
-        if not r.every_round and rounds > 1:
-            lines.append(
-                f"\n> {r.contender}: ran once, as planned; no target depends on it here, and "
-                "the section must stay short."
-            )
+        said = sorted({run.stderr for run in r.runs if run.verified and run.stderr})
+        if said:
+            lines.append(f"\n> {r.contender} wrote on stderr: {'; '.join(said)[:400]}")
         if r.skipped_rounds:
             lines.append(
                 f"\n> {r.contender}: ran once; its first run took over {SLOW:.0f} s, "
