@@ -104,6 +104,8 @@ def remove_namespace() -> None:
                 time.sleep(0.05)
         subprocess.run(["ip", "netns", "del", NS], check=False)
     shutil.rmtree(NETNS_ETC, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        NETNS_ETC.parent.rmdir()  # /etc/netns, when nothing else is in it
 
 
 @dataclass
