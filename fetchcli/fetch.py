@@ -97,9 +97,11 @@ class Fetcher:
             except RetryableStatus as status:
                 wait, why = status.wait, str(status)
             except Exception as exc:
-                if _may_wait_for_descriptor(exc, trace, short_of_descriptors):
-                    # Out of descriptors is this process's shortage, not the URL's failure: the
-                    # same attempt again once other requests have given some back.
+                if descriptors.exhausted(exc):
+                    # This process's shortage, not the URL's failure: the same attempt again
+                    # once other requests have given some back; else kind io, never retried.
+                    if trace.body_started or short_of_descriptors >= _DESCRIPTOR_WAIT_MAX:
+                        raise
                     trace.attempts -= 1
                     await close_idle_connections(self._client)
                     pause = min(_DESCRIPTOR_PAUSE_MAX, _DESCRIPTOR_PAUSE + short_of_descriptors)
@@ -164,10 +166,6 @@ class Fetcher:
 _NO_RETRY = (ErrorKind.DNS, ErrorKind.TLS)
 _DESCRIPTOR_PAUSE, _DESCRIPTOR_PAUSE_MAX = 0.02, 0.5  # pauses grow by what was waited so far
 _DESCRIPTOR_WAIT_MAX = 60.0  # then the URL fails with kind `io`, naming the open-file limit
-
-
-def _may_wait_for_descriptor(exc: BaseException, trace: Trace, waited: float) -> bool:
-    return descriptors.exhausted(exc) and not trace.body_started and waited < _DESCRIPTOR_WAIT_MAX
 
 
 def _shown(url: str) -> str:

@@ -7,8 +7,9 @@ import io
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fetchcli.body import clean_snippet
 from fetchcli.models import ErrorKind
-from fetchcli.sanitize import mask_url, sanitize
+from fetchcli.sanitize import collapse_whitespace, mask_url, sanitize
 from fetchcli.sources import iter_lines
 
 _FORBIDDEN = {chr(c) for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)]}
@@ -67,3 +68,13 @@ def test_masked_urls_never_show_the_password(password: str) -> None:
     url = f"https://user:{password}@example.com/path"
     masked = mask_url(url)
     assert masked == "https://user:****@example.com/path"
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from("ab \n\t\x1b[]31m;\x07\x9b\x9c\x00é"), max_size=400),
+    st.integers(min_value=1, max_value=80),
+)
+def test_snippet_from_a_prefix_equals_the_snippet_of_the_whole(text: str, chars: int) -> None:
+    """The snippet taken from a prefix is exactly the one the whole text would give."""
+    assert clean_snippet(text, chars) == collapse_whitespace(sanitize(text))[:chars]
