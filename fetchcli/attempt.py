@@ -6,7 +6,6 @@ written into a `Trace`, so a failure half-way still reports the status and bytes
 
 from __future__ import annotations
 
-import base64
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from dataclasses import dataclass
 import httpx
 
 from fetchcli.body import BodyConsumer, SizeCap, SnippetCollector
+from fetchcli.client import Sender, basic_auth
 from fetchcli.config import Config
 from fetchcli.decode import Decoder, IdentityDecoder, decoder_for
 from fetchcli.limits import HostGate, Origin, RateLimiter
@@ -62,13 +62,14 @@ class Attempter:
         consumer_for: ConsumerFactory | None,
         wall: Callable[[], float] = time.time,
     ) -> None:
-        self._client = client
+        self._sender = Sender(client)
         self._config = config
         self._gate = gate
         self._rate = rate
         self._consumer_for = consumer_for
         self._wall = wall
-        self._auth = _basic_auth(config.request.user)
+        user = config.request.user
+        self._auth = None if user is None else basic_auth(*user)
 
     async def attempt(self, target: Target, trace: Trace, *, last: bool) -> None:
         """One try; raises RetryableStatus (only when not `last`) or the network's exception."""
@@ -78,7 +79,7 @@ class Attempter:
             origin = origin_of(request.url)
             async with self._gate.slot(origin):
                 await self._rate.wait()
-                response = await self._client.send(request, stream=True)
+                response = await self._sender.send(request)
                 trace.response = response
                 try:
                     next_request = self._next_hop(request, response, origin, trace, last=last)
@@ -93,12 +94,9 @@ class Attempter:
 
     def _first_request(self, url: str) -> httpx.Request:
         request_config = self._config.request
-        request = self._client.build_request(
-            request_config.method, url, content=request_config.data
+        return self._sender.request(
+            request_config.method, url, content=request_config.data, authorization=self._auth
         )
-        if self._auth is not None:
-            request.headers["Authorization"] = self._auth
-        return request
 
     def _next_hop(
         self,
@@ -111,13 +109,13 @@ class Attempter:
     ) -> httpx.Request | None:
         """The redirect to follow, None for the final response; raises to retry or give up."""
         wait = self._note_retry_after(response, origin)
-        if self._config.request.follow and response.next_request is not None:
+        next_request = self._sender.redirect(request, response)
+        if self._config.request.follow and next_request is not None:
             max_redirects = self._config.request.max_redirects
             if trace.redirects >= max_redirects:
                 raise httpx.TooManyRedirects(
                     f"more than {max_redirects} redirects", request=request
                 )
-            next_request = response.next_request
             # httpx keeps Authorization on an http->https upgrade of the same host; the contract
             # says never to another origin, and a change of scheme or port is another origin.
             if origin_of(next_request.url) != origin:
@@ -205,10 +203,3 @@ async def _drain(response: httpx.Response) -> None:
         seen += len(raw)
         if seen > _REDIRECT_DRAIN:
             return
-
-
-def _basic_auth(user: tuple[str, str] | None) -> str | None:
-    if user is None:
-        return None
-    token = base64.b64encode(f"{user[0]}:{user[1]}".encode()).decode("ascii")
-    return f"Basic {token}"

@@ -1,8 +1,10 @@
 """The run's one httpx.AsyncClient, built from the frozen Config: pool limits, timeouts, default
-headers, one SSL context and one Resolver, over the chosen transport."""
+headers, one SSL context and one Resolver, over the chosen transport; and `Sender`, the short
+way fetchcli sends a request through that client."""
 
 from __future__ import annotations
 
+import base64
 import ssl
 
 import httpx
@@ -65,6 +67,57 @@ class _NoCookies(httpx.Cookies):
 
     def set_cookie_header(self, request: httpx.Request) -> None:
         return None
+
+
+class Sender:
+    """Builds and sends requests through the client's own parts, without `AsyncClient.send`.
+
+    `send` wraps every request in an auth flow, event hooks, a cookie jar, a redirect loop and a
+    timing stream: a fifth of fetchcli's time per request, for features it does not use (it
+    keeps no cookies and follows redirects itself). What a flag sets still comes from the
+    client: the transport for the URL (proxy mounts included, and with it the pool limits and
+    TLS settings), the timeouts, the default headers; httpx builds the redirect requests; and
+    credentials in a URL become Basic auth as the client's auth flow would make them.
+    """
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+        self._timeout = client.timeout.as_dict()
+
+    def request(
+        self, method: str, url: str, *, content: bytes | None, authorization: str | None
+    ) -> httpx.Request:
+        request = httpx.Request(
+            method,
+            url,
+            headers=self._client.headers,
+            content=content,
+            extensions={"timeout": self._timeout},
+        )
+        if authorization is not None:
+            request.headers["Authorization"] = authorization
+        return request
+
+    async def send(self, request: httpx.Request) -> httpx.Response:
+        """One hop: the response with its body not read yet."""
+        url = request.url
+        if url.username or url.password:  # as httpx's auth flow does for URL credentials
+            request.headers["Authorization"] = basic_auth(url.username, url.password)
+        response = await self._client._transport_for_url(url).handle_async_request(request)
+        response.request = request
+        return response
+
+    def redirect(self, request: httpx.Request, response: httpx.Response) -> httpx.Request | None:
+        """The request a redirect response asks for, built by httpx's rules; None if it is not
+        a redirect."""
+        if not response.has_redirect_location:
+            return None
+        return self._client._build_redirect_request(request, response)
+
+
+def basic_auth(user: str, password: str) -> str:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    return f"Basic {token}"
 
 
 def tls_verify(config: Config) -> ssl.SSLContext | bool:

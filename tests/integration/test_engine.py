@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 
 import pytest
@@ -171,3 +172,46 @@ def test_every_url_gets_exactly_one_record(run_cli, server) -> None:
     stdin = b"".join(f"{server.url}{p}\nnot a url\n".encode() for p in paths)
     records = run_cli("-c", "7", "-t", "0.5", stdin=stdin, expect=1).records
     assert [r["line"] for r in records] == list(range(1, 2 * len(paths) + 1))
+
+
+def _echoed(record: dict[str, object]) -> dict[str, object]:
+    return json.loads(str(record["snippet"]))
+
+
+def test_url_credentials_become_basic_auth(run_cli, server) -> None:
+    """user:pass@ in a URL is sent as Basic auth, and the record shows the password masked."""
+    url = server.url.replace("http://", "http://alice:s3cret@") + "/echo"
+    [record] = run_cli("--snippet", "2000", url).records
+    assert _echoed(record)["headers"]["authorization"] == "Basic YWxpY2U6czNjcmV0"
+    assert "alice:****@" in record["url"]
+
+
+def test_default_headers_and_their_replacement(run_cli, server) -> None:
+    """The default User-Agent names fetchcli; -H replaces a default of the same name."""
+    [default] = run_cli("--snippet", "2000", f"{server.url}/echo").records
+    assert _echoed(default)["headers"]["user-agent"].startswith("fetchcli/")
+    [replaced] = run_cli(
+        "--snippet", "2000", "-H", "User-Agent: mine/1", f"{server.url}/echo"
+    ).records
+    assert _echoed(replaced)["headers"]["user-agent"] == "mine/1"
+
+
+def test_method_and_body_are_sent(run_cli, server) -> None:
+    """-d sends a form body with POST; -X overrides the method and keeps the body."""
+    [posted] = run_cli("--snippet", "2000", "-d", "a=1&b=2", f"{server.url}/echo").records
+    echoed = _echoed(posted)
+    assert (echoed["method"], echoed["body"]) == ("POST", "a=1&b=2")
+    assert echoed["headers"]["content-type"] == "application/x-www-form-urlencoded"
+    [put] = run_cli("--snippet", "2000", "-X", "PUT", "-d", "x", f"{server.url}/echo").records
+    assert (_echoed(put)["method"], _echoed(put)["body"]) == ("PUT", "x")
+
+
+def test_requests_go_through_the_proxy(run_cli, server) -> None:
+    """--proxy URL: the request goes to the proxy in absolute form (the test server answers
+    it as a proxy would, so the target's name never needs to resolve)."""
+    [record] = run_cli(
+        "--snippet", "2000", "--proxy", server.url, "http://target.invalid/echo?via=proxy"
+    ).records
+    echoed = _echoed(record)
+    assert echoed["headers"]["host"] == "target.invalid"
+    assert (echoed["path"], echoed["query"]) == ("/echo", "via=proxy")
