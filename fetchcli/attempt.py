@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from fetchcli.body import BodyConsumer, SizeCap, SnippetCollector
+from fetchcli.body import BodyConsumer, SizeCap, SnippetCollector, charset_of
 from fetchcli.client import Sender, basic_auth
 from fetchcli.config import Config
 from fetchcli.decode import Decoder, IdentityDecoder, decoder_for
@@ -158,9 +158,8 @@ class Attempter:
             trace.truncated = cap.truncated
             if consumer is not None:
                 trace.saved_to = consumer.finish(complete)
-        trace.snippet = snippet.snippet(
-            response.headers.get("content-type"), response.charset_encoding
-        )
+        content_type = response.headers.get("content-type")
+        trace.snippet = snippet.snippet(content_type, charset_of(content_type))
 
 
 def origin_of(url: httpx.URL) -> Origin:
