@@ -71,12 +71,6 @@ def test_connection_refused(run_cli) -> None:
     assert record["error"]["kind"] == "connect"
 
 
-def test_unresolvable_host(run_cli) -> None:
-    """A host that does not resolve (.invalid is reserved): error kind 'dns'."""
-    [record] = run_cli("-t", "5", "http://no-such-host.invalid/", expect=1).records
-    assert record["error"]["kind"] == "dns"
-
-
 @pytest.mark.parametrize("path", ["/gzip", "/deflate", "/deflate-raw"])
 def test_compressed_bodies_are_decoded(run_cli, server, path) -> None:
     """gzip and both flavours of deflate decode; bytes counts decoded bytes."""

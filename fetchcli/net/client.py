@@ -11,8 +11,8 @@ import httpx
 
 from fetchcli import __version__
 from fetchcli.config import Config, Transport
-from fetchcli.decode import ACCEPT_ENCODING
-from fetchcli.dns import Resolver
+from fetchcli.net.decode import ACCEPT_ENCODING
+from fetchcli.net.dns import Resolver
 
 
 def make_client(
@@ -27,15 +27,17 @@ def make_client(
     )
     verify = tls_verify(config)
     if transport is None:
-        resolver = Resolver(timeouts.connect)
+        resolver = Resolver(timeouts.connect_timeout)
         if pool.transport is Transport.AIOHTTP:
-            from fetchcli.transport import AiohttpTransport  # aiohttp takes 0.1 s to import
+            from fetchcli.net.aiohttp_transport import (
+                AiohttpTransport,  # aiohttp takes 0.1 s to import
+            )
 
             transport = AiohttpTransport(
                 verify=verify, limits=limits, resolver=resolver, proxy=request.proxy
             )
         else:
-            from fetchcli.httpcore_transport import make_transport
+            from fetchcli.net.httpcore_transport import make_transport
 
             transport = make_transport(
                 verify=verify, limits=limits, http2=pool.http2, resolver=resolver
@@ -43,7 +45,10 @@ def make_client(
     client = httpx.AsyncClient(
         limits=limits,
         timeout=httpx.Timeout(
-            connect=timeouts.connect, read=timeouts.read, write=timeouts.write, pool=timeouts.pool
+            connect=timeouts.connect_timeout,
+            read=timeouts.read_timeout,
+            write=timeouts.write_timeout,
+            pool=timeouts.pool_timeout,
         ),
         http2=pool.http2,
         verify=verify,  # for the proxy transports httpx mounts itself (--proxy, HTTP_PROXY)
