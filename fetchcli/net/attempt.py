@@ -8,6 +8,7 @@ run's rate before it starts, and every wait and read stops at the URL's deadline
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
@@ -105,6 +106,13 @@ class Attempter:
                 request = hop
         except Exception as exc:  # the network's or a server's doing: part of the outcome
             return Outcome(response, redirects, error=exc)
+        except asyncio.CancelledError as exc:
+            task = asyncio.current_task()
+            if task is None or task.cancelling():
+                raise  # the run is stopping, or --max-time: not this URL's outcome
+            # Nobody cancelled this task: a CancelledError from a bug (a library's, or ours).
+            # A record says so rather than the URL vanishing from the output.
+            return Outcome(response, redirects, error=RuntimeError(f"cancelled inside: {exc!r}"))
 
     def _redirect(
         self, request: httpx.Request, response: httpx.Response, origin: Origin, redirects: int
@@ -159,6 +167,7 @@ class Attempter:
         consumer = self._consumer_for(target, response.status_code) if self._consumer_for else None
         cap = SizeCap(output.max_size)
         error: Exception | None = None
+        saved_to, complete = None, False
         chunks = _decoded_chunks(response, decoder)
         try:
             while True:
@@ -172,13 +181,13 @@ class Attempter:
                     consumer.feed(piece)
                 if cap.truncated:
                     break
+            complete = not cap.truncated
         except Exception as exc:  # the network's, a decoder's or a consumer's failure
             error = exc
-        finally:
+        finally:  # on every way out, Ctrl-C included: a cut body leaves no file behind
             await chunks.aclose()
-        saved_to = None
-        if consumer is not None:
-            saved_to = consumer.finish(error is None and not cap.truncated)
+            if consumer is not None:
+                saved_to = consumer.finish(complete)
         content_type = response.headers.get("content-type")
         text = snippet.snippet(content_type, charset_of(content_type))
         return Body(cap.count, cap.truncated, text, saved_to), error

@@ -9,12 +9,13 @@ import json
 from dataclasses import replace
 
 import pytest
+from rich.cells import cell_len
 
 from fetchcli.models import RECORD_FIELDS, ErrorInfo, ErrorKind, Result, Summary, Target
 from fetchcli.net.order import Reorder, Window
 from fetchcli.output.render import summary_line
 from fetchcli.output.sinks import CSV_FIELDS, CsvSink, JsonlSink, TableSink, TeeSink
-from fetchcli.output.table import render_results
+from fetchcli.output.table import HEADERS, render_results
 
 CONTRACT_FIELDS = (
     "line", "source", "url", "final_url", "status", "reason", "http_version", "elapsed", "bytes",
@@ -216,8 +217,14 @@ def test_reorder_window_bounds_work_ahead() -> None:
 
 @pytest.mark.parametrize("results", [[], [FAILED]])
 def test_table_renders_small_runs(results: list[Result]) -> None:
-    """An empty or all-failed run still renders."""
-    assert "URL" in render_results(results, width=80, color=False)
+    """An empty or all-failed run still draws the whole frame: every column heading, one line
+    per URL between the borders, nothing wider than the terminal."""
+    lines = render_results(results, width=80, color=False).splitlines()
+    assert len(lines) == 4 + len(results)
+    assert [cell.strip() for cell in lines[1].strip("┃").split("┃")] == list(HEADERS)
+    assert all(cell_len(line) <= 80 for line in lines)
+    for line, result in zip(lines[3:-1], results, strict=True):
+        assert f"│ {result.target.url} │ connect" in line
 
 
 def test_table_shows_the_error_message_of_a_failure() -> None:
