@@ -1,5 +1,5 @@
 """`python -m fetchcli` runs the command line."""
 
-from fetchcli.cli import main
+from fetchcli.cli.app import main
 
 raise SystemExit(main())

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEFAULT_CONCURRENCY = 20
 DEFAULT_TIMEOUT = 10.0
@@ -89,18 +90,20 @@ class PoolConfig:
 
 @dataclass(frozen=True, slots=True)
 class TimeoutConfig:
-    connect: float | None = DEFAULT_TIMEOUT
-    read: float | None = DEFAULT_TIMEOUT
-    write: float | None = DEFAULT_TIMEOUT
-    pool: float | None = DEFAULT_TIMEOUT
+    """Seconds; None is no timeout."""
+
+    connect_timeout: float | None = DEFAULT_TIMEOUT
+    read_timeout: float | None = DEFAULT_TIMEOUT
+    write_timeout: float | None = DEFAULT_TIMEOUT
+    pool_timeout: float | None = DEFAULT_TIMEOUT
     max_time: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class RetryConfig:
     retries: int = 0
-    backoff: float = DEFAULT_RETRY_BACKOFF
-    max_wait: float = DEFAULT_RETRY_MAX_WAIT
+    retry_backoff: float = DEFAULT_RETRY_BACKOFF
+    retry_max_wait: float = DEFAULT_RETRY_MAX_WAIT
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +131,7 @@ class OutputConfig:
     snippet: int = DEFAULT_SNIPPET
     include_headers: bool = False
     separator: bytes = b""
-    save_dir: Path | None = None
+    save: Path | None = None
     records: Path | None = None
     max_size: int = DEFAULT_MAX_SIZE
     progress: bool = False
@@ -269,3 +272,40 @@ def parse_separator(text: str) -> bytes:
     (b'\\n--\\n', b'\\x00', b'a\\\\qb')
     """
     return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m[1], m[0]), text).encode()
+
+
+_SCHEMES = ("http", "https")
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` is not a fetchable http(s) URL, or None.
+
+    >>> url_problem("ftp://example.com/"), url_problem("https:///path"), url_problem("http://a.b/")
+    ("unsupported scheme 'ftp'", 'no host in URL', None)
+    """
+    if len(url.encode()) > MAX_URL_LENGTH:
+        return f"URL longer than {MAX_URL_LENGTH} bytes"
+    if not url.isprintable() or " " in url:
+        return "URL contains whitespace or control characters"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        return f"malformed URL: {exc}"
+    if parts.scheme.lower() not in _SCHEMES:
+        return f"unsupported scheme {parts.scheme!r}"
+    if not parts.hostname:
+        return "no host in URL"
+    return None
+
+
+def parse_proxy(text: str) -> str:
+    """An http(s) proxy URL, checked.
+
+    >>> parse_proxy("http://proxy.local:3128")
+    'http://proxy.local:3128'
+    """
+    problem = url_problem(text)
+    if problem is not None:
+        raise ValueError(problem)
+    return text

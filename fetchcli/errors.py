@@ -18,6 +18,14 @@ class UsageError(Exception):
     """A mistake the user can fix: one line on stderr, exit 2, nothing fetched."""
 
 
+def cannot_read(path: object, exc: OSError) -> UsageError:
+    return UsageError(f"cannot read '{path}': {exc.strerror or exc}")
+
+
+def cannot_write(path: object, exc: OSError) -> UsageError:
+    return UsageError(f"cannot write to '{path}': {exc.strerror or exc}")
+
+
 def exception_chain(exc: BaseException) -> Iterator[BaseException]:
     """The exception and its causes/contexts, each once."""
     seen: set[int] = set()

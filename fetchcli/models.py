@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from fetchcli.sanitize import mask_url, sanitize
+from fetchcli.sanitize import mask_url, sanitize, shown
+
+Record = dict[str, Any]  # a Result as the records show it: JSON-ready, sanitized, masked
 
 
 class ErrorKind(StrEnum):
@@ -76,9 +78,9 @@ class Result:
         """True when there was no error and the final status is below 400."""
         return self.error is None and self.status is not None and self.status < 400
 
-    def to_record(self) -> dict[str, Any]:
+    def to_record(self) -> Record:
         """The record as the contract names it, with every server-controlled string made safe."""
-        record: dict[str, Any] = {
+        record: Record = {
             "line": self.target.line,
             "source": self.target.source,
             "url": _safe(self.target.url),
@@ -104,7 +106,7 @@ class Result:
 
 
 def _safe(text: str | None) -> str | None:
-    return None if text is None else sanitize(mask_url(text))
+    return None if text is None else shown(text)
 
 
 def _merge_headers(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
@@ -121,7 +123,7 @@ RECORD_FIELDS = tuple(Result(Target("", "", None)).to_record())
 
 @dataclass(slots=True)
 class Summary:
-    """Running totals over a run; the only mutable object the sinks share."""
+    """Running totals over a run, kept by the runner as each record is written."""
 
     ok: int = 0
     failed: int = 0

@@ -68,3 +68,8 @@ def _mask_authority(match: re.Match[str]) -> str:
         return match.group(0)
     user = userinfo.split(":", 1)[0]
     return f"{match['scheme']}{user}:****@{host}"
+
+
+def shown(text: str) -> str:
+    """Text as any output may show it: sanitized, passwords masked."""
+    return sanitize(mask_url(text))

@@ -10,9 +10,13 @@ import os
 import stat
 import sys
 from dataclasses import dataclass
-from typing import BinaryIO, TextIO
+from typing import BinaryIO, Protocol, TextIO
 
-from fetchcli.sources import LineInput
+
+class LineInput(Protocol):
+    """What a URL list is read from: a file, a BytesIO, or PipeReader for stdin."""
+
+    def readline(self, size: int = -1, /) -> bytes: ...
 
 
 class PipeReader:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from fetchcli.cli import main
+from fetchcli.cli.app import main
 from fetchcli.streams import Streams
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import typer
 
-from fetchcli.cli import app
+from fetchcli.cli.app import app
 from fetchcli.models import RECORD_FIELDS, ErrorKind
 
 ROOT = Path(__file__).parents[1]

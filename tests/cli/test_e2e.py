@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import selectors
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,7 +17,8 @@ from tests.server import TestServer
 
 pytestmark = pytest.mark.e2e
 
-FETCHCLI = shutil.which("fetchcli") or "fetchcli"
+# The package as this interpreter has it, not whatever `fetchcli` is first on PATH.
+FETCHCLI = [sys.executable, "-m", "fetchcli"]
 TIMEOUT = 30
 
 
@@ -30,7 +30,7 @@ def _env() -> dict[str, str]:
 
 def _start(*args: str, stdin: int | None = subprocess.PIPE) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [FETCHCLI, *args],
+        [*FETCHCLI, *args],
         stdin=stdin,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -76,7 +76,7 @@ def test_stdin_is_read_lazily(server: TestServer) -> None:
 def test_exit_statuses(server: TestServer, args: list[str], code: int) -> None:
     """Exit 0 on success and 1 on failure, as --fail-on says."""
     argv = [a if not a.startswith("/") else server.url + a for a in args]
-    done = subprocess.run([FETCHCLI, *argv], capture_output=True, timeout=TIMEOUT, env=_env())
+    done = subprocess.run([*FETCHCLI, *argv], capture_output=True, timeout=TIMEOUT, env=_env())
     assert done.returncode == code
     assert json.loads(done.stdout)["url"].startswith(server.url)
 
@@ -84,7 +84,7 @@ def test_exit_statuses(server: TestServer, args: list[str], code: int) -> None:
 def test_usage_error_is_one_line_without_traceback() -> None:
     """A bad flag value: exit 2, one line, no traceback."""
     done = subprocess.run(
-        [FETCHCLI, "--shard", "9/2", "http://x/"], capture_output=True, timeout=TIMEOUT, env=_env()
+        [*FETCHCLI, "--shard", "9/2", "http://x/"], capture_output=True, timeout=TIMEOUT, env=_env()
     )
     assert done.returncode == 2
     assert done.stderr.decode().count("\n") == 1
@@ -151,7 +151,7 @@ def test_body_mode_reader_leaving_early(server: TestServer, tmp_path) -> None:
     urls = [f"{server.url}/pattern/3000000?seed=s{i}" for i in range(10)]
     env = {**_env(), "TMPDIR": str(tmp_path)}
     with subprocess.Popen(
-        [FETCHCLI, "-f", "body", "-c", "10", *urls],
+        [*FETCHCLI, "-f", "body", "-c", "10", *urls],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
     ) as proc:  # fmt: skip
         assert proc.stdout is not None and proc.stderr is not None
@@ -179,7 +179,7 @@ def test_interrupted_save_leaves_no_partial_file(server: TestServer, tmp_path) -
 def _peak_rss_mb(args: list[str]) -> float:
     """Run fetchcli with stdout to /dev/null; return its own peak RSS in MB."""
     measured = subprocess.run(
-        [sys.executable, str(Path(__file__).parents[1] / "peak_rss.py"), FETCHCLI, *args],
+        [sys.executable, str(Path(__file__).parents[1] / "peak_rss.py"), *FETCHCLI, *args],
         capture_output=True,
         env=_env(),
         timeout=900,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import fetchcli.save
+import fetchcli.output.save
 from tests.conftest import RunCli
 from tests.server import GZIP_BODY, PNG_BODY, TestServer, pattern_body
 
@@ -183,7 +183,7 @@ def test_write_error_is_io_for_that_url_and_the_run_goes_on(
     run_cli, server, tmp_path, monkeypatch
 ) -> None:
     """A disk-full error while saving: error kind io for that URL; the others are fine."""
-    real = fetchcli.save._make_temp
+    real = fetchcli.output.save._make_temp
     calls = []
 
     def full_disk(directory: Path) -> tuple[int, str]:
@@ -194,7 +194,7 @@ def test_write_error_is_io_for_that_url_and_the_run_goes_on(
             return os.open("/dev/full", os.O_WRONLY), name
         return real(directory)
 
-    monkeypatch.setattr(fetchcli.save, "_make_temp", full_disk)
+    monkeypatch.setattr(fetchcli.output.save, "_make_temp", full_disk)
     out_dir = tmp_path / "out"
     result = run_cli(
         "--save", str(out_dir), "-c", "1", f"{server.url}/ok", f"{server.url}/bytes/5", expect=1

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import io
 
-from fetchcli.bodies import BodySink
 from fetchcli.models import Result, Target
-from fetchcli.spool import MemoryBudget, Spool, SpoolStore
+from fetchcli.output.bodies import BodySink
+from fetchcli.output.spool import MemoryBudget, Spool, SpoolStore
 
 
 def _target(index: int) -> Target:
@@ -30,7 +30,7 @@ def test_head_streams_live_and_later_bodies_wait() -> None:
     head.feed(b"he")
     assert out.getvalue() == b"he"  # live, before the head finishes
     head.feed(b"ad")
-    sink.write(Result(_target(0)))
+    sink.write(Result(_target(0)), {})
     assert out.getvalue() == b"headLATER"  # the spool is flushed when its turn comes
     later.feed(b"+more")
     assert out.getvalue() == b"headLATER+more"  # and then it is live
@@ -41,8 +41,8 @@ def test_urls_without_a_body_pass_the_turn_on() -> None:
     sink, out = _sink(separator=b"|")
     second = sink.open(_target(1))
     second.feed(b"B")
-    sink.write(Result(_target(0)))
-    sink.write(Result(_target(1)))
+    sink.write(Result(_target(0)), {})
+    sink.write(Result(_target(1)), {})
     assert out.getvalue() == b"B"
 
 
@@ -52,10 +52,10 @@ def test_completion_order_first_started_owns_stdout() -> None:
     first, second = sink.open(_target(0)), sink.open(_target(1))
     first.feed(b"aa")
     second.feed(b"bb")
-    sink.write(Result(_target(1)))  # second finishes first but first owns stdout
+    sink.write(Result(_target(1)), {})  # second finishes first but first owns stdout
     assert out.getvalue() == b"aa"
     first.feed(b"AA")
-    sink.write(Result(_target(0)))
+    sink.write(Result(_target(0)), {})
     assert out.getvalue() == b"aaAA|bb"
 
 

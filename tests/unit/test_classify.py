@@ -9,10 +9,10 @@ import ssl
 import httpx
 import pytest
 
-from fetchcli.body import WriteFailed
-from fetchcli.classify import HTTPX_KINDS, classify, describe
-from fetchcli.decode import DecodeError
+from fetchcli.consumer import WriteFailed
 from fetchcli.models import ErrorKind
+from fetchcli.net.classify import HTTPX_KINDS, classify, describe
+from fetchcli.net.decode import DecodeError
 
 
 def test_every_httpx_exception_is_mapped_on_purpose() -> None:
@@ -44,7 +44,7 @@ def test_every_httpx_exception_is_mapped_on_purpose() -> None:
 )
 def test_kinds(exc: Exception, kind: ErrorKind) -> None:
     """Each failure maps to the kind the README documents."""
-    assert classify(exc) is kind
+    assert classify(exc).kind is kind
 
 
 def _chained(cause: BaseException) -> httpx.ConnectError:
@@ -59,13 +59,14 @@ def _chained(cause: BaseException) -> httpx.ConnectError:
 
 def test_dns_is_found_in_the_cause_chain() -> None:
     """A ConnectError caused by socket.gaierror is 'dns'."""
-    assert classify(_chained(socket.gaierror(-2, "Name or service not known"))) is ErrorKind.DNS
+    error = _chained(socket.gaierror(-2, "Name or service not known"))
+    assert classify(error).kind is ErrorKind.DNS
 
 
 def test_tls_is_found_in_the_cause_chain() -> None:
     """A ConnectError caused by a certificate failure is 'tls'."""
     error = ssl.SSLCertVerificationError(1, "certificate verify failed: unable to get local issuer")
-    assert classify(_chained(error)) is ErrorKind.TLS
+    assert classify(_chained(error)).kind is ErrorKind.TLS
 
 
 def test_describe_is_one_line_and_never_empty() -> None:

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import httpx
 
-from fetchcli.classify import classify, describe
 from fetchcli.config import Config, OutputConfig, PoolConfig
-from fetchcli.descriptors import FIXED, exhausted, fit, needed
 from fetchcli.models import ErrorKind
+from fetchcli.net.classify import classify, describe
+from fetchcli.net.descriptors import FIXED, exhausted, fit, needed
 
 
 def _config(concurrency: int, save: bool = False, **pool: int) -> Config:
-    output = OutputConfig(save_dir=Path("out") if save else None)
+    output = OutputConfig(save=Path("out") if save else None)
     return Config(pool=PoolConfig(concurrency=concurrency, **pool), output=output)
 
 
@@ -59,6 +59,6 @@ def test_running_out_of_descriptors_is_io_not_connect() -> None:
     error = httpx.ConnectError("All connection attempts failed")
     error.__cause__ = OSError(errno.EMFILE, "Too many open files")
     assert exhausted(error)
-    assert classify(error) is ErrorKind.IO
+    assert classify(error).kind is ErrorKind.IO
     assert "open-file limit (ulimit -n) is" in describe(error)
     assert not exhausted(httpx.ConnectError("refused"))

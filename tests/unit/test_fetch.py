@@ -1,14 +1,24 @@
-"""Request/response logic against respx, through the in-process CLI (no sockets)."""
+"""Fetcher: retries, waits, cooldowns and deadlines over respx with an injected clock; no
+exception ever escapes fetch()."""
 
 from __future__ import annotations
 
-import gzip
+import asyncio
+import errno
+import random
+from dataclasses import replace
 
 import httpx
 import pytest
 import respx
 
-from tests.conftest import RunCli
+from fetchcli.config import Config, PoolConfig, RetryConfig, TimeoutConfig
+from fetchcli.models import Result, Target
+from fetchcli.net.client import make_client
+from fetchcli.net.fetch import Fetcher
+from tests.fakes import FakeTime
+
+pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
@@ -16,176 +26,195 @@ def router() -> respx.Router:
     return respx.Router(assert_all_called=False)
 
 
-@pytest.fixture
-def transport(router: respx.Router) -> httpx.MockTransport:
-    return httpx.MockTransport(router.async_handler)
+async def _fetch(router, *urls, retries=3, method="GET", time=None, log=None, **config_changes):
+    config = Config(retry=RetryConfig(retries=retries, retry_backoff=0.5, retry_max_wait=60))
+    config = replace(config, request=replace(config.request, method=method), **config_changes)
+    time = time or FakeTime()
+    async with make_client(config, httpx.MockTransport(router.async_handler)) as client:
+        fetcher = Fetcher(
+            client, config, clock=time.clock, sleep=time.sleep, wall=lambda: 0.0,
+            rng=random.Random(3), log=log,
+        )  # fmt: skip
+        return [await fetcher.fetch(Target(url, "arg", None)) for url in urls], time
 
 
-def test_redirects_are_followed_and_counted(run_cli: RunCli, router, transport) -> None:
-    """A redirect chain ends at its target; the record counts the hops and names the final URL."""
-    router.get("https://a.test/1").respond(302, headers={"Location": "/2"})
-    router.get("https://a.test/2").respond(301, headers={"Location": "https://b.test/end"})
-    router.get("https://b.test/end").respond(200, text="done")
-    [record] = run_cli("https://a.test/1", transport=transport).records
-    assert record["status"] == 200
-    assert record["redirects"] == 2
-    assert record["final_url"] == "https://b.test/end"
-    assert record["snippet"] == "done"
+async def test_503_then_200_is_retried(router) -> None:
+    """A 503 is retried with backoff; the record counts both attempts."""
+    router.get("https://a.test/").mock(side_effect=[httpx.Response(503), httpx.Response(200)])
+    [result], time = await _fetch(router, "https://a.test/")
+    assert (result.status, result.attempts, result.error) == (200, 2, None)
+    assert len(time.sleeps) == 1 and 0 <= time.sleeps[0] <= 0.5
 
 
-@pytest.mark.parametrize(
-    "target", ["https://other.test/in", "http://a.test/in", "https://a.test:8443/in"]
-)
-def test_authorization_never_follows_to_another_origin(run_cli, router, transport, target) -> None:
-    """-u credentials go to the origin asked for, never to another host, scheme or port."""
-    router.get("https://a.test/").respond(302, headers={"Location": target})
-    landing = router.get(target).respond(200, text="ok")
-    run_cli("-u", "alice:secret", "https://a.test/", transport=transport)
-    assert "authorization" not in landing.calls.last.request.headers
-
-
-def test_authorization_kept_on_same_origin_redirect(run_cli, router, transport) -> None:
-    """A redirect within the same origin keeps the credentials."""
-    router.get("https://a.test/").respond(302, headers={"Location": "/in"})
-    landing = router.get("https://a.test/in").respond(200)
-    run_cli("-u", "alice:secret", "https://a.test/", transport=transport)
-    assert landing.calls.last.request.headers["authorization"].startswith("Basic ")
-
-
-def test_no_follow_reports_the_redirect_itself(run_cli, router, transport) -> None:
-    """--no-follow records the 3xx response and does not fetch its Location."""
-    router.get("https://a.test/").respond(302, headers={"Location": "/x"})
-    landing = router.get("https://a.test/x").respond(200)
-    [record] = run_cli("--no-follow", "https://a.test/", transport=transport).records
-    assert (record["status"], record["redirects"]) == (302, 0)
-    assert not landing.called
-
-
-def test_too_many_redirects_is_an_error(run_cli, router, transport) -> None:
-    """More hops than --max-redirects end with error kind 'redirects' and exit 1."""
-    for hop in range(4):
-        router.get(f"https://a.test/{hop}").respond(302, headers={"Location": f"/{hop + 1}"})
-    result = run_cli("--max-redirects", "2", "https://a.test/0", transport=transport, expect=1)
-    [record] = result.records
-    assert record["error"]["kind"] == "redirects"
-    assert record["redirects"] == 2
-
-
-def test_max_size_cuts_the_body(run_cli, router, transport) -> None:
-    """A body over --max-size is cut there and marked truncated with kind 'too-large'."""
-    router.get("https://a.test/").respond(200, content=b"x" * 5000)
-    result = run_cli("--max-size", "1KiB", "https://a.test/", transport=transport, expect=1)
-    [record] = result.records
-    assert record["bytes"] == 1024
-    assert record["truncated"] is True
-    assert record["error"]["kind"] == "too-large"
-
-
-def test_gzip_body_is_decoded_and_counted_decoded(run_cli, router, transport) -> None:
-    """`bytes` and the snippet are of the decoded body, not of the gzip on the wire."""
-    text = "hello gzip " * 100
-    router.get("https://a.test/").respond(
-        200,
-        content=gzip.compress(text.encode()),
-        headers={"Content-Encoding": "gzip", "Content-Type": "text/plain"},
+async def test_retry_after_seconds_is_honoured(router) -> None:
+    """Retry-After: 7 waits exactly 7 seconds."""
+    router.get("https://a.test/").mock(
+        side_effect=[httpx.Response(429, headers={"Retry-After": "7"}), httpx.Response(200)]
     )
-    [record] = run_cli("--snippet", "10", "https://a.test/", transport=transport).records
-    assert record["bytes"] == len(text)
-    assert record["snippet"] == "hello gzip"
+    [result], time = await _fetch(router, "https://a.test/")
+    assert result.status == 200
+    assert time.sleeps == [7.0]
 
 
-def test_accept_encoding_lists_only_capped_decoders(run_cli, router, transport) -> None:
-    """Only encodings fetchcli can decode under a cap are advertised."""
-    route = router.get("https://a.test/").respond(200)
-    run_cli("https://a.test/", transport=transport)
-    assert route.calls.last.request.headers["accept-encoding"] == "gzip, deflate"
-
-
-def test_snippet_uses_the_response_charset(run_cli, router, transport) -> None:
-    """A latin-1 body is decoded with its declared charset."""
-    router.get("https://a.test/").respond(
-        200,
-        content="café".encode("latin-1"),
-        headers={"Content-Type": "text/plain; charset=latin-1"},
+async def test_retry_after_is_capped_by_max_wait(router) -> None:
+    """A Retry-After longer than --retry-max-wait waits only that long."""
+    router.get("https://a.test/").mock(
+        side_effect=[httpx.Response(503, headers={"Retry-After": "3600"}), httpx.Response(200)]
     )
-    [record] = run_cli("https://a.test/", transport=transport).records
-    assert record["snippet"] == "café"
+    config = Config(retry=RetryConfig(retries=1, retry_max_wait=2.0))
+    time = FakeTime()
+    async with make_client(config, httpx.MockTransport(router.async_handler)) as client:
+        fetcher = Fetcher(client, config, clock=time.clock, sleep=time.sleep, wall=lambda: 0.0)
+        result = await fetcher.fetch(Target("https://a.test/", "arg", None))
+    assert result.status == 200
+    assert time.sleeps == [2.0]
 
 
-def test_binary_content_has_no_snippet(run_cli, router, transport) -> None:
-    """Images and other binary types get no snippet but still a byte count."""
-    router.get("https://a.test/").respond(
-        200, content=b"\x89PNG\0\0", headers={"Content-Type": "image/png"}
+async def test_retries_run_out_and_the_last_answer_stands(router) -> None:
+    """Every attempt 503: the record is the last 503, attempts = retries + 1."""
+    router.get("https://a.test/").respond(503, text="busy")
+    [result], time = await _fetch(router, "https://a.test/", retries=2)
+    assert (result.status, result.attempts, result.snippet) == (503, 3, "busy")
+    assert len(time.sleeps) == 2
+
+
+async def test_backoff_grows_exponentially(router) -> None:
+    """Waits before attempts 2..5 stay under 0.5, 1, 2, 4 seconds."""
+    router.get("https://a.test/").mock(side_effect=httpx.ConnectError("refused"))
+    [result], time = await _fetch(router, "https://a.test/", retries=4)
+    assert result.error is not None and result.error.kind == "connect"
+    assert result.attempts == 5
+    assert all(w <= 0.5 * 2**i for i, w in enumerate(time.sleeps))
+
+
+async def test_post_is_retried_only_when_never_sent(router) -> None:
+    """POST: a connect error is retried, a 503 or a read timeout is not."""
+    router.post("https://a.test/connect").mock(
+        side_effect=[httpx.ConnectError("refused"), httpx.Response(201)]
     )
-    [record] = run_cli("https://a.test/", transport=transport).records
-    assert record["snippet"] is None
-    assert record["bytes"] == 6
-
-
-@pytest.mark.parametrize(
-    ("error", "kind"),
-    [
-        (httpx.ConnectError("refused"), "connect"),
-        (httpx.ConnectTimeout("slow"), "timeout"),
-        (httpx.ReadTimeout("slow"), "timeout"),
-        (httpx.RemoteProtocolError("Server disconnected without sending a response."), "protocol"),
-    ],
-)
-def test_network_errors_become_records(run_cli, router, transport, error, kind) -> None:
-    """A network failure is a record with an error kind, never a crash."""
-    router.get("https://a.test/").mock(side_effect=error)
-    [record] = run_cli("https://a.test/", transport=transport, expect=1).records
-    assert record["error"]["kind"] == kind
-    assert record["status"] is None
-
-
-def test_request_options_shape_the_request(run_cli, router, transport) -> None:
-    """-d makes a POST with a form body; -H and -A set headers; -X overrides the method."""
-    route = router.route(host="a.test").respond(200)
-    run_cli(
-        "-d", "a=1", "-H", "X-Token: t", "-A", "probe/1", "https://a.test/", transport=transport
+    router.post("https://a.test/busy").respond(503)
+    router.post("https://a.test/slow").mock(side_effect=httpx.ReadTimeout("slow"))
+    results, _ = await _fetch(
+        router,
+        "https://a.test/connect",
+        "https://a.test/busy",
+        "https://a.test/slow",
+        method="POST",
     )
-    request = route.calls.last.request
-    assert request.method == "POST"
-    assert request.content == b"a=1"
-    assert request.headers["content-type"] == "application/x-www-form-urlencoded"
-    assert request.headers["x-token"] == "t"
-    assert request.headers["user-agent"] == "probe/1"
-    run_cli("-X", "put", "https://a.test/", transport=transport)
-    assert route.calls.last.request.method == "PUT"
+    assert [(r.status, r.attempts) for r in results] == [(201, 2), (503, 1), (None, 1)]
 
 
-def test_data_from_file(run_cli, router, transport, tmp_path) -> None:
-    """-d @FILE sends the file's bytes."""
-    body = tmp_path / "body.json"
-    body.write_bytes(b'{"k": 1}')
-    route = router.route(host="a.test").respond(200)
-    run_cli(
-        "-d",
-        f"@{body}",
-        "-H",
-        "Content-Type: application/json",
-        "https://a.test/",
-        transport=transport,
+async def test_reused_connection_closed_by_server_is_retried(router) -> None:
+    """'Server disconnected without sending a response' on a GET is retried."""
+    router.get("https://a.test/").mock(
+        side_effect=[
+            httpx.RemoteProtocolError("Server disconnected without sending a response."),
+            httpx.Response(200),
+        ]
     )
-    assert route.calls.last.request.content == b'{"k": 1}'
-    assert route.calls.last.request.headers["content-type"] == "application/json"
+    [result], _ = await _fetch(router, "https://a.test/")
+    assert (result.status, result.attempts) == (200, 2)
 
 
-def test_include_headers_adds_lowercased_headers(run_cli, router, transport) -> None:
-    """--include-headers adds a headers object; repeats are joined with ', '."""
-    router.get("https://a.test/").respond(
-        200, headers=[("X-Multi", "a"), ("X-Multi", "b"), ("Content-Type", "text/plain")]
+async def test_cooldown_pauses_the_next_url_to_the_same_origin(router) -> None:
+    """A 429 with Retry-After on one URL pauses the next request to that origin too."""
+    router.get("https://a.test/1").respond(429, headers={"Retry-After": "5"})
+    router.get("https://a.test/2").respond(200)
+    router.get("https://b.test/").respond(200)
+    results, time = await _fetch(
+        router, "https://a.test/1", "https://b.test/", "https://a.test/2", retries=0
     )
-    [record] = run_cli("--include-headers", "https://a.test/", transport=transport).records
-    assert record["headers"]["x-multi"] == "a, b"
-    [plain] = run_cli("https://a.test/", transport=transport).records
-    assert "headers" not in plain
+    assert [r.status for r in results] == [429, 200, 200]
+    assert time.sleeps == [5.0]  # only a.test/2 waited; b.test went straight through
 
 
-def test_no_cookies_are_kept_between_urls(run_cli, router, transport) -> None:
-    """A cookie set by one URL is not sent to the next, as with curl."""
-    router.get("https://a.test/set").respond(200, headers={"Set-Cookie": "s=1; Path=/"})
-    later = router.get("https://a.test/later").respond(200)
-    run_cli("-c", "1", "https://a.test/set", "https://a.test/later", transport=transport)
-    assert "cookie" not in later.calls.last.request.headers
+async def test_max_time_covers_attempts_and_waits(router) -> None:
+    """--max-time ends a URL whose retries and waits outlast it, with kind 'deadline'."""
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(10)
+        return httpx.Response(200)
+
+    router.get("https://a.test/").mock(side_effect=hang)
+    config = Config(timeouts=TimeoutConfig(max_time=0.05))
+    async with make_client(config, httpx.MockTransport(router.async_handler)) as client:
+        result = await Fetcher(client, config).fetch(Target("https://a.test/", "arg", None))
+    assert result.error is not None and result.error.kind == "deadline"
+
+
+async def test_verbose_logs_every_attempt(router) -> None:
+    """-v: one line per attempt, the retries saying why and how long they wait."""
+    router.get("https://a.test/").mock(side_effect=[httpx.Response(502), httpx.Response(200)])
+    lines: list[str] = []
+    await _fetch(router, "https://a.test/", log=lines.append)
+    assert len(lines) == 2
+    assert "HTTP 502; retry 1 of 3 in" in lines[0]
+    assert lines[1].endswith("attempt 2)")
+
+
+async def test_rate_applies_to_retries_too(router) -> None:
+    """--rate spaces every request start, retries included."""
+    router.get("https://a.test/").mock(side_effect=[httpx.ConnectError("x"), httpx.Response(200)])
+    config_pool = PoolConfig(rate=2.0)
+    [result], time = await _fetch(router, "https://a.test/", pool=config_pool)
+    assert result.status == 200
+    assert sum(time.sleeps) == pytest.approx(0.5)  # backoff, then the rest of the 0.5 s gap
+
+
+class _ShortOfDescriptors(httpx.AsyncBaseTransport):
+    """Runs out of descriptors `times` times (as a socket() call would), then answers 200.
+    Not respx: its side effects drop the exception's cause, which is what is tested here."""
+
+    def __init__(self, times: int) -> None:
+        self.times = times
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.times <= 0:
+            return httpx.Response(200)
+        self.times -= 1
+        try:
+            raise OSError(errno.EMFILE, "Too many open files")
+        except OSError as exc:
+            raise httpx.ConnectError("Cannot connect", request=request) from exc
+
+
+async def _fetch_short_of_descriptors(times: int, retries: int) -> tuple[Result, FakeTime]:
+    config = Config(retry=RetryConfig(retries=retries))
+    time = FakeTime()
+    async with make_client(config, _ShortOfDescriptors(times)) as client:
+        fetcher = Fetcher(client, config, clock=time.clock, sleep=time.sleep)
+        return await fetcher.fetch(Target("https://a.test/", "arg", None)), time
+
+
+async def test_out_of_descriptors_waits_and_goes_on() -> None:
+    """EMFILE is this process's shortage, not the URL's failure: the same attempt is made again
+    after a short wait, and does not count as a retry (even with --retries 0)."""
+    result, time = await _fetch_short_of_descriptors(2, retries=0)
+    assert (result.status, result.attempts, result.error) == (200, 1, None)
+    assert len(time.sleeps) == 2
+
+
+async def test_out_of_descriptors_for_a_minute_is_an_io_error() -> None:
+    """When no descriptor frees for a minute the URL fails with kind io, naming the limit, never
+    as a network error."""
+    result, time = await _fetch_short_of_descriptors(10**6, retries=3)
+    assert result.error is not None and result.error.kind == "io"
+    assert "open-file limit (ulimit -n)" in result.error.message
+    assert 60 <= sum(time.sleeps) <= 61
+
+
+class _BareTimeout(httpx.AsyncBaseTransport):
+    """A transport that raises what no httpx transport should: a bare TimeoutError."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        raise TimeoutError
+
+
+@pytest.mark.parametrize("max_time", [None, 30.0])
+async def test_no_exception_escapes_fetch(max_time: float | None) -> None:
+    """A bare TimeoutError that is not --max-time's (with or without a deadline running) is a
+    record of kind timeout, never an exception out of fetch()."""
+    config = Config(timeouts=TimeoutConfig(max_time=max_time))
+    async with make_client(config, _BareTimeout()) as client:
+        result = await Fetcher(client, config).fetch(Target("https://a.test/", "arg", None))
+    assert result.error is not None and result.error.kind == "timeout"

@@ -7,10 +7,10 @@ import io
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fetchcli.body import clean_snippet
+from fetchcli.input.sources import iter_lines
 from fetchcli.models import ErrorKind
+from fetchcli.net.snippet import clean_snippet
 from fetchcli.sanitize import collapse_whitespace, mask_url, sanitize
-from fetchcli.sources import iter_lines
 
 _FORBIDDEN = {chr(c) for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)]}
 

@@ -9,12 +9,13 @@ import json
 from dataclasses import replace
 
 import pytest
+from rich.cells import cell_len
 
 from fetchcli.models import RECORD_FIELDS, ErrorInfo, ErrorKind, Result, Summary, Target
-from fetchcli.order import Reorder, Window
-from fetchcli.render import summary_line
-from fetchcli.sinks import CSV_FIELDS, CsvSink, JsonlSink, TableSink, TeeSink
-from fetchcli.table import render_results
+from fetchcli.net.order import Reorder, Window
+from fetchcli.output.render import summary_line
+from fetchcli.output.sinks import CSV_FIELDS, CsvSink, JsonlSink, TableSink, TeeSink
+from fetchcli.output.table import HEADERS, render_results
 
 CONTRACT_FIELDS = (
     "line", "source", "url", "final_url", "status", "reason", "http_version", "elapsed", "bytes",
@@ -93,9 +94,9 @@ def test_jsonl_writes_and_flushes_a_line_per_record() -> None:
     """One parseable JSON line per result, flushed at once."""
     out = CountingBytes()
     sink = JsonlSink(out)
-    sink.write(HOSTILE)
+    sink.write(HOSTILE, HOSTILE.to_record())
     assert out.flushes == 1
-    sink.write(FAILED)
+    sink.write(FAILED, FAILED.to_record())
     lines = out.getvalue().splitlines()
     assert [json.loads(line)["url"] for line in lines] == [
         "https://bob:****@h.test/x",
@@ -108,8 +109,8 @@ def test_csv_has_header_and_flat_error_columns() -> None:
     """CSV: header row, error split in two columns, booleans as true/false, None empty."""
     out = io.BytesIO()
     sink = CsvSink(out)
-    sink.write(HOSTILE)
-    sink.write(FAILED)
+    sink.write(HOSTILE, HOSTILE.to_record())
+    sink.write(FAILED, FAILED.to_record())
     rows = list(csv.DictReader(io.StringIO(out.getvalue().decode())))
     assert tuple(rows[0]) == CSV_FIELDS
     assert "error" not in CSV_FIELDS and {"error_kind", "error_message"} <= set(CSV_FIELDS)
@@ -123,11 +124,11 @@ def test_table_and_tee_sinks() -> None:
     first = replace(HOSTILE, target=replace(HOSTILE.target, index=0))
     second = replace(FAILED, target=replace(FAILED.target, index=1))
     shown = []
-    table = TableSink(lambda number, result: (number, result), shown.append)
+    table = TableSink(lambda number, result, record: (number, result), shown.append)
     out = io.BytesIO()
     tee = TeeSink(table, JsonlSink(out))
-    tee.write(second)
-    tee.write(first)
+    tee.write(second, second.to_record())
+    tee.write(first, first.to_record())
     tee.close()
     assert shown == [[(1, first), (2, second)]]
     assert len(out.getvalue().splitlines()) == 2
@@ -216,8 +217,14 @@ def test_reorder_window_bounds_work_ahead() -> None:
 
 @pytest.mark.parametrize("results", [[], [FAILED]])
 def test_table_renders_small_runs(results: list[Result]) -> None:
-    """An empty or all-failed run still renders."""
-    assert "URL" in render_results(results, width=80, color=False)
+    """An empty or all-failed run still draws the whole frame: every column heading, one line
+    per URL between the borders, nothing wider than the terminal."""
+    lines = render_results(results, width=80, color=False).splitlines()
+    assert len(lines) == 4 + len(results)
+    assert [cell.strip() for cell in lines[1].strip("┃").split("┃")] == list(HEADERS)
+    assert all(cell_len(line) <= 80 for line in lines)
+    for line, result in zip(lines[3:-1], results, strict=True):
+        assert f"│ {result.target.url} │ connect" in line
 
 
 def test_table_shows_the_error_message_of_a_failure() -> None:

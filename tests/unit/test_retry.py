@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import email.utils
 import random
+import socket
+import ssl
 
 import httpx
 import pytest
 
-from fetchcli.retry import backoff, retry_after, retryable_error, retryable_status
+from fetchcli.net.classify import Retry, classify
+from fetchcli.net.retry import backoff, retry_after, retryable_failure, retryable_status
 
 
 @pytest.mark.parametrize("status", [429, 502, 503, 504])
@@ -42,14 +45,28 @@ def test_other_statuses_are_final(status: int) -> None:
     ],
 )
 def test_which_errors_are_retried(exc: Exception, get: bool, post: bool) -> None:
-    """Connect errors always; maybe-sent errors only for idempotent methods; others never."""
-    assert retryable_error(exc, "GET") is get
-    assert retryable_error(exc, "POST") is post
+    """Connect errors always; maybe-sent errors only for idempotent methods; others never.
+    The decision comes from the one classification of the exception."""
+    assert retryable_failure(classify(exc).retry, "GET") is get
+    assert retryable_failure(classify(exc).retry, "POST") is post
 
 
-def test_dns_and_tls_failures_are_not_retried() -> None:
-    """A name that does not resolve or a bad certificate is not worth a second try."""
-    assert not retryable_error(httpx.ConnectError("x"), "GET", dns_or_tls=True)
+@pytest.mark.parametrize(
+    "cause",
+    [
+        socket.gaierror(-2, "Name or service not known"),
+        ssl.SSLCertVerificationError(1, "certificate verify failed"),
+    ],
+)
+def test_dns_and_tls_failures_are_not_retried(cause: BaseException) -> None:
+    """A name that does not resolve or a bad certificate is not worth a second try, even when
+    it arrives as a connect error (which alone would be retried)."""
+    try:
+        raise httpx.ConnectError("x") from cause
+    except httpx.ConnectError as exc:
+        failure = classify(exc)
+    assert failure.retry is Retry.NEVER
+    assert not retryable_failure(failure.retry, "GET")
 
 
 def test_backoff_is_full_jitter_under_an_exponential_ceiling() -> None:

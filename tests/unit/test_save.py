@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from fetchcli.body import WriteFailed
-from fetchcli.save import SavedFile, Saver, candidates, filename_for
+from fetchcli.consumer import WriteFailed
+from fetchcli.output.save import SavedFile, Saver, candidates, filename_for
 
 
 @pytest.mark.parametrize(

@@ -10,17 +10,16 @@ from pathlib import Path
 import pytest
 
 from fetchcli.config import Shard
-from fetchcli.models import ErrorKind, Target
-from fetchcli.sources import (
-    check_readable,
+from fetchcli.input.sources import (
     dedupe,
     in_shard,
     iter_lines,
-    iter_targets,
     load_done,
+    read_sources,
     shard_of,
     skip_done,
 )
+from fetchcli.models import ErrorKind, Target
 
 
 def _read(data: bytes, scheme: str = "https") -> list[Target]:
@@ -89,21 +88,12 @@ def test_sources_in_argument_order(tmp_path: Path) -> None:
     listing = tmp_path / "l.txt"
     listing.write_text("https://file.test/\n")
     stdin = io.BytesIO(b"https://stdin.test/\n")
-    targets = list(iter_targets(["https://arg.test/", str(listing), "-"], "https", stdin))
+    targets = list(read_sources(["https://arg.test/", str(listing), "-"], "https", stdin))
     assert [(t.url, t.source, t.line) for t in targets] == [
         ("https://arg.test/", "arg", None),
         ("https://file.test/", str(listing), 1),
         ("https://stdin.test/", "-", 1),
     ]
-
-
-def test_check_readable_refuses_missing_files_and_directories(tmp_path: Path) -> None:
-    """A missing file or a directory fails before anything is read."""
-    with pytest.raises(FileNotFoundError):
-        check_readable([str(tmp_path / "missing")])
-    with pytest.raises(IsADirectoryError):
-        check_readable([str(tmp_path)])
-    check_readable(["-", "https://a.test/"])
 
 
 def test_dedupe_keeps_first_occurrences() -> None:

@@ -51,11 +51,15 @@ class Resolver:
     one name shared, and every lookup bounded by `timeout` seconds."""
 
     def __init__(
-        self, timeout: float | None = None, *, clock: Callable[[], float] = time.monotonic
+        self,
+        timeout: float | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        channel: aiodns.DNSResolver | None = None,  # tests pass a fake
     ) -> None:
         self.timeout = min(timeout or MAX_LOOKUP_TIME, MAX_LOOKUP_TIME)
         self._clock = clock
-        self._channel: aiodns.DNSResolver | None = None
+        self._channel = channel
         self._cache: OrderedDict[str, tuple[float, tuple[Address, ...]]] = OrderedDict()
         self._pending: dict[str, asyncio.Task[tuple[Address, ...]]] = {}
 

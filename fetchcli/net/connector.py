@@ -29,8 +29,10 @@ class _Origin:
     """The connections of one origin (aiohttp's connection key) in use or being opened."""
 
     busy: int = 0
+    promised: int = 0  # idle connections handed to waiters that have not taken them yet
     setup: float | None = None  # seconds the last connection took to open
-    waiters: deque[asyncio.Future[bool]] = field(default_factory=deque)  # True: one is free
+    # Answered True: a connection is free; False: the first one has opened (or failed).
+    waiters: deque[asyncio.Future[bool | None]] = field(default_factory=deque)
 
 
 class BoundedConnector(aiohttp.TCPConnector):
@@ -45,8 +47,10 @@ class BoundedConnector(aiohttp.TCPConnector):
     async def connect(self, req: Any, traces: Any, timeout: Any) -> Any:
         key = req.connection_key
         origin = self._origins.get(key)
-        if origin is not None and origin.busy and not self._conns.get(key) and not self.force_close:
-            await self._wait_for_reuse(origin)
+        if origin is not None and origin.busy and not self.force_close:
+            free = len(self._conns.get(key, ())) - origin.promised
+            if free <= 0:
+                await self._wait_for_reuse(origin)
         return await super().connect(req, traces, timeout)
 
     async def _wait_for_reuse(self, origin: _Origin) -> None:
@@ -54,19 +58,22 @@ class BoundedConnector(aiohttp.TCPConnector):
         loop = asyncio.get_running_loop()
         # While the origin's first connection is still opening, its time is unknown: guess.
         deadline = loop.time() + (origin.setup or 2 * self._typical_setup)
-        while (remaining := deadline - loop.time()) > 0:
-            waiter = loop.create_future()
+        while True:
+            # A timer answers the waiter itself (None), so the waiter is answered exactly once,
+            # whoever comes first, and nothing is cancelled.
+            waiter: asyncio.Future[bool | None] = loop.create_future()
+            timer = loop.call_at(deadline, _answer, waiter, None)
             origin.waiters.append(waiter)
             try:
-                async with asyncio.timeout(remaining):
-                    freed = await waiter
-            except TimeoutError:
-                return
+                answer = await waiter
             finally:
+                timer.cancel()
                 if waiter in origin.waiters:
                     origin.waiters.remove(waiter)
-            if freed or origin.setup is None:
-                return  # take the free one; or opening failed, so try on our own
+                elif waiter.done() and not waiter.cancelled() and waiter.result():
+                    origin.promised -= 1  # a connection was promised to us: ours to take now
+            if answer is not False or origin.setup is None:
+                return  # a free one, or time's up, or opening failed: try on our own
             deadline = loop.time() + origin.setup  # it has just opened: we know the cost now
 
     async def _get(self, key: Any, traces: Any) -> Any:
@@ -107,9 +114,11 @@ class BoundedConnector(aiohttp.TCPConnector):
     def _done_with(self, key: Any, origin: _Origin) -> None:
         """One connection of `key` is no longer busy: hand it to a waiter if it went idle."""
         origin.busy -= 1
-        if self._conns.get(key):
-            _wake(origin.waiters, freed=True, everyone=False)
-        if not origin.busy and not origin.waiters:
+        if len(self._conns.get(key, ())) > origin.promised and _wake(
+            origin.waiters, freed=True, everyone=False
+        ):
+            origin.promised += 1
+        if not origin.busy and not origin.waiters and not origin.promised:
             del self._origins[key]
 
     def close_idle(self, keep: int) -> int:
@@ -127,13 +136,22 @@ class BoundedConnector(aiohttp.TCPConnector):
         return closed
 
 
-def _wake(waiters: deque[asyncio.Future[bool]], *, freed: bool, everyone: bool) -> None:
+def _wake(waiters: deque[asyncio.Future[bool | None]], *, freed: bool, everyone: bool) -> bool:
+    """Answer the first waiter (or all); whether any was answered."""
+    answered = False
     while waiters:
-        waiter = waiters.popleft()
-        if not waiter.done():
-            waiter.set_result(freed)
+        if _answer(waiters.popleft(), freed):
+            answered = True
             if not everyone:
-                return
+                break
+    return answered
+
+
+def _answer(waiter: asyncio.Future[bool | None], value: bool | None) -> bool:
+    if waiter.done():
+        return False
+    waiter.set_result(value)
+    return True
 
 
 def _longest_idle(item: tuple[Any, deque[tuple[Any, float]]]) -> float:

@@ -1,48 +1,18 @@
-"""What is kept of a response body while it streams: a byte count, the snippet, the size cap.
+"""What is kept of a response body while it streams: the snippet and the size cap.
 
 Nothing here holds more than the snippet's few KiB, whatever the body's size. Other consumers
-(stdout in body format, `--save` files) plug in through the `BodyConsumer` protocol.
+(stdout in body format, `--save` files) plug in through consumer.BodyConsumer.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
-from typing import Protocol
 
 from fetchcli.sanitize import collapse_whitespace, sanitize
 
 _SEQUENCE_START = re.compile("[\x1b\x80-\x9f]")
 _TEXT_SUBTYPES = ("json", "xml", "javascript", "ecmascript", "html", "csv", "yaml", "urlencoded")
-
-
-class WriteFailed(Exception):
-    """A local write of a body failed (disk full, permission): error kind `io` for that URL."""
-
-
-class BodyConsumer(Protocol):
-    """Receives the decoded body of the final response, chunk by chunk.
-
-    `feed` may raise WriteFailed. `finish` is called exactly once, also when the body failed or
-    was cut (`complete=False`); it returns the path of a saved file, if it saved one."""
-
-    def feed(self, chunk: bytes) -> None: ...
-    def finish(self, complete: bool) -> str | None: ...
-
-
-class Tee:
-    """Feeds every consumer in turn (stdout and --save together)."""
-
-    def __init__(self, *consumers: BodyConsumer) -> None:
-        self._consumers = consumers
-
-    def feed(self, chunk: bytes) -> None:
-        for consumer in self._consumers:
-            consumer.feed(chunk)
-
-    def finish(self, complete: bool) -> str | None:
-        saved = [consumer.finish(complete) for consumer in self._consumers]
-        return next((path for path in saved if path is not None), None)
 
 
 class SnippetCollector:

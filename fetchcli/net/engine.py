@@ -13,13 +13,13 @@ from collections.abc import Callable, Iterator
 
 import httpx
 
-from fetchcli.attempt import ConsumerFactory
-from fetchcli.client import make_client
 from fetchcli.config import Config
-from fetchcli.feed import Feed, make_feed
-from fetchcli.fetch import Fetcher, Log
+from fetchcli.consumer import ConsumerFactory
+from fetchcli.input.feed import Feed, make_feed
 from fetchcli.models import Result, Target
-from fetchcli.order import Reorder, Window
+from fetchcli.net.client import make_client
+from fetchcli.net.fetch import Fetcher, Log
+from fetchcli.net.order import Reorder, Window
 
 Emit = Callable[[Result], None]
 

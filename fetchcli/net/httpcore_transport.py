@@ -19,7 +19,7 @@ from typing import Any
 import httpcore
 import httpx
 
-from fetchcli.dns import Resolver, is_address
+from fetchcli.net.dns import Resolver, is_address
 
 _SWEEP_EVERY = 1.0  # seconds between checks of every idle connection for expiry
 Connection = httpcore.AsyncConnectionInterface

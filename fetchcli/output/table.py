@@ -16,7 +16,7 @@ from rich.color import ColorSystem
 from rich.filesize import decimal
 from rich.style import Style
 
-from fetchcli.models import Result
+from fetchcli.models import Record, Result
 
 HEADERS = ("#", "URL", "Status", "Time", "Size", "Type", "Snippet")
 _RIGHT = {0, 3, 4}  # columns aligned right: #, Time, Size
@@ -34,8 +34,8 @@ class Row:
     status_style: str
 
 
-def table_row(number: int, result: Result) -> Row:
-    record = result.to_record()
+def table_row(number: int, result: Result, record: Record) -> Row:
+    """The row of one URL, from its Result and its record (the display-safe values)."""
     mime = (record["content_type"] or "").split(";", 1)[0]
     if result.error is not None:
         status = f"{result.status} " if result.status is not None else ""
@@ -58,7 +58,10 @@ def table_row(number: int, result: Result) -> Row:
 
 def render_results(results: Sequence[Result], *, width: int, color: bool) -> str:
     """The whole table for a list of results, as one string."""
-    rows = [table_row(number, result) for number, result in enumerate(results, start=1)]
+    rows = [
+        table_row(number, result, result.to_record())
+        for number, result in enumerate(results, start=1)
+    ]
     return "".join(f"{line}\n" for line in render_table(rows, width=width, color=color))
 
 

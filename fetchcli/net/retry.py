@@ -9,25 +9,12 @@ from __future__ import annotations
 import email.utils
 import random
 
-import httpx
+from fetchcli.net.classify import Retry
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 # Statuses whose Retry-After also pauses every other request to the same origin.
 COOLDOWN_STATUSES = frozenset({429, 503})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
-
-# The request never left: safe to retry whatever the method.
-_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-# The request may have reached the server: retried for idempotent methods only. A reused
-# keep-alive connection the server had closed surfaces as RemoteProtocolError
-# ("Server disconnected without sending a response") or as ReadError (reset).
-_MAYBE_SENT = (
-    httpx.ReadTimeout,
-    httpx.WriteTimeout,
-    httpx.RemoteProtocolError,
-    httpx.ReadError,
-    httpx.WriteError,
-)
 
 
 def retryable_status(status: int, method: str) -> bool:
@@ -39,17 +26,16 @@ def retryable_status(status: int, method: str) -> bool:
     return status in RETRY_STATUSES and method.upper() in IDEMPOTENT_METHODS
 
 
-def retryable_error(exc: BaseException, method: str, *, dns_or_tls: bool = False) -> bool:
-    """Connect errors and timeouts are retried; POST and PATCH only when nothing was sent.
+def retryable_failure(retry: Retry, method: str) -> bool:
+    """A failure that left the request unsent is retried whatever the method; one that may have
+    reached the server only for idempotent methods.
 
-    DNS and TLS failures are not: a name that does not resolve or a certificate that does not
-    verify will not change a second later.
+    >>> retryable_failure(Retry.UNSENT, "POST"), retryable_failure(Retry.IDEMPOTENT, "POST")
+    (True, False)
     """
-    if dns_or_tls:
-        return False
-    if isinstance(exc, _NEVER_SENT):
+    if retry is Retry.UNSENT:
         return True
-    return isinstance(exc, _MAYBE_SENT) and method.upper() in IDEMPOTENT_METHODS
+    return retry is Retry.IDEMPOTENT and method.upper() in IDEMPOTENT_METHODS
 
 
 def backoff(attempt: int, base: float, cap: float, rng: random.Random) -> float:

@@ -22,28 +22,53 @@ import httpx
 from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
-from fetchcli.connector import BoundedConnector
-from fetchcli.dns import Resolver
+from fetchcli.net.connector import BoundedConnector
+from fetchcli.net.dns import Resolver
 
 _TLS_READ_BUFFER = 64 * 1024
 
-# Most specific first: several of these subclass each other.
-_EXCEPTIONS: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
-    (aiohttp.ConnectionTimeoutError, httpx.ConnectTimeout),
-    (aiohttp.SocketTimeoutError, httpx.ReadTimeout),
-    (aiohttp.ServerTimeoutError, httpx.ReadTimeout),
-    (aiohttp.ClientProxyConnectionError, httpx.ProxyError),
-    (aiohttp.ClientHttpProxyError, httpx.ProxyError),
-    (aiohttp.ClientConnectorError, httpx.ConnectError),  # DNS and TLS: the cause says which
-    (aiohttp.ServerDisconnectedError, httpx.RemoteProtocolError),
-    (aiohttp.ClientPayloadError, httpx.RemoteProtocolError),
-    (aiohttp.ClientResponseError, httpx.RemoteProtocolError),  # malformed status or headers
-    (aiohttp.InvalidUrlClientError, httpx.UnsupportedProtocol),
-    (aiohttp.NonHttpUrlClientError, httpx.UnsupportedProtocol),
-    (aiohttp.ClientOSError, httpx.ReadError),  # reset by peer
-    (aiohttp.ClientConnectionError, httpx.ConnectError),
-    (aiohttp.ClientError, httpx.TransportError),
-)
+# Every aiohttp failure as the httpx exception the classifier and the retry policy expect,
+# looked up along the exception's class hierarchy, so the most specific entry wins whatever the
+# order here; a test checks that every aiohttp exception class is mapped on purpose.
+EXCEPTIONS: dict[type[BaseException], type[httpx.TransportError]] = {
+    aiohttp.ClientError: httpx.TransportError,
+    aiohttp.ClientConnectionError: httpx.ConnectError,
+    aiohttp.ClientConnectionResetError: httpx.ReadError,  # mid-exchange: may have been sent
+    aiohttp.ClientOSError: httpx.ReadError,  # reset by peer
+    aiohttp.ClientConnectorError: httpx.ConnectError,  # DNS and TLS: the cause says which
+    aiohttp.ClientConnectorDNSError: httpx.ConnectError,
+    aiohttp.ClientSSLError: httpx.ConnectError,
+    aiohttp.ClientConnectorSSLError: httpx.ConnectError,
+    aiohttp.ClientConnectorCertificateError: httpx.ConnectError,
+    aiohttp.ClientProxyConnectionError: httpx.ProxyError,
+    aiohttp.ClientHttpProxyError: httpx.ProxyError,
+    aiohttp.ServerConnectionError: httpx.ConnectError,
+    aiohttp.ServerFingerprintMismatch: httpx.ConnectError,
+    aiohttp.ServerDisconnectedError: httpx.RemoteProtocolError,
+    aiohttp.ServerTimeoutError: httpx.ReadTimeout,
+    aiohttp.SocketTimeoutError: httpx.ReadTimeout,
+    aiohttp.ConnectionTimeoutError: httpx.ConnectTimeout,
+    aiohttp.ClientPayloadError: httpx.RemoteProtocolError,
+    aiohttp.ClientResponseError: httpx.RemoteProtocolError,  # malformed status or headers
+    aiohttp.ContentTypeError: httpx.RemoteProtocolError,
+    aiohttp.TooManyRedirects: httpx.RemoteProtocolError,  # never: fetchcli follows redirects
+    aiohttp.WSServerHandshakeError: httpx.RemoteProtocolError,
+    aiohttp.InvalidURL: httpx.UnsupportedProtocol,
+    aiohttp.InvalidUrlClientError: httpx.UnsupportedProtocol,
+    aiohttp.InvalidUrlRedirectClientError: httpx.UnsupportedProtocol,
+    aiohttp.NonHttpUrlClientError: httpx.UnsupportedProtocol,
+    aiohttp.NonHttpUrlRedirectClientError: httpx.UnsupportedProtocol,
+    aiohttp.RedirectClientError: httpx.UnsupportedProtocol,
+    aiohttp.UploadAbortedError: httpx.WriteError,
+}
+
+
+def httpx_error_for(exc: BaseException) -> type[httpx.TransportError]:
+    """The httpx exception class an aiohttp exception becomes."""
+    for cls in type(exc).__mro__:
+        if cls in EXCEPTIONS:
+            return EXCEPTIONS[cls]
+    return httpx.TransportError
 
 
 @contextlib.contextmanager
@@ -51,11 +76,8 @@ def _mapped_exceptions(request: httpx.Request) -> Iterator[None]:
     try:
         yield
     except aiohttp.ClientError as exc:
-        for source, target in _EXCEPTIONS:
-            if isinstance(exc, source):
-                message = str(exc) or _default_message(target)
-                raise target(message, request=request) from exc
-        raise  # pragma: no cover - ClientError is the last entry
+        target = httpx_error_for(exc)
+        raise target(str(exc) or _default_message(target), request=request) from exc
 
 
 def _default_message(target: type[httpx.TransportError]) -> str:
@@ -185,7 +207,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             stream=_ResponseStream(response, request),
             request=request,
             extensions={
-                "http_version": _version(response.version),
+                "http_version": _http_version(response.version),
                 "reason_phrase": (response.reason or "").encode("latin-1", "replace"),
             },
         )
@@ -217,7 +239,7 @@ def _without_userinfo(url: httpx.URL) -> URL:
     return URL(str(url), encoded=True)
 
 
-def _version(version: aiohttp.HttpVersion | None) -> bytes:
+def _http_version(version: aiohttp.HttpVersion | None) -> bytes:
     major, minor = version or (1, 1)
     return b"HTTP/%d.%d" % (major, minor)
 

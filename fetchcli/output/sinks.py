@@ -1,8 +1,8 @@
 """Where Results go: JSON lines, CSV, the table, a records file. Sinks write; nothing else does.
 
-Every sink takes `Result.to_record()`, which is already sanitized and masked, and flushes each
-line, so a reader downstream sees a record as soon as it is complete and an interrupted run
-never leaves half a line.
+Every sink gets the Result with its record, `Result.to_record()` made once per URL (sanitized,
+masked), and flushes each line, so a reader downstream sees a record as soon as it is complete
+and an interrupted run never leaves half a line.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any, BinaryIO, Generic, Protocol, TypeVar
 
-from fetchcli.models import RECORD_FIELDS, Result
+from fetchcli.models import RECORD_FIELDS, Record, Result
 
 R = TypeVar("R")
 
@@ -24,22 +24,16 @@ CSV_FIELDS = tuple(
 
 
 class Sink(Protocol):
-    def write(self, result: Result) -> None: ...
+    def write(self, result: Result, record: Record) -> None: ...
     def close(self) -> None: ...
 
 
 class JsonlSink:
-    def __init__(
-        self, stream: BinaryIO, *, include_headers: bool = False, close_stream: bool = False
-    ) -> None:
+    def __init__(self, stream: BinaryIO, *, close_stream: bool = False) -> None:
         self._stream = stream
-        self._include_headers = include_headers
         self._close_stream = close_stream
 
-    def write(self, result: Result) -> None:
-        record = result.to_record()
-        if not self._include_headers:
-            record.pop("headers", None)
+    def write(self, result: Result, record: Record) -> None:
         self._stream.write(json.dumps(record, ensure_ascii=False).encode() + b"\n")
         self._stream.flush()
 
@@ -56,8 +50,8 @@ class CsvSink:
         self._stream = stream
         self._write_row(CSV_FIELDS)
 
-    def write(self, result: Result) -> None:
-        self._write_row([_csv_value(value) for value in csv_row(result.to_record())])
+    def write(self, result: Result, record: Record) -> None:
+        self._write_row([_csv_value(value) for value in csv_row(record)])
 
     def _write_row(self, row: Sequence[Any]) -> None:
         text = io.StringIO()
@@ -69,7 +63,7 @@ class CsvSink:
         self._stream.flush()
 
 
-def csv_row(record: dict[str, Any]) -> list[Any]:
+def csv_row(record: Record) -> list[Any]:
     error = record.get("error") or {}
     flat = {**record, "error_kind": error.get("kind"), "error_message": error.get("message")}
     return [flat[name] for name in CSV_FIELDS]
@@ -87,14 +81,16 @@ class TableSink(Generic[R]):
     """Keeps a small display row per result, in whatever order they finish, and shows them as
     one table in input order when the run ends (so the engine needs no input-order window)."""
 
-    def __init__(self, to_row: Callable[[int, Result], R], show: Callable[[list[R]], None]) -> None:
+    def __init__(
+        self, to_row: Callable[[int, Result, Record], R], show: Callable[[list[R]], None]
+    ) -> None:
         self._rows: list[tuple[int, R]] = []
         self._to_row = to_row
         self._show = show
 
-    def write(self, result: Result) -> None:
+    def write(self, result: Result, record: Record) -> None:
         index = result.target.index
-        self._rows.append((index, self._to_row(index + 1, result)))
+        self._rows.append((index, self._to_row(index + 1, result, record)))
 
     def close(self) -> None:
         self._rows.sort(key=lambda pair: pair[0])
@@ -107,9 +103,9 @@ class TeeSink:
     def __init__(self, *sinks: Sink) -> None:
         self._sinks = sinks
 
-    def write(self, result: Result) -> None:
+    def write(self, result: Result, record: Record) -> None:
         for sink in self._sinks:
-            sink.write(result)
+            sink.write(result, record)
 
     def close(self) -> None:
         for sink in self._sinks:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from fetchcli.body import WriteFailed
+from fetchcli.consumer import WriteFailed
 from fetchcli.sanitize import sanitize
 
 MAX_NAME_BYTES = 255

@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+from fetchcli.net.deadline import within
+
 Origin = tuple[str, str, int | None]
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -63,18 +65,20 @@ class HostGate:
             self._cooldowns[origin] = now + seconds
 
     @asynccontextmanager
-    async def slot(self, origin: Origin) -> AsyncIterator[None]:
-        """Hold one of the origin's slots, after any cooldown, for the length of the block."""
-        await self._wait_cooldown(origin)
-        if self._per_host is None:
-            yield
-            return
-        slots = self._slots.setdefault(origin, _Slots())
-        await self._acquire(origin, slots)
+    async def slot(self, origin: Origin, deadline: float | None = None) -> AsyncIterator[None]:
+        """Hold one of the origin's slots, after any cooldown, for the length of the block;
+        the waits end at `deadline` (DeadlinePassed)."""
+        slots = None
+        async with within(deadline):
+            await self._wait_cooldown(origin)
+            if self._per_host is not None:
+                slots = self._slots.setdefault(origin, _Slots())
+                await self._acquire(origin, slots)
         try:
             yield
         finally:
-            self._release(origin, slots)
+            if slots is not None:
+                self._release(origin, slots)
 
     async def _wait_cooldown(self, origin: Origin) -> None:
         while (until := self._cooldowns.get(origin)) is not None:

@@ -35,7 +35,7 @@ def open_file_limit() -> int:
 
 def needed(config: Config) -> int:
     """Descriptors the run may hold at once."""
-    saves = config.pool.concurrency if config.output.save_dir is not None else 0
+    saves = config.pool.concurrency if config.output.save is not None else 0
     return config.pool.connections + saves + FIXED
 
 
@@ -50,7 +50,7 @@ def fit(config: Config, limit: int) -> tuple[Config, str | None]:
     if needed(config) <= limit:
         return config, None
     pool = config.pool
-    per_request = 2 if config.output.save_dir is not None else 1  # a socket, a file being saved
+    per_request = 2 if config.output.save is not None else 1  # a socket, a file being saved
     room = max(per_request, limit - FIXED)
     concurrency = min(pool.concurrency, room // per_request)
     connections = max(concurrency, room - (per_request - 1) * concurrency)

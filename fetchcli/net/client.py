@@ -11,8 +11,8 @@ import httpx
 
 from fetchcli import __version__
 from fetchcli.config import Config, Transport
-from fetchcli.decode import ACCEPT_ENCODING
-from fetchcli.dns import Resolver
+from fetchcli.net.decode import ACCEPT_ENCODING
+from fetchcli.net.dns import Resolver
 
 
 def make_client(
@@ -26,36 +26,41 @@ def make_client(
         keepalive_expiry=pool.keepalive_expiry,
     )
     verify = tls_verify(config)
-    if transport is None:
-        resolver = Resolver(timeouts.connect)
-        if pool.transport is Transport.AIOHTTP:
-            from fetchcli.transport import AiohttpTransport  # aiohttp takes 0.1 s to import
-
-            transport = AiohttpTransport(
-                verify=verify, limits=limits, resolver=resolver, proxy=request.proxy
-            )
-        else:
-            from fetchcli.httpcore_transport import make_transport
-
-            transport = make_transport(
-                verify=verify, limits=limits, http2=pool.http2, resolver=resolver
-            )
     client = httpx.AsyncClient(
         limits=limits,
         timeout=httpx.Timeout(
-            connect=timeouts.connect, read=timeouts.read, write=timeouts.write, pool=timeouts.pool
+            connect=timeouts.connect_timeout,
+            read=timeouts.read_timeout,
+            write=timeouts.write_timeout,
+            pool=timeouts.pool_timeout,
         ),
         http2=pool.http2,
         verify=verify,  # for the proxy transports httpx mounts itself (--proxy, HTTP_PROXY)
         proxy=request.proxy,
         headers=default_headers(config),
         follow_redirects=False,  # attempt.py follows redirects itself, hop by hop
-        transport=transport,
+        transport=transport or _transport(config, verify, limits),
     )
     # One jar shared by unrelated URLs would leak cookies between them and grow without bound
     # on a long list; like curl, fetchcli keeps no cookies.
     client._cookies = _NoCookies()  # httpx is pinned below 0.29, where this is the one jar
     return client
+
+
+def _transport(
+    config: Config, verify: ssl.SSLContext | bool, limits: httpx.Limits
+) -> httpx.AsyncBaseTransport:
+    """The chosen transport, with the run's one Resolver."""
+    resolver = Resolver(config.timeouts.connect_timeout)
+    if config.pool.transport is Transport.AIOHTTP:
+        from fetchcli.net.aiohttp_transport import AiohttpTransport  # 0.1 s to import
+
+        return AiohttpTransport(
+            verify=verify, limits=limits, resolver=resolver, proxy=config.request.proxy
+        )
+    from fetchcli.net.httpcore_transport import make_transport
+
+    return make_transport(verify=verify, limits=limits, http2=config.pool.http2, resolver=resolver)
 
 
 class _NoCookies(httpx.Cookies):

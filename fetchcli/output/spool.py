@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO
 
-from fetchcli.body import WriteFailed
+from fetchcli.consumer import WriteFailed
 
 MEMORY_BUDGET = 2 * 1024 * 1024  # all spools together; past it they go to the store on disk
 ROTATE_AT = 64 * 1024 * 1024  # bytes in the current file before the other one is used

@@ -11,23 +11,14 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Protocol
-from urllib.parse import urlsplit
 
-from fetchcli.config import MAX_URL_LENGTH, Shard
+from fetchcli.config import MAX_URL_LENGTH, Config, Shard, url_problem
 from fetchcli.models import ErrorInfo, ErrorKind, Target
-from fetchcli.sanitize import mask_url, sanitize
-
-
-class LineInput(Protocol):
-    """What a URL list is read from: a file, a BytesIO, or streams.PipeReader for stdin."""
-
-    def readline(self, size: int = -1, /) -> bytes: ...
-
+from fetchcli.sanitize import mask_url
+from fetchcli.streams import LineInput
 
 STDIN = "-"
 ARG = "arg"
-_SCHEMES = ("http", "https")
 _SHOWN_INVALID_CHARS = 200  # an invalid line is echoed back, but not all 8 KiB of it
 
 
@@ -35,17 +26,20 @@ def is_url_argument(source: str) -> bool:
     return "://" in source
 
 
-def check_readable(sources: Iterable[str]) -> None:
-    """Open every file SOURCE once, so a typo fails before anything is fetched.
+def targets(config: Config, stdin: LineInput) -> Iterator[Target]:
+    """The run's lazy target pipeline: read, then dedupe, shard and skip-done as stages."""
+    options = config.input
+    found = read_sources(config.sources, options.default_scheme, stdin)
+    if options.dedupe:
+        found = dedupe(found)
+    if options.shard is not None:
+        found = in_shard(found, options.shard)
+    if options.skip_done is not None:
+        found = skip_done(found, load_done(options.skip_done))
+    return found
 
-    Raises OSError naming the first unreadable path."""
-    for source in sources:
-        if source != STDIN and not is_url_argument(source):
-            with open(source, "rb"):
-                pass
 
-
-def iter_targets(sources: Iterable[str], default_scheme: str, stdin: LineInput) -> Iterator[Target]:
+def read_sources(sources: Iterable[str], default_scheme: str, stdin: LineInput) -> Iterator[Target]:
     """Targets from every SOURCE in argument order, read lazily."""
     for source in sources:
         if is_url_argument(source):
@@ -93,28 +87,6 @@ def make_target(text: str, source: str, line: int | None, default_scheme: str) -
     if problem is not None:
         return _invalid(text, source, line, problem)
     return Target(url, source, line)
-
-
-def url_problem(url: str) -> str | None:
-    """Why `url` is not a fetchable http(s) URL, or None.
-
-    >>> url_problem("ftp://example.com/"), url_problem("https:///path"), url_problem("http://a.b/")
-    ("unsupported scheme 'ftp'", 'no host in URL', None)
-    """
-    if len(url.encode()) > MAX_URL_LENGTH:
-        return f"URL longer than {MAX_URL_LENGTH} bytes"
-    if not url.isprintable() or " " in url:
-        return "URL contains whitespace or control characters"
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError as exc:
-        return f"malformed URL: {exc}"
-    if parts.scheme.lower() not in _SCHEMES:
-        return f"unsupported scheme {sanitize(parts.scheme)!r}"
-    if not parts.hostname:
-        return "no host in URL"
-    return None
 
 
 def _invalid(text: str, source: str, line: int | None, reason: str) -> Target:

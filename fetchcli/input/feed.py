@@ -76,7 +76,7 @@ class ThreadFeed:
                 if self._closed.is_set():
                     return
                 self._send(target)
-        except Exception as exc:  # noqa: BLE001 - re-raised on the loop, where it is handled
+        except Exception as exc:  # re-raised on the loop, where it is handled
             end = _End(exc)
         self._send(end)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import BinaryIO
 
-from fetchcli.models import Result, Target
-from fetchcli.spool import MEMORY_BUDGET, MemoryBudget, Spool, SpoolStore
+from fetchcli.models import Record, Result, Target
+from fetchcli.output.spool import MEMORY_BUDGET, MemoryBudget, Spool, SpoolStore
 
 
 class BodyWriter:
@@ -66,7 +66,7 @@ class BodySink:
             self._promote(writer)
         return writer
 
-    def write(self, result: Result) -> None:
+    def write(self, result: Result, record: Record) -> None:
         """The URL is finished: its body is complete (or there was none)."""
         writer = self._writers.pop(result.target.index, None)
         if writer is self._owner:

@@ -1,0 +1,184 @@
+"""The command: flags -> one frozen Config (options.py does the parsing), then `runner.run`,
+then an exit code.
+
+Every user mistake becomes one line, `fetchcli: error: ...`, and exit status 2; nothing below
+this layer sees a raw flag. The options themselves are data, in cli/options.py.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import typer
+
+from fetchcli.cli import options as o
+from fetchcli.config import Config, FailOn, Format
+from fetchcli.errors import ExitCode, UsageError, cannot_read
+from fetchcli.models import Summary
+from fetchcli.options import OptionError, config_from
+from fetchcli.streams import Streams
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+)
+_NOT_OPTIONS = ("sources", "version")
+
+
+@app.command()
+def fetch(
+    ctx: typer.Context,
+    sources: o.Sources = None,
+    default_scheme: o.DefaultScheme = None,
+    dedupe: o.Dedupe = False,
+    shard: o.Shard = None,
+    skip_done: o.SkipDone = None,
+    concurrency: o.Concurrency = None,
+    max_connections: o.MaxConnections = None,
+    max_keepalive: o.MaxKeepalive = None,
+    keepalive_expiry: o.KeepaliveExpiry = None,
+    per_host: o.PerHost = None,
+    rate: o.Rate = None,
+    http2: o.Http2 = False,
+    transport: o.TransportChoice = None,
+    timeout: o.Timeout = None,
+    connect_timeout: o.ConnectTimeout = None,
+    read_timeout: o.ReadTimeout = None,
+    write_timeout: o.WriteTimeout = None,
+    pool_timeout: o.PoolTimeout = None,
+    max_time: o.MaxTime = None,
+    retries: o.Retries = None,
+    retry_backoff: o.RetryBackoff = None,
+    retry_max_wait: o.RetryMaxWait = None,
+    method: o.Method = None,
+    headers: o.Headers = None,
+    data: o.Data = None,
+    user_agent: o.UserAgent = None,
+    user: o.User = None,
+    follow: o.Follow = True,
+    max_redirects: o.MaxRedirects = None,
+    insecure: o.Insecure = False,
+    cacert: o.Cacert = None,
+    proxy: o.Proxy = None,
+    format: o.FormatChoice = None,
+    order: o.OrderChoice = None,
+    snippet: o.Snippet = None,
+    include_headers: o.IncludeHeaders = False,
+    separator: o.Separator = None,
+    save: o.Save = None,
+    records: o.Records = None,
+    max_size: o.MaxSize = None,
+    progress: o.Progress = None,
+    quiet: o.Quiet = False,
+    verbose: o.Verbose = False,
+    fail_on: o.FailOnChoice = None,
+    version: o.Version = False,
+) -> int:
+    """Fetch many URLs concurrently and report each one as a table row, JSON line or CSV row."""
+    invocation: _Invocation = ctx.obj
+    settings = build_config(ctx.params, invocation.streams)
+    from fetchcli import runner  # here, so that --help and --version stay fast
+
+    summary = runner.run(settings, invocation.streams, transport=invocation.transport)
+    return exit_code(summary, settings.output.fail_on)
+
+
+def build_config(params: dict[str, Any], streams: Streams) -> Config:
+    """The Config from the command's parameters (named as options.py names options), with the
+    defaults that depend on the terminal decided from `streams`."""
+    if not params["sources"] and streams.stdin_isatty:
+        raise UsageError("no SOURCE given and stdin is a terminal (try: fetchcli URL or FILE)")
+    options = {name: value for name, value in params.items() if name not in _NOT_OPTIONS}
+    if options["format"] is None:
+        options["format"] = Format.TABLE if streams.stdout_isatty else Format.JSONL
+    if options["progress"] is None:
+        options["progress"] = streams.stderr_isatty
+    options["data"] = _read_data(options["data"])
+    try:
+        return config_from(params["sources"] or ["-"], options)
+    except OptionError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _read_data(data: str | None) -> bytes | None:
+    """-d TEXT, or the bytes of FILE for -d @FILE."""
+    if data is None or not data.startswith("@"):
+        return None if data is None else data.encode()
+    try:
+        with open(data[1:], "rb") as body:
+            return body.read()
+    except OSError as exc:
+        raise cannot_read(data[1:], exc) from None
+
+
+def exit_code(summary: Summary, fail_on: FailOn) -> ExitCode:
+    """The exit status of a finished run, from how it ended and --fail-on."""
+    if summary.signal is not None:
+        return ExitCode.SIGTERM if summary.signal == signal.SIGTERM else ExitCode.SIGINT
+    if summary.stdout_closed:
+        return ExitCode.OK
+    if fail_on is FailOn.ANY and summary.failed:
+        return ExitCode.FAILED
+    if fail_on is FailOn.ERROR and summary.errors:
+        return ExitCode.FAILED
+    return ExitCode.OK
+
+
+@dataclass(frozen=True, slots=True)
+class _Invocation:
+    streams: Streams
+    transport: Any  # an httpx transport from a test; this layer does not know httpx
+
+
+def main(
+    argv: list[str] | None = None,
+    streams: Streams | None = None,
+    *,
+    transport: Any = None,
+) -> int:
+    """Run fetchcli; return the exit status. Tests pass argv, fake streams and a transport."""
+    real = streams is None
+    streams = streams or Streams.from_sys()
+    command = typer.main.get_command(app)
+    try:
+        status = command.main(
+            args=argv,
+            prog_name="fetchcli",
+            standalone_mode=False,
+            obj=_Invocation(streams, transport),
+        )
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        return ExitCode.SIGINT
+    except typer.exceptions.TyperException as exc:  # click's usage errors, as typer vendors them
+        return _usage_error(streams, getattr(exc, "format_message", exc.__str__)())
+    except UsageError as exc:
+        return _usage_error(streams, str(exc))
+    if real and status == ExitCode.OK:
+        _quiet_closed_stdout()
+    return int(status) if isinstance(status, int) else ExitCode.OK
+
+
+def _usage_error(streams: Streams, message: str) -> int:
+    first_line = " ".join(message.split())
+    streams.stderr.write(f"fetchcli: error: {first_line}\n")
+    streams.stderr.flush()
+    return ExitCode.USAGE
+
+
+def _quiet_closed_stdout() -> None:
+    """After the reader of stdout left, point stdout at /dev/null so that the interpreter's
+    final flush does not print a BrokenPipeError."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())

@@ -1,0 +1,44 @@
+"""What receives a body as it streams: the `BodyConsumer` protocol, a fan-out to several, and
+the error a local write raises. The network layer feeds consumers; the output layer makes them
+(stdout in body format, `--save` files)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from fetchcli.models import Target
+
+
+class WriteFailed(Exception):
+    """A local write of a body failed (disk full, permission): error kind `io` for that URL."""
+
+
+class BodyConsumer(Protocol):
+    """Receives the decoded body of the final response, chunk by chunk.
+
+    `feed` may raise WriteFailed. `finish` is called exactly once, also when the body failed or
+    was cut (`complete=False`); it returns the path of a saved file, if it saved one."""
+
+    def feed(self, chunk: bytes) -> None: ...
+    def finish(self, complete: bool) -> str | None: ...
+
+
+class FanOut:
+    """Feeds every consumer in turn (stdout and --save together)."""
+
+    def __init__(self, *consumers: BodyConsumer) -> None:
+        self._consumers = consumers
+
+    def feed(self, chunk: bytes) -> None:
+        for consumer in self._consumers:
+            consumer.feed(chunk)
+
+    def finish(self, complete: bool) -> str | None:
+        saved = [consumer.finish(complete) for consumer in self._consumers]
+        return next((path for path in saved if path is not None), None)
+
+
+# Called when the final response's body starts, with its status; None: nobody wants the body.
+ConsumerFactory = Callable[["Target", int], BodyConsumer | None]

@@ -1,0 +1,1 @@
+"""Where URLs come from: SOURCE arguments, files and stdin, read lazily and filtered."""

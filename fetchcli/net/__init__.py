@@ -1,0 +1,1 @@
+"""The network: the one httpx client, its transports and pools, names, one URL and many."""

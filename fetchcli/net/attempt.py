@@ -1,0 +1,235 @@
+"""One try at one URL: send, follow redirects hop by hop, stream the final body under the cap.
+
+`Attempter.attempt()` returns what the try came to, an `Outcome`, and raises nothing a server
+or the network can cause: an error that ends the try early is part of the Outcome, beside the
+last response and whatever of the body arrived. Each hop waits for its origin's slot and the
+run's rate before it starts, and every wait and read stops at the URL's deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass
+
+import httpx
+
+from fetchcli.config import Config
+from fetchcli.consumer import ConsumerFactory
+from fetchcli.models import Target
+from fetchcli.net.client import Sender, basic_auth
+from fetchcli.net.deadline import within
+from fetchcli.net.decode import Decoder, IdentityDecoder, decoder_for
+from fetchcli.net.limits import HostGate, Origin, RateLimiter
+from fetchcli.net.retry import COOLDOWN_STATUSES, retry_after, retryable_status
+from fetchcli.net.snippet import SizeCap, SnippetCollector, charset_of
+
+_REDIRECT_DRAIN = 64 * 1024  # read this much of a redirect body to keep the connection; else drop
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """What reading the final response's body gave."""
+
+    bytes: int = 0
+    truncated: bool = False
+    snippet: str | None = None
+    saved_to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one attempt came to.
+
+    `response` is the last one seen (closed), `body` is set once the final body started (from
+    then on a failure is final: bytes may be out already), `error` is what ended the attempt
+    early, and `retry` says the final status asks for another try, after `retry_after`
+    seconds if the server said."""
+
+    response: httpx.Response | None = None
+    redirects: int = 0
+    body: Body | None = None
+    error: Exception | None = None
+    retry: bool = False
+    retry_after: float | None = None
+
+
+class Attempter:
+    """Makes one attempt at a URL over the shared client."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        config: Config,
+        *,
+        gate: HostGate,
+        rate: RateLimiter,
+        consumer_for: ConsumerFactory | None,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self._sender = Sender(client)
+        self._config = config
+        self._gate = gate
+        self._rate = rate
+        self._consumer_for = consumer_for
+        self._wall = wall
+        user = config.request.user
+        self._auth = None if user is None else basic_auth(*user)
+
+    async def attempt(self, target: Target, *, may_retry: bool, deadline: float | None) -> Outcome:
+        """One try. With `may_retry`, a retryable status ends it before its body is read."""
+        request_config = self._config.request
+        request = self._sender.request(
+            request_config.method, target.url, content=request_config.data, authorization=self._auth
+        )
+        response: httpx.Response | None = None
+        redirects = 0
+        try:
+            while True:
+                origin = origin_of(request.url)
+                async with self._gate.slot(origin, deadline):
+                    async with within(deadline):
+                        await self._rate.wait()
+                        response = await self._sender.send(request)
+                    try:
+                        hop = self._redirect(request, response, origin, redirects)
+                        if hop is None:
+                            return await self._final(
+                                target, response, redirects, deadline, may_retry
+                            )
+                        async with within(deadline):
+                            await _drain(response)
+                    finally:
+                        await response.aclose()
+                redirects += 1
+                request = hop
+        except Exception as exc:  # the network's or a server's doing: part of the outcome
+            return Outcome(response, redirects, error=exc)
+        except asyncio.CancelledError as exc:
+            task = asyncio.current_task()
+            if task is None or task.cancelling():
+                raise  # the run is stopping, or --max-time: not this URL's outcome
+            # Nobody cancelled this task: a CancelledError from a bug (a library's, or ours).
+            # A record says so rather than the URL vanishing from the output.
+            return Outcome(response, redirects, error=RuntimeError(f"cancelled inside: {exc!r}"))
+
+    def _redirect(
+        self, request: httpx.Request, response: httpx.Response, origin: Origin, redirects: int
+    ) -> httpx.Request | None:
+        """The next hop, or None when `response` is the final one; raises past --max-redirects."""
+        if not self._config.request.follow:
+            return None
+        hop = self._sender.redirect(request, response)
+        if hop is None:
+            return None
+        limit = self._config.request.max_redirects
+        if redirects >= limit:
+            raise httpx.TooManyRedirects(f"more than {limit} redirects", request=request)
+        # httpx keeps Authorization on an http->https upgrade of the same host; the contract
+        # says never to another origin, and a change of scheme or port is another origin.
+        if origin_of(hop.url) != origin:
+            hop.headers.pop("Authorization", None)
+        return hop
+
+    async def _final(
+        self,
+        target: Target,
+        response: httpx.Response,
+        redirects: int,
+        deadline: float | None,
+        may_retry: bool,
+    ) -> Outcome:
+        wait = self._retry_after(response)
+        if wait is not None and response.status_code in COOLDOWN_STATUSES:
+            # Retry-After on a 429/503 pauses every request to the origin, not only this one.
+            self._gate.cool_down(origin_of(response.url), wait)
+        if may_retry and retryable_status(response.status_code, response.request.method):
+            return Outcome(response, redirects, retry=True, retry_after=wait)
+        body, error = await self._read_body(target, response, deadline)
+        return Outcome(response, redirects, body=body, error=error)
+
+    def _retry_after(self, response: httpx.Response) -> float | None:
+        """The server's Retry-After on an error status, capped at --retry-max-wait."""
+        if response.status_code not in COOLDOWN_STATUSES and response.status_code < 500:
+            return None
+        wait = retry_after(response.headers.get("retry-after"), self._wall())
+        return None if wait is None else min(wait, self._config.retry.retry_max_wait)
+
+    async def _read_body(
+        self, target: Target, response: httpx.Response, deadline: float | None
+    ) -> tuple[Body, Exception | None]:
+        """The body, decoded and capped, fed to the snippet and to any consumer; what arrived
+        counts even when the read fails part way."""
+        output = self._config.output
+        decoder = _decoder(response)
+        snippet = SnippetCollector(output.snippet if decoder is not None else 0)
+        consumer = self._consumer_for(target, response.status_code) if self._consumer_for else None
+        cap = SizeCap(output.max_size)
+        error: Exception | None = None
+        saved_to, complete = None, False
+        chunks = _decoded_chunks(response, decoder)
+        try:
+            while True:
+                async with within(deadline):  # per chunk, so the bytes so far are kept
+                    chunk = await anext(chunks, None)
+                if chunk is None:
+                    break
+                piece = cap.fit(chunk)
+                snippet.feed(piece)
+                if consumer is not None:
+                    consumer.feed(piece)
+                if cap.truncated:
+                    break
+            complete = not cap.truncated
+        except Exception as exc:  # the network's, a decoder's or a consumer's failure
+            error = exc
+        finally:  # on every way out, Ctrl-C included: a cut body leaves no file behind
+            await chunks.aclose()
+            if consumer is not None:
+                saved_to = consumer.finish(complete)
+        content_type = response.headers.get("content-type")
+        text = snippet.snippet(content_type, charset_of(content_type))
+        return Body(cap.count, cap.truncated, text, saved_to), error
+
+
+def origin_of(url: httpx.URL) -> Origin:
+    """(scheme, host, port) with the default port filled in."""
+    default_port = {"http": 80, "https": 443}.get(url.scheme)
+    return url.scheme, url.host, url.port or default_port
+
+
+def _decoder(response: httpx.Response) -> Decoder | None:
+    """None for an encoding we cannot decode under a cap: its raw bytes pass on as they are."""
+    if response.is_stream_consumed:
+        return IdentityDecoder()  # built in memory (respx, MockTransport): httpx decoded it already
+    return decoder_for(response.headers.get("content-encoding"))
+
+
+async def _decoded_chunks(
+    response: httpx.Response, decoder: Decoder | None
+) -> AsyncGenerator[bytes, None]:
+    """The body as decoded chunks of at most decode.STEP bytes each."""
+    if response.is_stream_consumed:
+        yield response.content
+        return
+    async for raw in response.aiter_raw():
+        if decoder is None:
+            yield raw
+            continue
+        for chunk in decoder.decode(raw):
+            yield chunk
+    if decoder is not None:
+        for chunk in decoder.flush():
+            yield chunk
+
+
+async def _drain(response: httpx.Response) -> None:
+    """Read a small redirect body so its connection can be reused; a large one is dropped."""
+    if response.is_stream_consumed:  # a mock transport may hand over a response already read
+        return
+    seen = 0
+    async for raw in response.aiter_raw():
+        seen += len(raw)
+        if seen > _REDIRECT_DRAIN:
+            return

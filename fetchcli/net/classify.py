@@ -1,0 +1,135 @@
+"""The one place that knows httpx, ssl and socket exceptions: each becomes an ErrorKind, and
+whether it may be retried.
+
+httpx.HTTPError
+├── RequestError
+│   ├── TransportError
+│   │   ├── TimeoutException ........ timeout   (Connect/Read/Write/PoolTimeout)
+│   │   ├── NetworkError ............ connect   (ConnectError: dns / tls when the cause says so)
+│   │   ├── ProtocolError ........... protocol  (Local/RemoteProtocolError)
+│   │   ├── ProxyError .............. connect
+│   │   └── UnsupportedProtocol ..... invalid-url
+│   ├── DecodingError ............... protocol
+│   └── TooManyRedirects ............ redirects
+└── HTTPStatusError ................. other (fetchcli never raises it)
+InvalidURL .......................... invalid-url
+ssl.SSLError anywhere in the chain .. tls
+socket.gaierror in the chain ........ dns
+DeadlinePassed (--max-time) ......... deadline
+DecodeError (a body that won't decode) protocol
+WriteFailed (a body we could not write) io
+EMFILE/ENFILE in the chain .......... io        (out of descriptors: local, not the URL's fault)
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from dataclasses import dataclass
+from enum import Enum
+
+import httpx
+
+from fetchcli.consumer import WriteFailed
+from fetchcli.errors import exception_chain
+from fetchcli.models import ErrorInfo, ErrorKind
+from fetchcli.net import descriptors
+from fetchcli.net.deadline import DeadlinePassed
+from fetchcli.net.decode import DecodeError
+
+
+class Retry(Enum):
+    """When a failure may be tried again (the contract's retry rules)."""
+
+    NEVER = "never"
+    UNSENT = "unsent"  # the request never left: any method
+    IDEMPOTENT = "idempotent"  # it may have reached the server: idempotent methods only
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """An exception, classified once: its kind, a one-line message, and whether to retry it."""
+
+    kind: ErrorKind
+    message: str
+    retry: Retry = Retry.NEVER
+
+    def info(self) -> ErrorInfo:
+        return ErrorInfo(self.kind, self.message)
+
+
+_K, _R = ErrorKind, Retry
+# Every httpx exception class, each mapped on purpose (a test checks none is missing); looked
+# up along the exception's class hierarchy, most specific first. A reused keep-alive connection
+# that the server had closed surfaces as RemoteProtocolError or ReadError: retried when safe.
+HTTPX_KINDS: dict[type[BaseException], tuple[ErrorKind, Retry]] = {
+    httpx.InvalidURL: (_K.INVALID_URL, _R.NEVER),
+    httpx.UnsupportedProtocol: (_K.INVALID_URL, _R.NEVER),
+    httpx.TooManyRedirects: (_K.REDIRECTS, _R.NEVER),
+    httpx.ConnectTimeout: (_K.TIMEOUT, _R.UNSENT),
+    httpx.PoolTimeout: (_K.TIMEOUT, _R.UNSENT),
+    httpx.ReadTimeout: (_K.TIMEOUT, _R.IDEMPOTENT),
+    httpx.WriteTimeout: (_K.TIMEOUT, _R.IDEMPOTENT),
+    httpx.TimeoutException: (_K.TIMEOUT, _R.NEVER),
+    httpx.ConnectError: (_K.CONNECT, _R.UNSENT),
+    httpx.ReadError: (_K.CONNECT, _R.IDEMPOTENT),
+    httpx.WriteError: (_K.CONNECT, _R.IDEMPOTENT),
+    httpx.CloseError: (_K.CONNECT, _R.NEVER),
+    httpx.NetworkError: (_K.CONNECT, _R.NEVER),
+    httpx.ProxyError: (_K.CONNECT, _R.NEVER),
+    httpx.RemoteProtocolError: (_K.PROTOCOL, _R.IDEMPOTENT),
+    httpx.LocalProtocolError: (_K.PROTOCOL, _R.NEVER),
+    httpx.ProtocolError: (_K.PROTOCOL, _R.NEVER),
+    httpx.DecodingError: (_K.PROTOCOL, _R.NEVER),
+    httpx.TransportError: (_K.CONNECT, _R.NEVER),
+    httpx.RequestError: (_K.OTHER, _R.NEVER),
+    httpx.HTTPStatusError: (_K.OTHER, _R.NEVER),
+    httpx.HTTPError: (_K.OTHER, _R.NEVER),
+    httpx.CookieConflict: (_K.OTHER, _R.NEVER),
+    httpx.StreamError: (_K.OTHER, _R.NEVER),
+    httpx.StreamConsumed: (_K.OTHER, _R.NEVER),
+    httpx.StreamClosed: (_K.OTHER, _R.NEVER),
+    httpx.ResponseNotRead: (_K.OTHER, _R.NEVER),
+    httpx.RequestNotRead: (_K.OTHER, _R.NEVER),
+}
+
+
+def classify(exc: BaseException) -> Failure:
+    """What an exception raised while fetching means, the most specific finding first."""
+    kind, retry = _kind(exc)
+    return Failure(kind, describe(exc), retry)
+
+
+def _kind(exc: BaseException) -> tuple[ErrorKind, Retry]:
+    if isinstance(exc, DeadlinePassed):
+        return ErrorKind.DEADLINE, Retry.NEVER
+    if isinstance(exc, WriteFailed) or descriptors.exhausted(exc):
+        return ErrorKind.IO, Retry.NEVER
+    if isinstance(exc, DecodeError):
+        return ErrorKind.PROTOCOL, Retry.NEVER
+    chain = list(exception_chain(exc))
+    # A name that does not resolve or a certificate that does not verify will not change a
+    # second later: never retried.
+    if any(isinstance(cause, socket.gaierror) for cause in chain):
+        return ErrorKind.DNS, Retry.NEVER
+    if any(isinstance(cause, ssl.SSLError | ssl.CertificateError) for cause in chain):
+        return ErrorKind.TLS, Retry.NEVER
+    for cls in type(exc).__mro__:
+        if cls in HTTPX_KINDS:
+            return HTTPX_KINDS[cls]
+    if isinstance(exc, TimeoutError):
+        return ErrorKind.TIMEOUT, Retry.NEVER
+    if isinstance(exc, OSError):
+        return ErrorKind.CONNECT, Retry.NEVER
+    return ErrorKind.OTHER, Retry.NEVER
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line message: the most informative text found along the exception chain."""
+    if descriptors.exhausted(exc):
+        return descriptors.exhausted_message()
+    for cause in exception_chain(exc):
+        text = " ".join(str(cause).split())
+        if text:
+            return text
+    return type(exc).__name__

@@ -1,0 +1,189 @@
+"""One URL, start to end: the `--max-time` deadline, the attempts and the waits between them,
+and the Result.
+
+`Fetcher.fetch()` never raises for anything the network or a server does: every failure becomes
+a Result with an `ErrorInfo`. Layers, as httpx layers `send`, each returning a value:
+`fetch()` (the Result) -> `_attempts()` (retries and waits, the last Outcome) ->
+`Attempter.attempt()` (hops and the body, one Outcome).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+
+import httpx
+
+from fetchcli.config import Config
+from fetchcli.consumer import ConsumerFactory
+from fetchcli.models import ErrorInfo, ErrorKind, Result, Target
+from fetchcli.net import descriptors
+from fetchcli.net.attempt import Attempter, Outcome
+from fetchcli.net.classify import classify
+from fetchcli.net.client import close_idle_connections
+from fetchcli.net.deadline import DeadlinePassed, deadline_after, within
+from fetchcli.net.limits import HostGate, RateLimiter
+from fetchcli.net.retry import backoff, retryable_failure
+from fetchcli.sanitize import shown
+
+Log = Callable[[str], None]
+Sleep = Callable[[float], Awaitable[None]]
+
+_DESCRIPTOR_PAUSE, _DESCRIPTOR_PAUSE_MAX = 0.02, 0.5  # pauses grow by what was waited so far
+_DESCRIPTOR_WAIT_MAX = 60.0  # then the URL fails with kind `io`, naming the open-file limit
+
+
+class Fetcher:
+    """Fetches Targets over one shared client with one frozen Config.
+
+    `clock`, `sleep`, `wall` and `rng` are injected so that tests never really wait."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        config: Config,
+        *,
+        consumer_for: ConsumerFactory | None = None,
+        log: Log | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        wall: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._client = client
+        self._config = config
+        self._log = log
+        self._clock = clock
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._attempter = Attempter(
+            client,
+            config,
+            gate=HostGate(config.pool.per_host, clock=clock, sleep=sleep),
+            rate=RateLimiter(config.pool.rate, clock=clock, sleep=sleep),
+            consumer_for=consumer_for,
+            wall=wall,
+        )
+
+    async def fetch(self, target: Target) -> Result:
+        """Fetch one Target; always a Result, never an exception for a network problem."""
+        if target.error is not None:
+            return Result(target, error=target.error)
+        started = self._clock()
+        deadline = deadline_after(self._config.timeouts.max_time)
+        attempts, outcome = await self._attempts(target, deadline)
+        result = self._result(target, outcome, attempts, self._clock() - started)
+        if self._log is not None:
+            self._log(self._describe(result))
+        return result
+
+    async def _attempts(self, target: Target, deadline: float | None) -> tuple[int, Outcome]:
+        """Attempts until one succeeds or no retry is left; how many, and the last Outcome."""
+        retries = self._config.retry.retries
+        attempts, short_of_descriptors = 0, 0.0
+        while True:
+            attempts += 1
+            outcome = await self._attempter.attempt(
+                target, may_retry=attempts <= retries, deadline=deadline
+            )
+            if outcome.error is not None and _out_of_descriptors(outcome, short_of_descriptors):
+                # This process's shortage, not the URL's failure: the same attempt again once
+                # other requests have given some back (else kind io, never retried).
+                attempts -= 1
+                await close_idle_connections(self._client)
+                wait = min(_DESCRIPTOR_PAUSE_MAX, _DESCRIPTOR_PAUSE + short_of_descriptors)
+                short_of_descriptors += wait
+            else:
+                retry_wait = self._retry_wait(target, outcome, attempts)
+                if retry_wait is None:
+                    return attempts, outcome
+                wait = retry_wait
+            try:
+                async with within(deadline):
+                    await self._sleep(wait)
+            except DeadlinePassed as exc:
+                return attempts, replace(outcome, error=exc, retry=False)
+
+    def _retry_wait(self, target: Target, outcome: Outcome, attempts: int) -> float | None:
+        """How long to wait before trying again; None when the URL is done."""
+        retry, method = self._config.retry, self._config.request.method
+        if outcome.retry:
+            assert outcome.response is not None
+            wait, why = outcome.retry_after, f"HTTP {outcome.response.status_code}"
+        elif outcome.error is None or outcome.body is not None or attempts > retry.retries:
+            return None  # done, or failed after its body started, or out of tries
+        else:
+            failure = classify(outcome.error)
+            if not retryable_failure(failure.retry, method):
+                return None
+            wait, why = None, f"{failure.kind}: {failure.message}"
+        if wait is None:
+            wait = backoff(attempts, retry.retry_backoff, retry.retry_max_wait, self._rng)
+        if self._log is not None:
+            self._log(
+                f"{method} {shown(target.url)} -> {shown(why)}; "
+                f"retry {attempts} of {retry.retries} in {wait:.2f}s"
+            )
+        return wait
+
+    def _result(self, target: Target, outcome: Outcome, attempts: int, elapsed: float) -> Result:
+        error = _error_of(outcome, self._config)
+        response, body = outcome.response, outcome.body
+        if response is None:
+            return Result(target, elapsed=elapsed, attempts=attempts, error=error)
+        headers = None
+        if self._config.output.include_headers:
+            headers = tuple(response.headers.multi_items())
+        return Result(
+            target,
+            final_url=str(response.url),
+            status=response.status_code,
+            reason=response.reason_phrase,
+            http_version=response.http_version,
+            elapsed=elapsed,
+            bytes=body.bytes if body else 0,
+            content_type=response.headers.get("content-type"),
+            snippet=body.snippet if body else None,
+            attempts=attempts,
+            redirects=outcome.redirects,
+            truncated=body.truncated if body else False,
+            saved_to=body.saved_to if body else None,
+            error=error,
+            headers=headers,
+        )
+
+    def _describe(self, result: Result) -> str:
+        """The -v line for the last attempt."""
+        if result.error is None:
+            outcome = f"{result.status} {result.reason or ''}".strip()
+        else:
+            outcome = f"{result.error.kind}: {result.error.message}"
+        return (
+            f"{self._config.request.method} {shown(result.target.url)} -> {shown(outcome)} "
+            f"({result.elapsed:.3f}s, attempt {result.attempts})"
+        )
+
+
+def _out_of_descriptors(outcome: Outcome, waited: float) -> bool:
+    assert outcome.error is not None
+    return (
+        descriptors.exhausted(outcome.error)
+        and outcome.body is None
+        and waited < _DESCRIPTOR_WAIT_MAX
+    )
+
+
+def _error_of(outcome: Outcome, config: Config) -> ErrorInfo | None:
+    """The record's error: what ended the last attempt, else a body cut by --max-size."""
+    if outcome.error is not None:
+        failure = classify(outcome.error)
+        if failure.kind is ErrorKind.DEADLINE:
+            return ErrorInfo(failure.kind, f"--max-time {config.timeouts.max_time:g}s passed")
+        return failure.info()
+    if outcome.body is not None and outcome.body.truncated:
+        cap = config.output.max_size
+        return ErrorInfo(ErrorKind.TOO_LARGE, f"body exceeds --max-size ({cap} bytes)")
+    return None

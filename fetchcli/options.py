@@ -1,0 +1,205 @@
+"""Options named as the long flags (snake_case) -> one frozen Config.
+
+The command line hands its parameters here by name, and so can a Python caller: `--max-size
+10MB` is `max_size="10MB"` (or `max_size=10_000_000`), `-H` is `headers=["X-A: 1"]`. Text is
+parsed as on the command line, every value is checked, and a bad one raises OptionError naming
+the flag. Defaults live in the Config dataclasses; an option left out (or None) keeps them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from fetchcli.config import (
+    DEFAULT_TIMEOUT,
+    Config,
+    FailOn,
+    Format,
+    InputConfig,
+    Order,
+    OutputConfig,
+    PoolConfig,
+    RequestConfig,
+    RetryConfig,
+    Scheme,
+    TimeoutConfig,
+    Transport,
+    choose_transport,
+    parse_header,
+    parse_proxy,
+    parse_rate,
+    parse_separator,
+    parse_shard,
+    parse_size,
+    parse_user,
+)
+
+SECTIONS = (InputConfig, PoolConfig, TimeoutConfig, RetryConfig, RequestConfig, OutputConfig)
+TIMEOUTS = ("connect_timeout", "read_timeout", "write_timeout", "pool_timeout")
+# Options that are no Config field of their own.
+_SHORTHANDS = {"timeout"}
+
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "shard": parse_shard,
+    "rate": parse_rate,
+    "max_size": parse_size,
+    "user": parse_user,
+    "separator": parse_separator,
+    "proxy": parse_proxy,
+}
+_CHOICES: dict[str, type[StrEnum]] = {
+    "default_scheme": Scheme,
+    "transport": Transport,
+    "format": Format,
+    "order": Order,
+    "fail_on": FailOn,
+}
+_PATHS = ("skip_done", "cacert", "save", "records")
+_AT_LEAST_ONE = ("concurrency", "max_connections", "per_host")
+_NOT_NEGATIVE = (
+    "max_keepalive",
+    "keepalive_expiry",
+    "retries",
+    "retry_backoff",
+    "retry_max_wait",
+    "max_redirects",
+    "snippet",
+    "max_time",
+    "timeout",
+    *TIMEOUTS,
+)
+
+
+class OptionError(ValueError):
+    """A bad option value; the message names the flag."""
+
+    def __init__(self, option: str, problem: str) -> None:
+        super().__init__(f"invalid value for {flag(option)}: {problem}")
+        self.option = option
+
+
+def flag(option: str) -> str:
+    """The long flag of an option name: `max_size` -> `--max-size` (`headers` is -H)."""
+    return "-H" if option == "headers" else "--" + option.replace("_", "-")
+
+
+def known_options() -> frozenset[str]:
+    names = {field.name for section in SECTIONS for field in dataclasses.fields(section)}
+    return frozenset(names | _SHORTHANDS)
+
+
+def default(option: str) -> Any:
+    """The default of an option: its Config field's (the timeout's for `timeout`).
+
+    >>> default("concurrency"), default("max_size"), default("timeout")
+    (20, 100000000, 10.0)
+    """
+    if option == "timeout":
+        return DEFAULT_TIMEOUT
+    for section in SECTIONS:
+        for field in dataclasses.fields(section):
+            if field.name == option:
+                return field.default
+    raise KeyError(option)
+
+
+def shown_default(option: str) -> str:
+    """The default as --help shows it: `100MB`, `https`, `0.5`.
+
+    >>> shown_default("max_size"), shown_default("default_scheme"), shown_default("retries")
+    ('100MB', 'https', '0')
+    """
+    value = default(option)
+    if option == "max_size" and value % 1000**2 == 0:
+        return f"{value // 1000**2}MB"
+    return str(value)
+
+
+def config_from(sources: Sequence[str], options: Mapping[str, Any]) -> Config:
+    """The run's Config; raises OptionError (a ValueError) for an unknown or bad option.
+
+    >>> config = config_from(["urls.txt"], {"concurrency": 50, "rate": "600/m", "timeout": 0})
+    >>> config.pool.concurrency, config.pool.rate, config.timeouts.read_timeout
+    (50, 10.0, None)
+    """
+    unknown = sorted(set(options) - known_options())
+    if unknown:
+        raise OptionError(unknown[0], "no such option")
+    values = {name: _value(name, value) for name, value in options.items() if value is not None}
+    _apply_timeout(values)
+    sections = {section: _section(section, values) for section in SECTIONS}
+    pool, request = sections[PoolConfig], sections[RequestConfig]
+    transport = choose_transport(pool.transport, http2=pool.http2, sources=tuple(sources))
+    if pool.http2 and transport is Transport.AIOHTTP:
+        raise OptionError("http2", "--http2 needs --transport httpcore (or auto)")
+    method = request.method if "method" in values else "POST" if request.data else "GET"
+    return Config(
+        sources=tuple(sources),
+        input=sections[InputConfig],
+        pool=dataclasses.replace(pool, transport=transport),
+        timeouts=sections[TimeoutConfig],
+        retry=sections[RetryConfig],
+        request=dataclasses.replace(request, method=method),
+        output=sections[OutputConfig],
+    )
+
+
+def _section(section: type[Any], values: Mapping[str, Any]) -> Any:
+    names = {field.name for field in dataclasses.fields(section)}
+    return section(**{name: value for name, value in values.items() if name in names})
+
+
+def _apply_timeout(values: dict[str, Any]) -> None:
+    """`timeout` is the default of the four; 0 means none (None), for each and --max-time."""
+    default = values.pop("timeout", DEFAULT_TIMEOUT)
+    for name in TIMEOUTS:
+        values[name] = values.get(name, default) or None
+    if "max_time" in values:
+        values["max_time"] = values["max_time"] or None
+
+
+def _value(name: str, value: Any) -> Any:
+    """One option's value, parsed from text if need be, and checked."""
+    try:
+        if name in _PARSERS and isinstance(value, str):
+            return _PARSERS[name](value)
+        if name in _CHOICES:
+            return _CHOICES[name](value)
+        if name in _PATHS:
+            return Path(value)
+        if name == "headers":
+            return _headers(value)
+        if name == "data" and isinstance(value, str):
+            return value.encode()
+        if name == "method":
+            return _method(value)
+    except ValueError as exc:
+        raise OptionError(name, str(exc)) from None
+    _check_range(name, value)
+    return value
+
+
+def _headers(values: Iterable[str | tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    if isinstance(values, str):
+        values = [values]
+    return tuple(parse_header(item) if isinstance(item, str) else item for item in values)
+
+
+def _method(method: str) -> str:
+    token = method.upper()
+    if not token or not all(c.isalnum() or c in "!#$%&'*+-.^_`|~" for c in token):
+        raise ValueError(f"not an HTTP method: {method!r}")
+    return token
+
+
+def _check_range(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return
+    if name in _AT_LEAST_ONE and value < 1:
+        raise OptionError(name, f"must be at least 1, got {value}")
+    if name in _NOT_NEGATIVE and value < 0:
+        raise OptionError(name, f"must not be negative, got {value}")

@@ -1,0 +1,88 @@
+"""The outputs a run needs, built in one place: the sink for --format (with --records beside
+it), and the factory of body consumers (--save files, the stdout of -f body)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from fetchcli.config import Config, Format, Order, OutputConfig
+from fetchcli.consumer import BodyConsumer, ConsumerFactory, FanOut
+from fetchcli.errors import UsageError
+from fetchcli.models import Target
+from fetchcli.output.bodies import BodySink
+from fetchcli.output.save import Saver
+from fetchcli.output.sinks import CsvSink, JsonlSink, Sink, TableSink, TeeSink
+from fetchcli.output.table import Row, render_table, table_row
+from fetchcli.streams import Streams
+
+TABLE_WIDTH = 120  # when stdout is not a terminal
+
+
+@dataclass(frozen=True, slots=True)
+class Outputs:
+    sink: Sink
+    consumer_for: ConsumerFactory | None  # None: nobody wants the bodies
+
+
+def build_outputs(
+    config: Config, streams: Streams, on_stdout_closed: Callable[[], None]
+) -> Outputs:
+    """The sink and the body consumers for `config`; UsageError if --records cannot be opened."""
+    output = config.output
+    bodies = None
+    if output.format is Format.BODY:
+        bodies = BodySink(
+            streams.stdout,
+            separator=output.separator,
+            ordered=output.order is Order.INPUT,
+            on_closed=on_stdout_closed,
+        )
+    sink = bodies or _format_sink(output, streams)
+    if output.records is not None:
+        sink = TeeSink(sink, _records_sink(output.records))
+    return Outputs(sink, _consumer_factory(output.save, bodies))
+
+
+def _format_sink(output: OutputConfig, streams: Streams) -> Sink:
+    if output.format is Format.CSV:
+        return CsvSink(streams.stdout)
+    if output.format is Format.TABLE:
+        return TableSink(table_row, _table_shower(streams))
+    return JsonlSink(streams.stdout)
+
+
+def _records_sink(path: Path) -> Sink:
+    try:
+        records = path.open("ab")
+    except OSError as exc:
+        raise UsageError(f"cannot write '{path}': {exc.strerror or exc}") from None
+    return JsonlSink(records, close_stream=True)
+
+
+def _consumer_factory(save: Path | None, bodies: BodySink | None) -> ConsumerFactory | None:
+    saver = Saver(save) if save is not None else None
+    if saver is None and bodies is None:
+        return None
+
+    def open_body(target: Target, status: int) -> BodyConsumer | None:
+        # The file first: if it cannot be made, stdout has not been promised anything.
+        parts: list[BodyConsumer] = []
+        if saver is not None and (saved := saver.open(target.url, status)) is not None:
+            parts.append(saved)
+        if bodies is not None:
+            parts.append(bodies.open(target))
+        return parts[0] if len(parts) == 1 else FanOut(*parts) if parts else None
+
+    return open_body
+
+
+def _table_shower(streams: Streams) -> Callable[[Sequence[Row]], None]:
+    def show(rows: Sequence[Row]) -> None:
+        width, color = streams.width or TABLE_WIDTH, streams.stdout_isatty
+        for line in render_table(rows, width=width, color=color):
+            streams.stdout.write(f"{line}\n".encode())
+        streams.stdout.flush()
+
+    return show

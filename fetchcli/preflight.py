@@ -1,0 +1,36 @@
+"""Everything a run will read or must write, checked once, before anything is fetched: a typo
+in a file name or an unwritable directory is a usage error (exit 2), not a thousand failures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fetchcli.config import Config
+from fetchcli.errors import cannot_read, cannot_write
+from fetchcli.input.sources import STDIN, is_url_argument
+from fetchcli.output.save import prepare_directory
+
+
+def check_inputs(config: Config) -> None:
+    """Raise UsageError for the first input that cannot be read or output that cannot be made."""
+    files = [Path(s) for s in config.sources if s != STDIN and not is_url_argument(s)]
+    skip_done = config.input.skip_done
+    if skip_done is not None and skip_done.exists():  # missing: a cron job's first run
+        files.append(skip_done)
+    if config.request.cacert is not None:
+        files.append(config.request.cacert)
+    for path in files:
+        _check_readable(path)
+    if config.output.save is not None:
+        try:
+            prepare_directory(config.output.save)
+        except OSError as exc:
+            raise cannot_write(config.output.save, exc) from None
+
+
+def _check_readable(path: Path) -> None:
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise cannot_read(path, exc) from None
