@@ -4,6 +4,11 @@ while its answer lives, however many URLs and connections it serves.
 Both transports resolve through one `Resolver`. A failure is a `socket.gaierror` with a plain
 message, so the classifier finds error kind `dns` on every transport. c-ares reads `/etc/hosts`
 before it asks a server, as the system's resolver does.
+
+c-ares also keeps every answer it gets for its TTL, in a cache of its own that pycares gives no
+way to bound: 3 KB a name, 300 MB for 100,000 hosts. So a channel answers CHANNEL_LOOKUPS
+lookups, then a fresh one takes over and the old one goes, cache and all, once its last lookup
+is done; this Resolver's own cache, bounded, keeps the answers.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ Address = tuple[socket.AddressFamily, str]  # (AF_INET or AF_INET6, the address 
 MAX_LOOKUP_TIME = 5.0  # a lookup's own deadline, so a silent DNS server is a `dns` error, quickly
 MAX_CACHE_TTL = 300.0  # answers are kept for their TTL, never longer than this
 CACHE_SIZE = 4096  # names; the least recently used goes first
+CHANNEL_LOOKUPS = 1024  # lookups per c-ares channel
 _ARES_AI_ADDRCONFIG = 1 << 6  # c-ares's own flag (socket.AI_ADDRCONFIG is ARES_AI_ALL there)
 
 _MESSAGES = {
@@ -55,11 +61,14 @@ class Resolver:
         timeout: float | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
-        channel: aiodns.DNSResolver | None = None,  # tests pass a fake
+        make_channel: Callable[[float], aiodns.DNSResolver] | None = None,  # tests pass a fake
     ) -> None:
         self.timeout = min(timeout or MAX_LOOKUP_TIME, MAX_LOOKUP_TIME)
         self._clock = clock
-        self._channel = channel
+        self._make_channel = make_channel or _channel
+        self._channel: aiodns.DNSResolver | None = None
+        self._channel_lookups = 0
+        self._in_flight: dict[aiodns.DNSResolver, int] = {}  # lookups running, per channel
         self._cache: OrderedDict[str, tuple[float, tuple[Address, ...]]] = OrderedDict()
         self._pending: dict[str, asyncio.Task[tuple[Address, ...]]] = {}
 
@@ -80,14 +89,17 @@ class Resolver:
     async def close(self) -> None:
         for task in list(self._pending.values()):
             task.cancel()
-        if self._channel is not None:
-            await self._channel.close()
-            self._channel = None
+        for channel in {*self._in_flight, self._channel} - {None}:
+            await channel.close()  # type: ignore[union-attr]  # None is taken out above
+        self._in_flight.clear()
+        self._channel = None
 
     async def _lookup(self, host: str) -> tuple[Address, ...]:
+        channel = await self._current_channel()
+        self._in_flight[channel] = self._in_flight.get(channel, 0) + 1
         try:
             async with asyncio.timeout(self.timeout):
-                answer = await self._resolver().getaddrinfo(
+                answer = await channel.getaddrinfo(
                     host, type=socket.SOCK_STREAM, flags=_ARES_AI_ADDRCONFIG
                 )
         except TimeoutError:
@@ -98,6 +110,8 @@ class Resolver:
             code = exc.args[0] if exc.args else None
             message = _MESSAGES.get(code) or f"DNS lookup failed ({exc.args[-1]})"
             raise socket.gaierror(socket.EAI_NONAME, message) from None
+        finally:
+            await self._done_with(channel)
         addresses = tuple(
             (socket.AddressFamily(node.family), node.addr[0].decode("ascii"))
             for node in answer.nodes
@@ -116,9 +130,25 @@ class Resolver:
         while len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
 
-    def _resolver(self) -> aiodns.DNSResolver:
-        if self._channel is None:
-            # c-ares gives each server `timeout` on the first try and more on the second; the
-            # asyncio.timeout around the lookup is the hard bound.
-            self._channel = aiodns.DNSResolver(timeout=self.timeout / 2, tries=2)
+    async def _current_channel(self) -> aiodns.DNSResolver:
+        if self._channel is None or self._channel_lookups >= CHANNEL_LOOKUPS:
+            retired, self._channel = self._channel, self._make_channel(self.timeout)
+            self._channel_lookups = 0
+            if retired is not None and retired not in self._in_flight:
+                await retired.close()  # else it goes with its last lookup
+        self._channel_lookups += 1
         return self._channel
+
+    async def _done_with(self, channel: aiodns.DNSResolver) -> None:
+        """One lookup on `channel` is over; a retired channel goes with its last lookup."""
+        self._in_flight[channel] -= 1
+        if not self._in_flight[channel]:
+            del self._in_flight[channel]
+            if channel is not self._channel:
+                await channel.close()
+
+
+def _channel(timeout: float) -> aiodns.DNSResolver:
+    # c-ares gives each server `timeout` on the first try and more on the second; the
+    # asyncio.timeout around the lookup is the hard bound.
+    return aiodns.DNSResolver(timeout=timeout / 2, tries=2)
