@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
 from fetchcli.config import Config
 from fetchcli.consumer import ConsumerFactory
 from fetchcli.models import Target
+from fetchcli.net.classify import Failure, classify
 from fetchcli.net.client import Sender, basic_auth
 from fetchcli.net.deadline import within
 from fetchcli.net.decode import Decoder, IdentityDecoder, decoder_for
@@ -53,6 +54,11 @@ class Outcome:
     error: Exception | None = None
     retry: bool = False
     retry_after: float | None = None
+    failure: Failure | None = field(init=False, default=None)  # `error`, classified once
+
+    def __post_init__(self) -> None:
+        if self.error is not None:
+            object.__setattr__(self, "failure", classify(self.error))
 
 
 class Attempter:

@@ -22,7 +22,6 @@ from fetchcli.consumer import ConsumerFactory
 from fetchcli.models import ErrorInfo, ErrorKind, Result, Target
 from fetchcli.net import descriptors
 from fetchcli.net.attempt import Attempter, Outcome
-from fetchcli.net.classify import classify
 from fetchcli.net.client import close_idle_connections
 from fetchcli.net.deadline import DeadlinePassed, deadline_after, within
 from fetchcli.net.limits import HostGate, RateLimiter
@@ -116,7 +115,8 @@ class Fetcher:
         elif outcome.error is None or outcome.body is not None or attempts > retry.retries:
             return None  # done, or failed after its body started, or out of tries
         else:
-            failure = classify(outcome.error)
+            failure = outcome.failure
+            assert failure is not None
             if not retryable_failure(failure.retry, method):
                 return None
             wait, why = None, f"{failure.kind}: {failure.message}"
@@ -179,7 +179,8 @@ def _out_of_descriptors(outcome: Outcome, waited: float) -> bool:
 def _error_of(outcome: Outcome, config: Config) -> ErrorInfo | None:
     """The record's error: what ended the last attempt, else a body cut by --max-size."""
     if outcome.error is not None:
-        failure = classify(outcome.error)
+        failure = outcome.failure
+        assert failure is not None
         if failure.kind is ErrorKind.DEADLINE:
             return ErrorInfo(failure.kind, f"--max-time {config.timeouts.max_time:g}s passed")
         return failure.info()
