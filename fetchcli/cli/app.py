@@ -26,10 +26,10 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=False,
     rich_markup_mode="rich",
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": []},  # -h/--help is ours: cli/help.py
     pretty_exceptions_enable=False,
 )
-_NOT_OPTIONS = ("sources", "version")
+_NOT_OPTIONS = ("sources", "version", "help")
 
 
 @app.command()
@@ -80,6 +80,7 @@ def fetch(
     verbose: o.Verbose = False,
     fail_on: o.FailOnChoice = None,
     version: o.Version = False,
+    help: o.Help = False,
 ) -> int:
     """Fetch many URLs concurrently and report each one as a table row, JSON line or CSV row."""
     invocation: _Invocation = ctx.obj
