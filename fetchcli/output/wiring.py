@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fetchcli.config import Config, Format, Order, OutputConfig
 from fetchcli.consumer import BodyConsumer, ConsumerFactory, FanOut
-from fetchcli.errors import UsageError
+from fetchcli.errors import cannot_write
 from fetchcli.models import Target
 from fetchcli.output.bodies import BodySink
 from fetchcli.output.save import Saver
@@ -57,7 +57,7 @@ def _records_sink(path: Path) -> Sink:
     try:
         records = path.open("ab")
     except OSError as exc:
-        raise UsageError(f"cannot write '{path}': {exc.strerror or exc}") from None
+        raise cannot_write(path, exc, "--records") from None
     return JsonlSink(records, close_stream=True)
 
 
