@@ -104,7 +104,7 @@ class _Run:
         with _signals_handled(self.stop):
             try:
                 await engine.run(
-                    sources.targets(config, streams.stdin),
+                    sources.targets(config, streams.stdin, self.summary.skipped),
                     config,
                     self.emit,
                     window=window_for(config),

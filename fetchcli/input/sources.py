@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from fetchcli.config import MAX_URL_LENGTH, Config, Shard, url_problem
@@ -26,17 +27,31 @@ def is_url_argument(source: str) -> bool:
     return "://" in source
 
 
-def targets(config: Config, stdin: LineInput) -> Iterator[Target]:
-    """The run's lazy target pipeline: read, then dedupe, shard and skip-done as stages."""
+def targets(
+    config: Config, stdin: LineInput, skipped: Counter[str] | None = None
+) -> Iterator[Target]:
+    """The run's lazy target pipeline: read, then dedupe, shard and skip-done as stages; each
+    URL a stage leaves out is counted in `skipped` under the stage's flag name."""
     options = config.input
+    skipped = Counter() if skipped is None else skipped
     found = read_sources(config.sources, options.default_scheme, stdin)
     if options.dedupe:
-        found = dedupe(found)
+        found = dedupe(found, skipped)
     if options.shard is not None:
-        found = in_shard(found, options.shard)
+        found = in_shard(found, options.shard, skipped)
     if options.skip_done is not None:
-        found = skip_done(found, load_done(options.skip_done))
+        found = skip_done(found, load_done(options.skip_done), skipped)
     return found
+
+
+def _kept(
+    targets: Iterable[Target], keep: Callable[[Target], bool], reason: str, skipped: Counter[str]
+) -> Iterator[Target]:
+    for target in targets:
+        if keep(target):
+            yield target
+        else:
+            skipped[reason] += 1
 
 
 def read_sources(sources: Iterable[str], default_scheme: str, stdin: LineInput) -> Iterator[Target]:
@@ -94,15 +109,19 @@ def _invalid(text: str, source: str, line: int | None, reason: str) -> Target:
     return Target(shown, source, line, ErrorInfo(ErrorKind.INVALID_URL, reason))
 
 
-def dedupe(targets: Iterable[Target]) -> Iterator[Target]:
+def dedupe(targets: Iterable[Target], skipped: Counter[str] | None = None) -> Iterator[Target]:
     """Skip exact repeats of a URL. Keeps a 64-bit hash per distinct URL (under 100 bytes in a
     set), not the URL; a false repeat would take some 2**32 distinct URLs."""
     seen: set[int] = set()
-    for target in targets:
+
+    def first_time(target: Target) -> bool:
         digest = int.from_bytes(hashlib.blake2b(target.url.encode(), digest_size=8).digest())
-        if digest not in seen:
-            seen.add(digest)
-            yield target
+        if digest in seen:
+            return False
+        seen.add(digest)
+        return True
+
+    return _kept(targets, first_time, "dedupe", Counter() if skipped is None else skipped)
 
 
 def shard_of(url: str, count: int) -> int:
@@ -115,8 +134,13 @@ def shard_of(url: str, count: int) -> int:
     return int.from_bytes(digest, "big") % count + 1
 
 
-def in_shard(targets: Iterable[Target], shard: Shard) -> Iterator[Target]:
-    return (t for t in targets if shard_of(t.url, shard.count) == shard.index)
+def in_shard(
+    targets: Iterable[Target], shard: Shard, skipped: Counter[str] | None = None
+) -> Iterator[Target]:
+    def mine(target: Target) -> bool:
+        return shard_of(target.url, shard.count) == shard.index
+
+    return _kept(targets, mine, "shard", Counter() if skipped is None else skipped)
 
 
 def load_done(path: Path) -> set[str]:
@@ -150,6 +174,12 @@ def _successful_url(raw: bytes) -> str | None:
     return None
 
 
-def skip_done(targets: Iterable[Target], done: set[str]) -> Iterator[Target]:
+def skip_done(
+    targets: Iterable[Target], done: set[str], skipped: Counter[str] | None = None
+) -> Iterator[Target]:
     """Records hold masked URLs, so compare masked forms."""
-    return (t for t in targets if t.error is not None or mask_url(t.url) not in done)
+
+    def not_done(target: Target) -> bool:
+        return target.error is not None or mask_url(target.url) not in done
+
+    return _kept(targets, not_done, "skip-done", Counter() if skipped is None else skipped)

@@ -6,6 +6,8 @@ Server text arrives here already sanitized by `Result.to_record()` and is only e
 
 from __future__ import annotations
 
+import signal
+from collections import Counter
 from types import TracebackType
 from typing import TextIO
 
@@ -16,18 +18,38 @@ from rich.text import Text
 
 from fetchcli.models import Summary
 
+_STOPPED_BY: dict[int, str] = {
+    signal.SIGINT: "interrupted (Ctrl-C)",
+    signal.SIGTERM: "terminated (SIGTERM)",
+}
+
 
 def summary_line(summary: Summary) -> str:
-    """ok and failed counts, failures by kind, bytes, elapsed, requests per second."""
+    """ok and failed counts, failures by kind, what was skipped and why, bytes, elapsed,
+    requests per second; and, first, whether the run was cut short.
+
+    >>> from fetchcli.models import Summary
+    >>> summary_line(Summary(ok=3, failed=1, skipped=Counter(dedupe=2), elapsed=2.0))
+    '3 ok, 1 failed, 2 skipped (dedupe 2) · 0 bytes in 2.00s · 2.0 req/s'
+    """
     failed = f"{summary.failed} failed"
     if summary.failures_by_kind:
-        kinds = ", ".join(f"{kind} {n}" for kind, n in summary.failures_by_kind.most_common())
-        failed += f" ({kinds})"
+        failed += f" ({_counts(summary.failures_by_kind)})"
     truncated = f", {summary.truncated} truncated" if summary.truncated else ""
+    skipped = ""
+    if summary.skipped:
+        skipped = f", {summary.skipped.total()} skipped ({_counts(summary.skipped)})"
+    stopped = ""
+    if summary.signal is not None:
+        stopped = _STOPPED_BY.get(summary.signal, f"stopped by signal {summary.signal}") + ": "
     return (
-        f"{summary.ok} ok, {failed}{truncated} · {decimal(summary.bytes)} "
+        f"{stopped}{summary.ok} ok, {failed}{truncated}{skipped} · {decimal(summary.bytes)} "
         f"in {summary.elapsed:.2f}s · {summary.rate:.1f} req/s"
     )
+
+
+def _counts(counter: Counter[str]) -> str:
+    return ", ".join(f"{name} {n}" for name, n in counter.most_common())
 
 
 class Reporter:

@@ -9,6 +9,7 @@ import pytest
 import respx
 
 from fetchcli import __version__
+from fetchcli.input.sources import shard_of
 from tests.conftest import RunCli
 
 
@@ -214,3 +215,23 @@ def test_cacert_without_a_certificate_is_a_usage_error(run_cli, tmp_path, transp
         result.stderr
         == f"fetchcli: error: --cacert: no certificate in '{garbage}' (PEM expected)\n"
     )
+
+
+def test_summary_counts_what_was_skipped_and_why(run_cli, transport, tmp_path) -> None:
+    """URLs left out by --dedupe, --shard or --skip-done are counted in the summary, by flag."""
+    done_url = next(
+        f"https://ok.test/d{n}" for n in range(99) if shard_of(f"https://ok.test/d{n}", 2) == 1
+    )
+    done = tmp_path / "done.jsonl"
+    done.write_text(json.dumps({"url": done_url, "status": 200, "error": None}) + "\n")
+    urls = [f"https://ok.test/{n}" for n in range(40)]
+    stdin = "\n".join([*urls, urls[1], done_url]).encode()
+    other_shard = sum(shard_of(url, 2) != 1 for url in urls)
+    result = run_cli(
+        "--dedupe", "--shard", "1/2", "--skip-done", str(done), stdin=stdin, transport=transport
+    )
+    assert len(result.records) == 40 - other_shard
+    skipped = 2 + other_shard
+    assert f"{skipped} skipped (" in result.stderr
+    for part in (f"shard {other_shard}", "dedupe 1", "skip-done 1"):
+        assert part in result.stderr
