@@ -70,7 +70,9 @@ class _Run:
             streams.stderr, is_terminal=streams.stderr_isatty, progress=config.output.progress
         )
         self.task: asyncio.Task[None] | None = None
-        self.outputs = build_outputs(config, streams, on_stdout_closed=self.on_stdout_closed)
+        self.outputs = build_outputs(
+            config, streams, on_stdout_closed=self.on_stdout_closed, warn=self.reporter.warning
+        )
 
     def execute(self) -> Summary:
         summary, reporter = self.summary, self.reporter
