@@ -62,6 +62,7 @@ class Streams:
     stderr_isatty: bool = False
     stdin_blocks: bool = False  # a pipe or terminal: read it in a thread, never on the loop
     width: int | None = None  # columns for the table: the terminal's, or COLUMNS when piped
+    same_terminal: bool = False  # stdout and stderr are one terminal: their lines interleave
 
     @classmethod
     def from_sys(cls) -> Streams:
@@ -78,6 +79,7 @@ class Streams:
             stderr_isatty=sys.stderr.isatty(),
             stdin_blocks=stdin_blocks,
             width=_columns(sys.stdout.fileno() if stdout_isatty else None, os.environ),
+            same_terminal=stdout_isatty and sys.stderr.isatty() and _same_device(1, 2),
         )
 
 
@@ -101,3 +103,10 @@ def _columns(terminal: int | None, environ: Mapping[str, str]) -> int | None:
             pass
     text = environ.get("COLUMNS", "")
     return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def _same_device(first: int, second: int) -> bool:
+    try:
+        return os.fstat(first).st_rdev == os.fstat(second).st_rdev
+    except OSError:
+        return False

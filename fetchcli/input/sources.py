@@ -8,9 +8,13 @@ error; they are never dropped and never raise.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import os
+import stat
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from fetchcli.config import MAX_URL_LENGTH, Config, Shard, url_problem
@@ -27,21 +31,66 @@ def is_url_argument(source: str) -> bool:
     return "://" in source
 
 
+@dataclass(slots=True)
+class InputMeter:
+    """How far through its input a run is: bytes read of the total (known when every source
+    is a file or an argument, not a pipe), and targets handed on after the filters."""
+
+    total_bytes: int | None = None
+    read_bytes: int = 0
+    targets: int = 0
+
+    @property
+    def fraction(self) -> float | None:
+        if not self.total_bytes:
+            return None
+        return min(1.0, self.read_bytes / self.total_bytes)
+
+
 def targets(
-    config: Config, stdin: LineInput, skipped: Counter[str] | None = None
+    config: Config,
+    stdin: LineInput,
+    skipped: Counter[str] | None = None,
+    meter: InputMeter | None = None,
 ) -> Iterator[Target]:
     """The run's lazy target pipeline: read, then dedupe, shard and skip-done as stages; each
-    URL a stage leaves out is counted in `skipped` under the stage's flag name."""
+    URL a stage leaves out is counted in `skipped` under the stage's flag name, and `meter`
+    follows the reading."""
     options = config.input
     skipped = Counter() if skipped is None else skipped
-    found = read_sources(config.sources, options.default_scheme, stdin)
+    meter = InputMeter() if meter is None else meter
+    meter.total_bytes = _input_size(config.sources, stdin)
+    found = read_sources(config.sources, options.default_scheme, stdin, meter)
     if options.dedupe:
         found = dedupe(found, skipped)
     if options.shard is not None:
         found = in_shard(found, options.shard, skipped)
     if options.skip_done is not None:
         found = skip_done(found, load_done(options.skip_done), skipped)
-    return found
+    return _counted(found, meter)
+
+
+def _counted(found: Iterable[Target], meter: InputMeter) -> Iterator[Target]:
+    for target in found:
+        meter.targets += 1
+        yield target
+
+
+def _input_size(sources: Iterable[str], stdin: LineInput) -> int | None:
+    """Bytes in all the input, or None when a part of it is a pipe or terminal."""
+    total = 0
+    for source in sources:
+        if is_url_argument(source):
+            total += len(source.encode()) + 1
+            continue
+        try:
+            status = os.fstat(stdin.fileno()) if source == STDIN else os.stat(source)  # type: ignore[attr-defined]
+        except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
+            return None
+        if not stat.S_ISREG(status.st_mode):
+            return None
+        total += status.st_size
+    return total
 
 
 def _kept(
@@ -54,21 +103,31 @@ def _kept(
             skipped[reason] += 1
 
 
-def read_sources(sources: Iterable[str], default_scheme: str, stdin: LineInput) -> Iterator[Target]:
+def read_sources(
+    sources: Iterable[str],
+    default_scheme: str,
+    stdin: LineInput,
+    meter: InputMeter | None = None,
+) -> Iterator[Target]:
     """Targets from every SOURCE in argument order, read lazily."""
+    meter = InputMeter() if meter is None else meter
     for source in sources:
         if is_url_argument(source):
+            meter.read_bytes += len(source.encode()) + 1
             yield make_target(source, ARG, None, default_scheme)
         elif source == STDIN:
-            yield from iter_lines(stdin, STDIN, default_scheme)
+            yield from iter_lines(stdin, STDIN, default_scheme, meter)
         else:
             with open(source, "rb") as lines:
-                yield from iter_lines(lines, source, default_scheme)
+                yield from iter_lines(lines, source, default_scheme, meter)
 
 
-def iter_lines(stream: LineInput, source: str, default_scheme: str) -> Iterator[Target]:
+def iter_lines(
+    stream: LineInput, source: str, default_scheme: str, meter: InputMeter | None = None
+) -> Iterator[Target]:
     """Targets from a URL list: blank lines and `#` comments skipped, line numbers kept."""
-    for number, raw in enumerate(_bounded_lines(stream), start=1):
+    meter = InputMeter() if meter is None else meter
+    for number, raw in enumerate(_bounded_lines(stream, meter), start=1):
         if raw is None:
             yield _invalid("", source, number, f"line longer than {MAX_URL_LENGTH} bytes")
             continue
@@ -82,16 +141,18 @@ def iter_lines(stream: LineInput, source: str, default_scheme: str) -> Iterator[
             yield make_target(text, source, number, default_scheme)
 
 
-def _bounded_lines(stream: LineInput) -> Iterator[bytes | None]:
+def _bounded_lines(stream: LineInput, meter: InputMeter) -> Iterator[bytes | None]:
     """Lines of at most MAX_URL_LENGTH bytes; a longer one is skipped whole and yields None,
     so a hostile input without newlines cannot fill memory."""
     limit = MAX_URL_LENGTH + 2  # room for CR LF
     while line := stream.readline(limit):
+        meter.read_bytes += len(line)
         if len(line) < limit or line.endswith(b"\n"):
             yield line
             continue
         while (rest := stream.readline(limit)) and not rest.endswith(b"\n"):
-            pass
+            meter.read_bytes += len(rest)
+        meter.read_bytes += len(rest)
         yield None
 
 

@@ -109,7 +109,14 @@ def layout(rows: Sequence[Row], width: int) -> tuple[list[int], list[int]]:
 
 _ESSENTIAL = (0, 1, 2, 3, 4)  # #, URL, Status, Time, Size
 # Past the width, in order: (column, the width it may shrink to; None: it goes).
-_SQUEEZE: tuple[tuple[int, int | None], ...] = ((2, 7), (1, 16), (3, None), (4, None))
+_SQUEEZE: tuple[tuple[int, int | None], ...] = (
+    (2, 12),  # Status: `404 Not Fou…`, and an error kind whole (`200 protocol`)
+    (1, 40),  # URL
+    (2, 7),
+    (1, 16),
+    (3, None),  # Time
+    (4, None),  # Size
+)
 _OPTIONAL = ((5, 10), (6, 16))  # Type, Snippet: (column, the least worth showing)
 
 
