@@ -194,7 +194,7 @@ def parse_size(text: str) -> int:
         raise ValueError(f"not a size: {text!r} (try 500kB, 10MB, 1GiB)")
     size = int(float(match[1]) * _SIZE_UNITS[unit])
     if size <= 0:
-        raise ValueError(f"size must be positive: {text!r}")
+        raise ValueError(f"must be more than 0: {text!r}")
     return size
 
 
@@ -213,7 +213,7 @@ def parse_rate(text: str) -> float:
     except (ValueError, KeyError):
         raise ValueError(f"not a rate: {text!r} (try 10, 10/s, 600/m)") from None
     if not rate > 0 or rate == float("inf"):
-        raise ValueError(f"rate must be positive: {text!r}")
+        raise ValueError(f"must be more than 0: {text!r}")
     return rate
 
 
@@ -229,7 +229,7 @@ def parse_shard(text: str) -> Shard:
     except ValueError:
         shard = None
     if not slash or shard is None or not 1 <= shard.index <= shard.count:
-        raise ValueError(f"--shard must be I/N with 1 <= I <= N, got {text!r}")
+        raise ValueError(f"must be I/N with 1 <= I <= N, got {text!r}")
     return shard
 
 
@@ -243,10 +243,10 @@ def parse_header(text: str) -> tuple[str, str]:
     ('X-Token', 'abc')
     """
     if "\r" in text or "\n" in text:
-        raise ValueError(f"header contains CR or LF: {text!r}")
+        raise ValueError(f"contains CR or LF: {text!r}")
     name, colon, value = text.partition(":")
     if not colon or not _HEADER_NAME.match(name.strip()):
-        raise ValueError(f"header must be 'Name: value', got {text!r}")
+        raise ValueError(f"must be 'Name: value', got {text!r}")
     return name.strip(), value.strip()
 
 
@@ -258,7 +258,7 @@ def parse_user(text: str) -> tuple[str, str]:
     """
     user, colon, password = text.partition(":")
     if not colon or not user:
-        raise ValueError("--user must be USER:PASS")
+        raise ValueError("must be USER:PASS")
     return user, password
 
 

@@ -40,5 +40,6 @@ class FanOut:
         return next((path for path in saved if path is not None), None)
 
 
-# Called when the final response's body starts, with its status; None: nobody wants the body.
-ConsumerFactory = Callable[["Target", int], BodyConsumer | None]
+# Called when the final response's body starts, with its status and Content-Type; None:
+# nobody wants the body.
+ConsumerFactory = Callable[["Target", int, str | None], BodyConsumer | None]

@@ -18,12 +18,14 @@ class UsageError(Exception):
     """A mistake the user can fix: one line on stderr, exit 2, nothing fetched."""
 
 
-def cannot_read(path: object, exc: OSError) -> UsageError:
-    return UsageError(f"cannot read '{path}': {exc.strerror or exc}")
+def cannot_read(path: object, exc: OSError, option: str | None = None) -> UsageError:
+    """`cannot read 'PATH': reason`, after the option it was given to (a SOURCE has none)."""
+    prefix = f"{option}: " if option else ""
+    return UsageError(f"{prefix}cannot read '{path}': {exc.strerror or exc}")
 
 
-def cannot_write(path: object, exc: OSError) -> UsageError:
-    return UsageError(f"cannot write to '{path}': {exc.strerror or exc}")
+def cannot_write(path: object, exc: OSError, option: str) -> UsageError:
+    return UsageError(f"{option}: cannot write to '{path}': {exc.strerror or exc}")
 
 
 def exception_chain(exc: BaseException) -> Iterator[BaseException]:

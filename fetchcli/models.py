@@ -132,6 +132,7 @@ class Summary:
     truncated: int = 0
     failures_by_kind: Counter[str] = field(default_factory=Counter)
     elapsed: float = 0.0
+    skipped: Counter[str] = field(default_factory=Counter)  # by --dedupe, --shard, --skip-done
     signal: int | None = None  # the signal that stopped the run, if one did
     stdout_closed: bool = False  # the reader of stdout went away
 

@@ -78,7 +78,7 @@ class OptionError(ValueError):
     """A bad option value; the message names the flag."""
 
     def __init__(self, option: str, problem: str) -> None:
-        super().__init__(f"invalid value for {flag(option)}: {problem}")
+        super().__init__(f"{flag(option)}: {problem}")
         self.option = option
 
 
@@ -135,7 +135,7 @@ def config_from(sources: Sequence[str], options: Mapping[str, Any]) -> Config:
     pool, request = sections[PoolConfig], sections[RequestConfig]
     transport = choose_transport(pool.transport, http2=pool.http2, sources=tuple(sources))
     if pool.http2 and transport is Transport.AIOHTTP:
-        raise OptionError("http2", "--http2 needs --transport httpcore (or auto)")
+        raise OptionError("http2", "needs --transport httpcore (or auto): aiohttp speaks HTTP/1.1")
     method = request.method if "method" in values else "POST" if request.data else "GET"
     return Config(
         sources=tuple(sources),

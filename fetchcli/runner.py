@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import httpx
 
 HELD_BYTES = 16 * 1024 * 1024  # records held back for input order: some 20,000 of them
+_PROGRESS_EVERY = 0.25  # seconds between redraws of the progress line
 
 
 def run(
@@ -66,11 +67,19 @@ class _Run:
         self.streams = streams
         self.transport = transport
         self.summary = Summary()
+        # Bodies streamed to the terminal the progress line is on would be cut by it.
+        streaming_here = config.output.format is Format.BODY and streams.same_terminal
         self.reporter = Reporter(
-            streams.stderr, is_terminal=streams.stderr_isatty, progress=config.output.progress
+            streams.stderr,
+            is_terminal=streams.stderr_isatty,
+            progress=config.output.progress and not streaming_here,
         )
+        self.meter = sources.InputMeter()
+        self.reporter.follow(self.meter)
         self.task: asyncio.Task[None] | None = None
-        self.outputs = build_outputs(config, streams, on_stdout_closed=self.on_stdout_closed)
+        self.outputs = build_outputs(
+            config, streams, on_stdout_closed=self.on_stdout_closed, warn=self.reporter.warning
+        )
 
     def execute(self) -> Summary:
         summary, reporter = self.summary, self.reporter
@@ -88,6 +97,7 @@ class _Run:
                 raise
             finally:
                 summary.elapsed = time.perf_counter() - started
+                reporter.clear()  # gone before the table is drawn
                 if not summary.stdout_closed:
                     self._close_outputs(quietly=failed)
         if summary.stdout_closed:
@@ -101,10 +111,11 @@ class _Run:
     async def _main(self) -> None:
         self.task = asyncio.current_task()
         config, streams = self.config, self.streams
+        ticker = asyncio.create_task(self._tick()) if self.reporter.progress else None
         with _signals_handled(self.stop):
             try:
                 await engine.run(
-                    sources.targets(config, streams.stdin),
+                    sources.targets(config, streams.stdin, self.summary.skipped, self.meter),
                     config,
                     self.emit,
                     window=window_for(config),
@@ -113,12 +124,22 @@ class _Run:
                     log=self.reporter.line if config.output.verbose else None,
                     # A thread only for a pipe or terminal that is read (files never block).
                     blocking_input=streams.stdin_blocks and sources.STDIN in config.sources,
+                    on_finished=self.reporter.finished,
                 )
             except asyncio.CancelledError:
                 if self.summary.signal is None and not self.summary.stdout_closed:
                     raise
             except OSError as exc:  # reading a list failed mid-way (per-URL errors are records)
                 raise UsageError(f"cannot read input: {exc.strerror or exc}") from None
+            finally:
+                if ticker is not None:
+                    ticker.cancel()
+
+    async def _tick(self) -> None:
+        """A long run on a terminal always shows that it is alive."""
+        while True:
+            self.reporter.refresh()
+            await asyncio.sleep(_PROGRESS_EVERY)
 
     def stop(self, signum: int) -> None:
         """SIGINT/SIGTERM: stop dispatching and cancel what is in flight; twice: leave now."""
@@ -140,14 +161,20 @@ class _Run:
         if self.summary.stdout_closed:
             return
         try:
-            self.outputs.sink.write(result, result.to_record())
+            with self._stdout_write():
+                self.outputs.sink.write(result, result.to_record())
         except BrokenPipeError:
             self.on_stdout_closed()
             return
         except OSError as exc:  # disk full under --records or a redirected stdout
             raise UsageError(f"cannot write output: {exc.strerror or exc}") from None
         self.summary.add(result)
-        self.reporter.advance()
+
+    def _stdout_write(self) -> contextlib.AbstractContextManager[None]:
+        """Records to the terminal the progress line is on: the line steps aside for each."""
+        if self.streams.same_terminal:
+            return self.reporter.paused()
+        return contextlib.nullcontext()
 
     def _close_outputs(self, *, quietly: bool) -> None:
         """Flush and close the outputs; the table is written here."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import stat
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol, TextIO
 
@@ -60,7 +61,8 @@ class Streams:
     stdout_isatty: bool = False
     stderr_isatty: bool = False
     stdin_blocks: bool = False  # a pipe or terminal: read it in a thread, never on the loop
-    width: int | None = None  # terminal columns for the table, when stdout is one
+    width: int | None = None  # columns for the table: the terminal's, or COLUMNS when piped
+    same_terminal: bool = False  # stdout and stderr are one terminal: their lines interleave
 
     @classmethod
     def from_sys(cls) -> Streams:
@@ -76,12 +78,35 @@ class Streams:
             stdout_isatty=stdout_isatty,
             stderr_isatty=sys.stderr.isatty(),
             stdin_blocks=stdin_blocks,
-            width=os.get_terminal_size(sys.stdout.fileno()).columns if stdout_isatty else None,
+            width=_columns(sys.stdout.fileno() if stdout_isatty else None, os.environ),
+            same_terminal=stdout_isatty and sys.stderr.isatty() and _same_device(1, 2),
         )
 
 
 def _may_block(fd: int) -> bool:
     try:
         return not stat.S_ISREG(os.fstat(fd).st_mode)
+    except OSError:
+        return False
+
+
+def _columns(terminal: int | None, environ: Mapping[str, str]) -> int | None:
+    """The table's width: the terminal's, else COLUMNS if it is a number, else None.
+
+    >>> _columns(None, {"COLUMNS": "80"}), _columns(None, {"COLUMNS": "wide"}), _columns(None, {})
+    (80, None, None)
+    """
+    if terminal is not None:
+        try:
+            return os.get_terminal_size(terminal).columns
+        except OSError:
+            pass
+    text = environ.get("COLUMNS", "")
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def _same_device(first: int, second: int) -> bool:
+    try:
+        return os.fstat(first).st_rdev == os.fstat(second).st_rdev
     except OSError:
         return False

@@ -7,6 +7,7 @@ this layer sees a raw flag. The options themselves are data, in cli/options.py.
 
 from __future__ import annotations
 
+import difflib
 import os
 import signal
 import sys
@@ -26,10 +27,10 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=False,
     rich_markup_mode="rich",
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": []},  # -h/--help is ours: cli/help.py
     pretty_exceptions_enable=False,
 )
-_NOT_OPTIONS = ("sources", "version")
+_NOT_OPTIONS = ("sources", "version", "help")
 
 
 @app.command()
@@ -80,6 +81,7 @@ def fetch(
     verbose: o.Verbose = False,
     fail_on: o.FailOnChoice = None,
     version: o.Version = False,
+    help: o.Help = False,
 ) -> int:
     """Fetch many URLs concurrently and report each one as a table row, JSON line or CSV row."""
     invocation: _Invocation = ctx.obj
@@ -115,7 +117,7 @@ def _read_data(data: str | None) -> bytes | None:
         with open(data[1:], "rb") as body:
             return body.read()
     except OSError as exc:
-        raise cannot_read(data[1:], exc) from None
+        raise cannot_read(data[1:], exc, "--data") from None
 
 
 def exit_code(summary: Summary, fail_on: FailOn) -> ExitCode:
@@ -159,12 +161,42 @@ def main(
     except (typer.Abort, KeyboardInterrupt):
         return ExitCode.SIGINT
     except typer.exceptions.TyperException as exc:  # click's usage errors, as typer vendors them
-        return _usage_error(streams, getattr(exc, "format_message", exc.__str__)())
+        return _usage_error(streams, _click_message(exc, command))
     except UsageError as exc:
         return _usage_error(streams, str(exc))
     if real and status == ExitCode.OK:
         _quiet_closed_stdout()
     return int(status) if isinstance(status, int) else ExitCode.OK
+
+
+def _click_message(exc: Exception, command: Any) -> str:
+    """A click usage error in fetchcli's one style: `<option>: <what is wrong>`."""
+    option_name = getattr(exc, "option_name", None)
+    if type(exc).__name__ == "NoSuchOption" and option_name:
+        names = [name for p in command.params for name in (*p.opts, *p.secondary_opts)]
+        close = difflib.get_close_matches(option_name, names, n=1, cutoff=0.8)
+        return f"{option_name}: no such option" + (f" (did you mean {close[0]}?)" if close else "")
+    if option_name:  # an option given without its value
+        return f"{option_name}: needs a value"
+    param = getattr(exc, "param", None)
+    message = str(getattr(exc, "message", exc))
+    if param is None:
+        return message
+    name = max(param.opts, key=len) if param.opts else param.name
+    if getattr(exc, "param_type", None) == "option" or "requires an argument" in message:
+        return f"{name}: needs a value"
+    for plain, words in _PLAIN.items():
+        if message.startswith(plain):
+            return f"{name}: {words}"
+    return f"{name}: {message.removeprefix('Value error, ').rstrip('.')}"
+
+
+# Typer's wording for a value of the wrong type, and ours.
+_PLAIN = {
+    "Input should be a valid integer": "must be a whole number",
+    "Input should be a valid number": "must be a number",
+    "Input should be a valid boolean": "must be true or false",
+}
 
 
 def _usage_error(streams: Streams, message: str) -> int:

@@ -5,12 +5,14 @@ here, so the command line and the Python API share one set of rules."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from fetchcli import __version__
+from fetchcli.cli.help import render_help
 from fetchcli.config import FailOn, Format, Order, Scheme, Transport
 from fetchcli.options import shown_default
 
@@ -21,6 +23,13 @@ RETRIES, REQUEST, OUTPUT = "Retries", "Request", "Output"
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"fetchcli {__version__}")
+        raise typer.Exit()
+
+
+def _help(ctx: typer.Context, value: bool) -> None:
+    if value:
+        width = shutil.get_terminal_size(fallback=(80, 24)).columns  # COLUMNS first
+        typer.echo(render_help(ctx.command, width), nl=False)
         raise typer.Exit()
 
 
@@ -324,6 +333,10 @@ FailOnChoice = Annotated[
         show_default=shown_default("fail_on"),
         rich_help_panel=OUTPUT,
     ),
+]
+Help = Annotated[
+    bool,
+    typer.Option("-h", "--help", callback=_help, is_eager=True, help="Show this help and exit."),
 ]
 Version = Annotated[
     bool,

@@ -8,8 +8,13 @@ error; they are never dropped and never raise.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
-from collections.abc import Iterable, Iterator
+import os
+import stat
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from fetchcli.config import MAX_URL_LENGTH, Config, Shard, url_problem
@@ -26,34 +31,103 @@ def is_url_argument(source: str) -> bool:
     return "://" in source
 
 
-def targets(config: Config, stdin: LineInput) -> Iterator[Target]:
-    """The run's lazy target pipeline: read, then dedupe, shard and skip-done as stages."""
+@dataclass(slots=True)
+class InputMeter:
+    """How far through its input a run is: bytes read of the total (known when every source
+    is a file or an argument, not a pipe), and targets handed on after the filters."""
+
+    total_bytes: int | None = None
+    read_bytes: int = 0
+    targets: int = 0
+
+    @property
+    def fraction(self) -> float | None:
+        if not self.total_bytes:
+            return None
+        return min(1.0, self.read_bytes / self.total_bytes)
+
+
+def targets(
+    config: Config,
+    stdin: LineInput,
+    skipped: Counter[str] | None = None,
+    meter: InputMeter | None = None,
+) -> Iterator[Target]:
+    """The run's lazy target pipeline: read, then dedupe, shard and skip-done as stages; each
+    URL a stage leaves out is counted in `skipped` under the stage's flag name, and `meter`
+    follows the reading."""
     options = config.input
-    found = read_sources(config.sources, options.default_scheme, stdin)
+    skipped = Counter() if skipped is None else skipped
+    meter = InputMeter() if meter is None else meter
+    meter.total_bytes = _input_size(config.sources, stdin)
+    found = read_sources(config.sources, options.default_scheme, stdin, meter)
     if options.dedupe:
-        found = dedupe(found)
+        found = dedupe(found, skipped)
     if options.shard is not None:
-        found = in_shard(found, options.shard)
+        found = in_shard(found, options.shard, skipped)
     if options.skip_done is not None:
-        found = skip_done(found, load_done(options.skip_done))
-    return found
+        found = skip_done(found, load_done(options.skip_done), skipped)
+    return _counted(found, meter)
 
 
-def read_sources(sources: Iterable[str], default_scheme: str, stdin: LineInput) -> Iterator[Target]:
-    """Targets from every SOURCE in argument order, read lazily."""
+def _counted(found: Iterable[Target], meter: InputMeter) -> Iterator[Target]:
+    for target in found:
+        meter.targets += 1
+        yield target
+
+
+def _input_size(sources: Iterable[str], stdin: LineInput) -> int | None:
+    """Bytes in all the input, or None when a part of it is a pipe or terminal."""
+    total = 0
     for source in sources:
         if is_url_argument(source):
+            total += len(source.encode()) + 1
+            continue
+        try:
+            status = os.fstat(stdin.fileno()) if source == STDIN else os.stat(source)  # type: ignore[attr-defined]
+        except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
+            return None
+        if not stat.S_ISREG(status.st_mode):
+            return None
+        total += status.st_size
+    return total
+
+
+def _kept(
+    targets: Iterable[Target], keep: Callable[[Target], bool], reason: str, skipped: Counter[str]
+) -> Iterator[Target]:
+    for target in targets:
+        if keep(target):
+            yield target
+        else:
+            skipped[reason] += 1
+
+
+def read_sources(
+    sources: Iterable[str],
+    default_scheme: str,
+    stdin: LineInput,
+    meter: InputMeter | None = None,
+) -> Iterator[Target]:
+    """Targets from every SOURCE in argument order, read lazily."""
+    meter = InputMeter() if meter is None else meter
+    for source in sources:
+        if is_url_argument(source):
+            meter.read_bytes += len(source.encode()) + 1
             yield make_target(source, ARG, None, default_scheme)
         elif source == STDIN:
-            yield from iter_lines(stdin, STDIN, default_scheme)
+            yield from iter_lines(stdin, STDIN, default_scheme, meter)
         else:
             with open(source, "rb") as lines:
-                yield from iter_lines(lines, source, default_scheme)
+                yield from iter_lines(lines, source, default_scheme, meter)
 
 
-def iter_lines(stream: LineInput, source: str, default_scheme: str) -> Iterator[Target]:
+def iter_lines(
+    stream: LineInput, source: str, default_scheme: str, meter: InputMeter | None = None
+) -> Iterator[Target]:
     """Targets from a URL list: blank lines and `#` comments skipped, line numbers kept."""
-    for number, raw in enumerate(_bounded_lines(stream), start=1):
+    meter = InputMeter() if meter is None else meter
+    for number, raw in enumerate(_bounded_lines(stream, meter), start=1):
         if raw is None:
             yield _invalid("", source, number, f"line longer than {MAX_URL_LENGTH} bytes")
             continue
@@ -67,16 +141,18 @@ def iter_lines(stream: LineInput, source: str, default_scheme: str) -> Iterator[
             yield make_target(text, source, number, default_scheme)
 
 
-def _bounded_lines(stream: LineInput) -> Iterator[bytes | None]:
+def _bounded_lines(stream: LineInput, meter: InputMeter) -> Iterator[bytes | None]:
     """Lines of at most MAX_URL_LENGTH bytes; a longer one is skipped whole and yields None,
     so a hostile input without newlines cannot fill memory."""
     limit = MAX_URL_LENGTH + 2  # room for CR LF
     while line := stream.readline(limit):
+        meter.read_bytes += len(line)
         if len(line) < limit or line.endswith(b"\n"):
             yield line
             continue
         while (rest := stream.readline(limit)) and not rest.endswith(b"\n"):
-            pass
+            meter.read_bytes += len(rest)
+        meter.read_bytes += len(rest)
         yield None
 
 
@@ -94,15 +170,19 @@ def _invalid(text: str, source: str, line: int | None, reason: str) -> Target:
     return Target(shown, source, line, ErrorInfo(ErrorKind.INVALID_URL, reason))
 
 
-def dedupe(targets: Iterable[Target]) -> Iterator[Target]:
+def dedupe(targets: Iterable[Target], skipped: Counter[str] | None = None) -> Iterator[Target]:
     """Skip exact repeats of a URL. Keeps a 64-bit hash per distinct URL (under 100 bytes in a
     set), not the URL; a false repeat would take some 2**32 distinct URLs."""
     seen: set[int] = set()
-    for target in targets:
+
+    def first_time(target: Target) -> bool:
         digest = int.from_bytes(hashlib.blake2b(target.url.encode(), digest_size=8).digest())
-        if digest not in seen:
-            seen.add(digest)
-            yield target
+        if digest in seen:
+            return False
+        seen.add(digest)
+        return True
+
+    return _kept(targets, first_time, "dedupe", Counter() if skipped is None else skipped)
 
 
 def shard_of(url: str, count: int) -> int:
@@ -115,8 +195,13 @@ def shard_of(url: str, count: int) -> int:
     return int.from_bytes(digest, "big") % count + 1
 
 
-def in_shard(targets: Iterable[Target], shard: Shard) -> Iterator[Target]:
-    return (t for t in targets if shard_of(t.url, shard.count) == shard.index)
+def in_shard(
+    targets: Iterable[Target], shard: Shard, skipped: Counter[str] | None = None
+) -> Iterator[Target]:
+    def mine(target: Target) -> bool:
+        return shard_of(target.url, shard.count) == shard.index
+
+    return _kept(targets, mine, "shard", Counter() if skipped is None else skipped)
 
 
 def load_done(path: Path) -> set[str]:
@@ -150,6 +235,12 @@ def _successful_url(raw: bytes) -> str | None:
     return None
 
 
-def skip_done(targets: Iterable[Target], done: set[str]) -> Iterator[Target]:
+def skip_done(
+    targets: Iterable[Target], done: set[str], skipped: Counter[str] | None = None
+) -> Iterator[Target]:
     """Records hold masked URLs, so compare masked forms."""
-    return (t for t in targets if t.error is not None or mask_url(t.url) not in done)
+
+    def not_done(target: Target) -> bool:
+        return target.error is not None or mask_url(target.url) not in done
+
+    return _kept(targets, not_done, "skip-done", Counter() if skipped is None else skipped)

@@ -22,6 +22,7 @@ import httpx
 from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
+from fetchcli.net.classify import BAD_CHUNKS, BAD_HEAD, BODY_CUT, DISCONNECTED
 from fetchcli.net.connector import BoundedConnector
 from fetchcli.net.dns import Resolver
 
@@ -77,13 +78,27 @@ def _mapped_exceptions(request: httpx.Request) -> Iterator[None]:
         yield
     except aiohttp.ClientError as exc:
         target = httpx_error_for(exc)
-        raise target(str(exc) or _default_message(target), request=request) from exc
+        raise target(_message(exc), request=request) from exc
 
 
-def _default_message(target: type[httpx.TransportError]) -> str:
-    if target is httpx.RemoteProtocolError:
-        return "Server disconnected without sending a response."
-    return target.__name__
+def _message(exc: aiohttp.ClientError) -> str:
+    """aiohttp's failures in the words classify.describe() uses for httpcore's: a timeout or a
+    protocol error says what happened; a failure with an OS error under it keeps its text (the
+    OS error is what describe() reports)."""
+    if isinstance(exc, aiohttp.ServerTimeoutError):
+        return (
+            "connect timeout" if isinstance(exc, aiohttp.ConnectionTimeoutError) else "read timeout"
+        )
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return DISCONNECTED
+    text = str(exc).lower()
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return BODY_CUT if "not completed" in text or "content length" in text else BAD_CHUNKS
+    if isinstance(exc, aiohttp.ClientResponseError) and not isinstance(
+        exc, aiohttp.ClientHttpProxyError
+    ):
+        return BAD_CHUNKS if "chunk" in text else BAD_HEAD
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 class _ResponseStream(httpx.AsyncByteStream):

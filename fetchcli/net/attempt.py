@@ -170,7 +170,10 @@ class Attempter:
         output = self._config.output
         decoder = _decoder(response)
         snippet = SnippetCollector(output.snippet if decoder is not None else 0)
-        consumer = self._consumer_for(target, response.status_code) if self._consumer_for else None
+        content_type = response.headers.get("content-type")
+        consumer = None
+        if self._consumer_for is not None:
+            consumer = self._consumer_for(target, response.status_code, content_type)
         cap = SizeCap(output.max_size)
         error: Exception | None = None
         saved_to, complete = None, False
@@ -194,7 +197,6 @@ class Attempter:
             await chunks.aclose()
             if consumer is not None:
                 saved_to = consumer.finish(complete)
-        content_type = response.headers.get("content-type")
         text = snippet.snippet(content_type, charset_of(content_type))
         return Body(cap.count, cap.truncated, text, saved_to), error
 

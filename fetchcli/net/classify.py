@@ -23,6 +23,7 @@ EMFILE/ENFILE in the chain .......... io        (out of descriptors: local, not 
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 from dataclasses import dataclass
@@ -125,11 +126,68 @@ def _kind(exc: BaseException) -> tuple[ErrorKind, Retry]:
 
 
 def describe(exc: BaseException) -> str:
-    """A one-line message: the most informative text found along the exception chain."""
+    """One plain line saying what went wrong, in the same words on every transport: the root
+    cause where one is known (`connection refused`, `name not found`, `read timeout`), never a
+    library's internals (object reprs, cancel scopes, `ssl:default`)."""
     if descriptors.exhausted(exc):
         return descriptors.exhausted_message()
-    for cause in exception_chain(exc):
+    if isinstance(exc, WriteFailed | DecodeError):  # ours: they say what they were doing
+        return " ".join(str(exc).split())
+    chain = list(exception_chain(exc))
+    for cause in chain:
+        if isinstance(cause, socket.gaierror):
+            return str(cause.strerror or cause)
+    for cause in chain:
+        if getattr(cause, "verify_message", None):  # OpenSSL's own reason for refusing it
+            return f"certificate verify failed: {cause.verify_message}"  # type: ignore[attr-defined]
+    for cause in chain:
+        if isinstance(cause, ssl.SSLError | ssl.CertificateError):
+            reason = getattr(cause, "reason", None) or " ".join(str(cause).split())
+            return f"TLS handshake failed: {_lower_first(reason)}"
+    for cls, words in _TIMEOUTS.items():
+        if isinstance(exc, cls):
+            return words
+    for cause in chain:
+        if isinstance(cause, OSError) and cause.errno and cause.errno > 0:
+            return _lower_first(os.strerror(cause.errno))
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.LocalProtocolError):
+        return _protocol_words(str(exc))
+    for cause in chain:
         text = " ".join(str(cause).split())
         if text:
             return text
     return type(exc).__name__
+
+
+# Exactly these words, whichever transport raised the timeout; fetch.py adds the seconds.
+_TIMEOUTS: dict[type[BaseException], str] = {
+    httpx.ConnectTimeout: "connect timeout",
+    httpx.ReadTimeout: "read timeout",
+    httpx.WriteTimeout: "write timeout",
+    httpx.PoolTimeout: "pool timeout",
+}
+TIMEOUT_WORDS = frozenset(_TIMEOUTS.values())
+
+DISCONNECTED = "server closed the connection without answering"
+BODY_CUT = "server closed the connection before the end of the body"
+BAD_CHUNKS = "malformed chunked body"
+BAD_HEAD = "malformed status line or headers"
+PROTOCOL_WORDS = frozenset({DISCONNECTED, BODY_CUT, BAD_CHUNKS, BAD_HEAD})
+
+
+def _protocol_words(text: str) -> str:
+    """A protocol error in plain words; both parsers (h11, aiohttp's) say them their own way."""
+    lowered = text.lower()
+    if text in PROTOCOL_WORDS:
+        return text
+    if "without sending a response" in lowered or "disconnected" in lowered:
+        return DISCONNECTED
+    if "complete message body" in lowered or "content length" in lowered:
+        return BODY_CUT
+    if "chunk" in lowered:
+        return BAD_CHUNKS
+    return BAD_HEAD
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]

@@ -34,11 +34,13 @@ async def run(
     consumer_for: ConsumerFactory | None = None,
     log: Log | None = None,
     blocking_input: bool = False,
+    on_finished: Emit | None = None,
 ) -> None:
     """Fetch every target and `emit` each Result once: in input order within `window`, or as
     they finish when it is None.
 
-    `blocking_input` says the targets come from a pipe or terminal, read in a thread."""
+    `blocking_input` says the targets come from a pipe or terminal, read in a thread;
+    `on_finished` hears of each Result as soon as it is made, before any waiting for order."""
     concurrency = config.pool.concurrency
     feed = make_feed(targets, bound=2 * concurrency + 16, blocking=blocking_input)
     reorder: Reorder[Result] = Reorder(window, size_of=held_size)
@@ -50,7 +52,7 @@ async def run(
         try:
             async with asyncio.TaskGroup() as workers:
                 for _ in range(concurrency):
-                    workers.create_task(_work(feed, fetcher, reorder, emit))
+                    workers.create_task(_work(feed, fetcher, reorder, emit, on_finished))
         except BaseExceptionGroup as group:
             raise group.exceptions[0] from None  # a failing input or output, not a URL's error
         finally:
@@ -71,7 +73,9 @@ def held_size(result: Result) -> int:
     return size
 
 
-async def _work(feed: Feed, fetcher: Fetcher, reorder: Reorder[Result], emit: Emit) -> None:
+async def _work(
+    feed: Feed, fetcher: Fetcher, reorder: Reorder[Result], emit: Emit, on_finished: Emit | None
+) -> None:
     while True:
         await reorder.reserve()
         target = await feed.next()
@@ -79,5 +83,7 @@ async def _work(feed: Feed, fetcher: Fetcher, reorder: Reorder[Result], emit: Em
             reorder.unreserve()
             return
         result = await fetcher.fetch(target)
+        if on_finished is not None:
+            on_finished(result)
         for ready in reorder.push(target.index, result):
             emit(ready)

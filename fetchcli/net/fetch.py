@@ -22,6 +22,7 @@ from fetchcli.consumer import ConsumerFactory
 from fetchcli.models import ErrorInfo, ErrorKind, Result, Target
 from fetchcli.net import descriptors
 from fetchcli.net.attempt import Attempter, Outcome
+from fetchcli.net.classify import TIMEOUT_WORDS
 from fetchcli.net.client import close_idle_connections
 from fetchcli.net.deadline import DeadlinePassed, deadline_after, within
 from fetchcli.net.limits import HostGate, RateLimiter
@@ -183,6 +184,10 @@ def _error_of(outcome: Outcome, config: Config) -> ErrorInfo | None:
         assert failure is not None
         if failure.kind is ErrorKind.DEADLINE:
             return ErrorInfo(failure.kind, f"--max-time {config.timeouts.max_time:g}s passed")
+        if failure.message in TIMEOUT_WORDS:  # say after how long, as the user set it
+            seconds = getattr(config.timeouts, failure.message.replace(" ", "_"))
+            if seconds is not None:
+                return ErrorInfo(failure.kind, f"{failure.message} after {seconds:g}s")
         return failure.info()
     if outcome.body is not None and outcome.body.truncated:
         cap = config.output.max_size

@@ -9,10 +9,10 @@ from __future__ import annotations
 import codecs
 import re
 
+from fetchcli.mime import is_textual
 from fetchcli.sanitize import collapse_whitespace, sanitize
 
 _SEQUENCE_START = re.compile("[\x1b\x80-\x9f]")
-_TEXT_SUBTYPES = ("json", "xml", "javascript", "ecmascript", "html", "csv", "yaml", "urlencoded")
 
 
 class SnippetCollector:
@@ -51,21 +51,6 @@ def clean_snippet(text: str, chars: int) -> str:
         if len(cleaned) >= chars:
             return cleaned[:chars]
     return collapse_whitespace(sanitize(text))[:chars]
-
-
-def is_textual(content_type: str | None, sample: bytes) -> bool:
-    """Whether a body of this type is text worth a snippet.
-
-    >>> is_textual("text/html; charset=utf-8", b""), is_textual("image/png", b"")
-    (True, False)
-    >>> is_textual("application/problem+json", b""), is_textual(None, b"\\x00\\x01")
-    (True, False)
-    """
-    if not content_type:
-        return b"\0" not in sample
-    mime = content_type.split(";", 1)[0].strip().lower()
-    main, _, sub = mime.partition("/")
-    return main == "text" or any(word in sub for word in _TEXT_SUBTYPES)
 
 
 _CHARSET = re.compile(r";\s*charset\s*=\s*\"?([^\";\s]+)", re.IGNORECASE)

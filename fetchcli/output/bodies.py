@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import BinaryIO
 
+from fetchcli.consumer import BodyConsumer
+from fetchcli.mime import is_textual
 from fetchcli.models import Record, Result, Target
 from fetchcli.output.spool import MEMORY_BUDGET, MemoryBudget, Spool, SpoolStore
 
@@ -32,6 +34,30 @@ class BodyWriter:
 
     def finish(self, complete: bool) -> str | None:
         return None  # what was received stays; the record says whether it was complete
+
+
+class BinaryWithheld:
+    """At a terminal, a binary body is not written, as curl refuses to: raw bytes would garble
+    the screen. `notice` says once which URL was held back. Text passes through whole."""
+
+    def __init__(self, inner: BodyConsumer, content_type: str | None, notice: Callable[[], None]):
+        self._inner = inner
+        self._content_type = content_type
+        self._notice = notice
+        self._textual: bool | None = is_textual(content_type, b"") if content_type else None
+        if self._textual is False:
+            notice()
+
+    def feed(self, chunk: bytes) -> None:
+        if self._textual is None:  # no type: the first bytes say (a NUL means binary)
+            self._textual = is_textual(None, chunk[:512])
+            if not self._textual:
+                self._notice()
+        if self._textual:
+            self._inner.feed(chunk)
+
+    def finish(self, complete: bool) -> str | None:
+        return self._inner.finish(complete)
 
 
 class BodySink:

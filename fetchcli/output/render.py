@@ -1,4 +1,4 @@
-"""The stderr side, drawn with rich: the summary, the progress bar, warnings and -v lines.
+"""The stderr side, drawn with rich: the summary, the progress line, warnings and -v lines.
 
 Server text arrives here already sanitized by `Result.to_record()` and is only ever wrapped in
 `Text`, never parsed as markup. (The results table is table.py.)
@@ -6,34 +6,71 @@ Server text arrives here already sanitized by `Result.to_record()` and is only e
 
 from __future__ import annotations
 
+import signal
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import TextIO
 
 from rich.console import Console
 from rich.filesize import decimal
-from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from fetchcli.models import Summary
+from fetchcli.input.sources import InputMeter
+from fetchcli.models import Result, Summary
+
+_STOPPED_BY: dict[int, str] = {
+    signal.SIGINT: "interrupted (Ctrl-C)",
+    signal.SIGTERM: "terminated (SIGTERM)",
+}
 
 
 def summary_line(summary: Summary) -> str:
-    """ok and failed counts, failures by kind, bytes, elapsed, requests per second."""
+    """ok and failed counts, failures by kind, what was skipped and why, bytes, elapsed,
+    requests per second; and, first, whether the run was cut short.
+
+    >>> summary_line(Summary(ok=3, failed=1, skipped=Counter(dedupe=2), elapsed=2.0))
+    '3 ok, 1 failed, 2 skipped (dedupe 2) · 0 bytes in 2.00s · 2.0 req/s'
+    """
     failed = f"{summary.failed} failed"
     if summary.failures_by_kind:
-        kinds = ", ".join(f"{kind} {n}" for kind, n in summary.failures_by_kind.most_common())
-        failed += f" ({kinds})"
+        failed += f" ({_counts(summary.failures_by_kind)})"
     truncated = f", {summary.truncated} truncated" if summary.truncated else ""
+    skipped = ""
+    if summary.skipped:
+        skipped = f", {summary.skipped.total()} skipped ({_counts(summary.skipped)})"
+    stopped = ""
+    if summary.signal is not None:
+        stopped = _STOPPED_BY.get(summary.signal, f"stopped by signal {summary.signal}") + ": "
     return (
-        f"{summary.ok} ok, {failed}{truncated} · {decimal(summary.bytes)} "
+        f"{stopped}{summary.ok} ok, {failed}{truncated}{skipped} · {decimal(summary.bytes)} "
         f"in {summary.elapsed:.2f}s · {summary.rate:.1f} req/s"
     )
 
 
-class Reporter:
-    """The stderr side: warnings, errors, -v lines, the progress bar and the summary."""
+def _counts(counter: Counter[str]) -> str:
+    return ", ".join(f"{name} {n}" for name, n in counter.most_common())
 
-    def __init__(self, stderr: TextIO, *, is_terminal: bool, progress: bool) -> None:
+
+class Reporter:
+    """The stderr side: warnings, errors, -v lines, the progress line and the summary.
+
+    The progress line is one line redrawn in place (never rich's Live, whose thread could draw
+    between two bytes of a record): it is cleared before anything else is written to the
+    terminal and drawn again after, so no text of it is left at the start of a line, and it is
+    cleared for good before the table is drawn.
+    """
+
+    def __init__(
+        self,
+        stderr: TextIO,
+        *,
+        is_terminal: bool,
+        progress: bool,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.console = Console(
             file=stderr,
             force_terminal=is_terminal,
@@ -42,23 +79,18 @@ class Reporter:
             emoji=False,
             soft_wrap=True,
         )
-        self._progress = (
-            Progress(
-                SpinnerColumn(),
-                MofNCompleteColumn(),
-                TextColumn("URLs done"),
-                TimeElapsedColumn(),
-                console=self.console,
-                transient=True,
-            )
-            if progress
-            else None
-        )
-        self._task = self._progress.add_task("fetch", total=None) if self._progress else None
+        self._stderr = stderr
+        self.progress = progress
+        self._clock = clock
+        self._started = clock()
+        self._done = 0
+        self._failed = 0
+        self._meter: InputMeter | None = None
+        self._shown = False
+        self._frame = 0
 
     def __enter__(self) -> Reporter:
-        if self._progress is not None:
-            self._progress.start()
+        self._started = self._clock()
         return self
 
     def __exit__(
@@ -67,19 +99,85 @@ class Reporter:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._progress is not None:
-            self._progress.stop()
+        self.clear()
 
-    def advance(self) -> None:
-        if self._progress is not None and self._task is not None:
-            self._progress.advance(self._task)
+    def follow(self, meter: InputMeter) -> None:
+        """Read the input's progress (for a total and an ETA) from `meter`."""
+        self._meter = meter
+
+    def finished(self, result: Result) -> None:
+        """One URL is done (whenever its record is written)."""
+        self._done += 1
+        self._failed += not result.ok
+
+    def refresh(self) -> None:
+        """Draw the progress line again (the run calls this a few times a second)."""
+        if not self.progress:
+            return
+        self._frame += 1
+        width = self.console.width
+        line = self.progress_text()[: max(0, width - 1)]
+        self._stderr.write(f"\r{line}\x1b[K")
+        self._stderr.flush()
+        self._shown = True
+
+    def clear(self) -> None:
+        """Take the progress line off the screen, whole."""
+        if self._shown:
+            self._stderr.write("\r\x1b[K")
+            self._stderr.flush()
+            self._shown = False
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """For a write to the same terminal (a record on stdout): no progress while it is made."""
+        if not self._shown:
+            yield
+            return
+        self.clear()
+        try:
+            yield
+        finally:
+            self.refresh()
+
+    def progress_text(self) -> str:
+        """`⠹ 1,234 done · 12 failed · 310/s · 45% · ETA 0:12 · 0:04`; the total and the ETA
+        only when the input's size is known (files, not pipes)."""
+        elapsed = self._clock() - self._started
+        rate = self._done / elapsed if elapsed > 0 else 0.0
+        parts = [f"{_SPINNER[self._frame % len(_SPINNER)]} {self._done:,} done"]
+        if self._failed:
+            parts.append(f"{self._failed:,} failed")
+        parts.append(f"{rate:,.0f}/s")
+        fraction = self._meter.fraction if self._meter is not None else None
+        if fraction and self._meter is not None and self._meter.targets and rate > 0:
+            total = max(self._done, round(self._meter.targets / fraction))
+            parts.append(f"of ~{total:,}")
+            parts.append(f"ETA {_clock_time((total - self._done) / rate)}")
+        parts.append(_clock_time(elapsed))
+        return " · ".join(parts)
 
     def line(self, text: str) -> None:
-        """A plain line on stderr, drawn above the progress bar; `text` is never markup."""
-        self.console.print(Text(text), soft_wrap=True)
+        """A plain line on stderr (never markup), with the progress line kept below it."""
+        with self.paused():
+            self.console.print(Text(text), soft_wrap=True)
 
     def warning(self, text: str) -> None:
         self.line(f"fetchcli: warning: {text}")
 
     def summary(self, summary: Summary) -> None:
         self.line(f"fetchcli: {summary_line(summary)}")
+
+
+_SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+
+def _clock_time(seconds: float) -> str:
+    """`0:04`, `1:02:03`.
+
+    >>> _clock_time(4.2), _clock_time(3723)
+    ('0:04', '1:02:03')
+    """
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"

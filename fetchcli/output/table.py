@@ -20,10 +20,8 @@ from fetchcli.models import Record, Result
 
 HEADERS = ("#", "URL", "Status", "Time", "Size", "Type", "Snippet")
 _RIGHT = {0, 3, 4}  # columns aligned right: #, Time, Size
-_FLEXIBLE = (1, 6)  # URL and Snippet share what the others leave, 3:2
 _CAPS = {2: 28, 5: 24}  # Status and Type never take more than this
 _STATUS_STYLES = {2: "green", 3: "cyan", 4: "yellow", 5: "red"}
-_MIN_FLEXIBLE = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,46 +64,100 @@ def render_results(results: Sequence[Result], *, width: int, color: bool) -> str
 
 
 def render_table(rows: Sequence[Row], *, width: int, color: bool) -> Iterator[str]:
-    """The table's lines, fitted to `width` columns; coloured when `color`."""
-    widths = _column_widths(rows, width)
+    """The table's lines, never wider than `width` columns; coloured when `color`."""
+    columns, widths = layout(rows, width)
     paint = _Painter(color)
     yield _border("┏", "┳", "┓", "━", widths)
-    yield _line([paint(h, "bold") for h in _fit(HEADERS, widths)], "┃")
+    shown = list(zip(columns, widths, strict=True))
+    yield _line([paint(_fit(HEADERS[c], w, c), "bold") for c, w in shown], "┃")
     yield _border("┡", "╇", "┩", "━", widths)
     for row in rows:
-        cells = _fit(row.cells, widths)
-        styled = [paint(cell, _style(i, row)) for i, cell in enumerate(cells)]
-        yield _line(styled, "│")
+        yield _line([paint(_fit(row.cells[c], w, c), _style(c, row)) for c, w in shown], "│")
     yield _border("└", "┴", "┘", "─", widths)
+
+
+def layout(rows: Sequence[Row], width: int) -> tuple[list[int], list[int]]:
+    """Which columns to show and how wide, so that the table fits `width`.
+
+    The URL has priority. #, URL, Status, Time and Size come first, each as wide as its widest
+    cell; past the width, Status shrinks, then the URL (cut in the middle, see shorten_middle).
+    Type and Snippet then take what is left, if it is enough for them to say something.
+    """
+    natural = [cell_len(h) for h in HEADERS]
+    for row in rows:
+        for column, cell in enumerate(row.cells):
+            if len(cell) > natural[column] or not cell.isascii():
+                natural[column] = max(natural[column], cell_len(cell))
+    widths = {c: min(natural[c], _CAPS.get(c, natural[c])) for c in _ESSENTIAL}
+    for column, floor in _SQUEEZE:
+        excess = _table_width(widths) - width
+        if excess <= 0:
+            break
+        if column in widths:
+            if floor is None:
+                del widths[column]
+            else:
+                widths[column] = max(min(widths[column], floor), widths[column] - excess)
+    for column, floor in _OPTIONAL:
+        room = width - _table_width(widths) - 3
+        wanted = min(natural[column], _CAPS.get(column, natural[column]))
+        if room >= min(wanted, floor):
+            widths[column] = min(wanted, room)
+    columns = sorted(widths)
+    return columns, [widths[c] for c in columns]
+
+
+_ESSENTIAL = (0, 1, 2, 3, 4)  # #, URL, Status, Time, Size
+# Past the width, in order: (column, the width it may shrink to; None: it goes).
+_SQUEEZE: tuple[tuple[int, int | None], ...] = (
+    (2, 12),  # Status: `404 Not Fou…`, and an error kind whole (`200 protocol`)
+    (1, 40),  # URL
+    (2, 7),
+    (1, 16),
+    (3, None),  # Time
+    (4, None),  # Size
+)
+_OPTIONAL = ((5, 10), (6, 16))  # Type, Snippet: (column, the least worth showing)
+
+
+def _table_width(widths: dict[int, int]) -> int:
+    return sum(widths.values()) + 3 * len(widths) + 1
 
 
 def _style(column: int, row: Row) -> str:
     return row.status_style if column == 2 else "dim" if column == 6 else ""
 
 
-def _column_widths(rows: Sequence[Row], width: int) -> list[int]:
-    natural = [cell_len(h) for h in HEADERS]
-    for row in rows:
-        for column, cell in enumerate(row.cells):
-            if len(cell) > natural[column] or not cell.isascii():
-                natural[column] = max(natural[column], cell_len(cell))
-    widths = [min(n, _CAPS.get(i, n)) for i, n in enumerate(natural)]
-    fixed = sum(w for i, w in enumerate(widths) if i not in _FLEXIBLE)
-    room = max(2 * _MIN_FLEXIBLE, width - fixed - (3 * len(HEADERS) + 1))
-    url = min(natural[1], max(_MIN_FLEXIBLE, room * 3 // 5))
-    widths[1], widths[6] = url, max(_MIN_FLEXIBLE, min(natural[6], room - url))
-    return widths
+def _fit(cell: str, width: int, column: int) -> str:
+    size = len(cell) if cell.isascii() else cell_len(cell)
+    if size > width:
+        cell = shorten_middle(cell, width) if column == 1 else set_cell_size(cell, width - 1) + "…"
+        size = cell_len(cell)
+    padding = " " * (width - size)
+    return padding + cell if column in _RIGHT else cell + padding
 
 
-def _fit(cells: Sequence[str], widths: Sequence[int]) -> list[str]:
-    fitted = []
-    for column, (cell, width) in enumerate(zip(cells, widths, strict=True)):
-        size = len(cell) if cell.isascii() else cell_len(cell)
-        if size > width:
-            cell, size = set_cell_size(cell, width - 1) + "…", width
-        padding = " " * (width - size)
-        fitted.append(padding + cell if column in _RIGHT else cell + padding)
-    return fitted
+def shorten_middle(url: str, width: int) -> str:
+    """A URL cut to `width` in the middle: it keeps its start (scheme and host) and its end
+    (the last path segment and the query), which tell rows apart.
+
+    >>> shorten_middle("https://example.com/a/very/long/path/to/page.html?x=1", 36)
+    'https://example.com/a/…page.html?x=1'
+    """
+    if cell_len(url) <= width:
+        return url
+    if not url.isascii():  # wide characters: cut at the end, by cells
+        return set_cell_size(url, width - 1) + "…"
+    room = width - 1
+    host_end = url.find("/", url.find("//") + 2)
+    head = len(url) if host_end < 0 else host_end + 1
+    tail = len(url) - max(url.rfind("/"), head - 1) - 1
+    if head + tail > room:  # the two ends alone are too long: share the room between them
+        tail = min(tail, max(room - head, room // 2))
+        head = room - tail
+    else:
+        head = room - tail  # the rest goes to the start of the path
+    return url[:head] + "…" + url[len(url) - tail :]
 
 
 def _line(cells: Sequence[str], bar: str) -> str:

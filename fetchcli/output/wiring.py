@@ -9,12 +9,13 @@ from pathlib import Path
 
 from fetchcli.config import Config, Format, Order, OutputConfig
 from fetchcli.consumer import BodyConsumer, ConsumerFactory, FanOut
-from fetchcli.errors import UsageError
+from fetchcli.errors import cannot_write
 from fetchcli.models import Target
-from fetchcli.output.bodies import BodySink
+from fetchcli.output.bodies import BinaryWithheld, BodySink
 from fetchcli.output.save import Saver
 from fetchcli.output.sinks import CsvSink, JsonlSink, Sink, TableSink, TeeSink
 from fetchcli.output.table import Row, render_table, table_row
+from fetchcli.sanitize import shown
 from fetchcli.streams import Streams
 
 TABLE_WIDTH = 120  # when stdout is not a terminal
@@ -27,9 +28,13 @@ class Outputs:
 
 
 def build_outputs(
-    config: Config, streams: Streams, on_stdout_closed: Callable[[], None]
+    config: Config,
+    streams: Streams,
+    on_stdout_closed: Callable[[], None],
+    warn: Callable[[str], None],
 ) -> Outputs:
-    """The sink and the body consumers for `config`; UsageError if --records cannot be opened."""
+    """The sink and the body consumers for `config`; UsageError if --records cannot be opened.
+    `warn` says on stderr what was held back from a terminal."""
     output = config.output
     bodies = None
     if output.format is Format.BODY:
@@ -42,7 +47,8 @@ def build_outputs(
     sink = bodies or _format_sink(output, streams)
     if output.records is not None:
         sink = TeeSink(sink, _records_sink(output.records))
-    return Outputs(sink, _consumer_factory(output.save, bodies))
+    guard = _binary_guard(warn) if bodies is not None and streams.stdout_isatty else None
+    return Outputs(sink, _consumer_factory(output.save, bodies, guard))
 
 
 def _format_sink(output: OutputConfig, streams: Streams) -> Sink:
@@ -57,25 +63,46 @@ def _records_sink(path: Path) -> Sink:
     try:
         records = path.open("ab")
     except OSError as exc:
-        raise UsageError(f"cannot write '{path}': {exc.strerror or exc}") from None
+        raise cannot_write(path, exc, "--records") from None
     return JsonlSink(records, close_stream=True)
 
 
-def _consumer_factory(save: Path | None, bodies: BodySink | None) -> ConsumerFactory | None:
+Guard = Callable[[BodyConsumer, Target, str | None], BodyConsumer]
+
+
+def _consumer_factory(
+    save: Path | None, bodies: BodySink | None, guard: Guard | None
+) -> ConsumerFactory | None:
     saver = Saver(save) if save is not None else None
     if saver is None and bodies is None:
         return None
 
-    def open_body(target: Target, status: int) -> BodyConsumer | None:
+    def open_body(target: Target, status: int, content_type: str | None) -> BodyConsumer | None:
         # The file first: if it cannot be made, stdout has not been promised anything.
         parts: list[BodyConsumer] = []
         if saver is not None and (saved := saver.open(target.url, status)) is not None:
             parts.append(saved)
         if bodies is not None:
-            parts.append(bodies.open(target))
+            writer: BodyConsumer = bodies.open(target)
+            parts.append(writer if guard is None else guard(writer, target, content_type))
         return parts[0] if len(parts) == 1 else FanOut(*parts) if parts else None
 
     return open_body
+
+
+def _binary_guard(warn: Callable[[str], None]) -> Guard:
+    def guard(writer: BodyConsumer, target: Target, content_type: str | None) -> BodyConsumer:
+        kind = (content_type or "no type").split(";", 1)[0]
+
+        def notice() -> None:
+            warn(
+                f"{shown(target.url)}: binary body ({shown(kind)}) not written to the terminal; "
+                "pipe it (| cat) or use --save DIR"
+            )
+
+        return BinaryWithheld(writer, content_type, notice)
+
+    return guard
 
 
 def _table_shower(streams: Streams) -> Callable[[Sequence[Row]], None]:

@@ -9,6 +9,7 @@ import pytest
 import respx
 
 from fetchcli import __version__
+from fetchcli.input.sources import shard_of
 from tests.conftest import RunCli
 
 
@@ -24,19 +25,24 @@ def transport() -> httpx.MockTransport:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--shard", "3/2", "https://ok.test/"], "invalid value for --shard"),
-        (["--shard", "x", "https://ok.test/"], "invalid value for --shard"),
-        (["-H", "X-A: 1\r\nX-B: 2", "https://ok.test/"], "header contains CR or LF"),
-        (["-H", "no colon", "https://ok.test/"], "header must be 'Name: value'"),
-        (["--max-size", "lots", "https://ok.test/"], "invalid value for --max-size"),
-        (["-c", "0", "https://ok.test/"], "--concurrency"),
-        (["-f", "xml", "https://ok.test/"], "--format"),
-        (["-u", "nopassword", "https://ok.test/"], "--user must be USER:PASS"),
-        (["--proxy", "nohost", "https://ok.test/"], "invalid value for --proxy"),
-        (["--nope"], "No such option: --nope"),
-        (["--http2", "--transport", "aiohttp", "https://ok.test/"], "--http2 needs --transport"),
+        (["--shard", "3/2", "https://ok.test/"], "--shard: must be I/N with 1 <= I <= N"),
+        (["--shard", "x", "https://ok.test/"], "--shard: must be I/N"),
+        (["-H", "X-A: 1\r\nX-B: 2", "https://ok.test/"], "-H: contains CR or LF"),
+        (["-H", "no colon", "https://ok.test/"], "-H: must be 'Name: value'"),
+        (["--max-size", "lots", "https://ok.test/"], "--max-size: not a size: 'lots'"),
+        (["-c", "0", "https://ok.test/"], "--concurrency: must be at least 1, got 0"),
+        (["-c", "many", "https://ok.test/"], "--concurrency: must be a whole number"),
+        (["-c"], "-c: needs a value"),
+        (["-f", "xml", "https://ok.test/"], "--format: 'xml' is not one of"),
+        (["-u", "nopassword", "https://ok.test/"], "--user: must be USER:PASS"),
+        (["-X", "GE T", "https://ok.test/"], "--method: not an HTTP method: 'GE T'"),
+        (["--proxy", "nohost", "https://ok.test/"], "--proxy: unsupported scheme"),
+        (["--nope"], "--nope: no such option"),
+        (["--concurency", "3"], "--concurency: no such option (did you mean --concurrency?)"),
+        (["--http2", "--transport", "aiohttp", "https://ok.test/"], "--http2: needs --transport"),
         (["missing-file.txt"], "cannot read 'missing-file.txt': No such file or directory"),
-        (["-d", "@missing-body"], "cannot read 'missing-body'"),
+        (["-d", "@missing-body"], "--data: cannot read 'missing-body'"),
+        (["--cacert", "missing.pem", "https://ok.test/"], "--cacert: cannot read 'missing.pem'"),
     ],
 )
 def test_usage_errors_are_one_line_and_exit_2(run_cli: RunCli, transport, args, message) -> None:
@@ -197,3 +203,35 @@ def test_output_that_cannot_be_written_is_one_line(run_cli, transport) -> None:
         result.stderr.splitlines()[-1]
         == "fetchcli: error: cannot write output: No space left on device"
     )
+
+
+def test_cacert_without_a_certificate_is_a_usage_error(run_cli, tmp_path, transport) -> None:
+    """--cacert naming a file that holds no certificate: exit 2 before anything is fetched,
+    naming the option and the file."""
+    garbage = tmp_path / "garbage.bin"
+    garbage.write_bytes(b"\x00\x01 not a certificate")
+    result = run_cli("--cacert", str(garbage), "https://ok.test/", transport=transport, expect=2)
+    assert (
+        result.stderr
+        == f"fetchcli: error: --cacert: no certificate in '{garbage}' (PEM expected)\n"
+    )
+
+
+def test_summary_counts_what_was_skipped_and_why(run_cli, transport, tmp_path) -> None:
+    """URLs left out by --dedupe, --shard or --skip-done are counted in the summary, by flag."""
+    done_url = next(
+        f"https://ok.test/d{n}" for n in range(99) if shard_of(f"https://ok.test/d{n}", 2) == 1
+    )
+    done = tmp_path / "done.jsonl"
+    done.write_text(json.dumps({"url": done_url, "status": 200, "error": None}) + "\n")
+    urls = [f"https://ok.test/{n}" for n in range(40)]
+    stdin = "\n".join([*urls, urls[1], done_url]).encode()
+    other_shard = sum(shard_of(url, 2) != 1 for url in urls)
+    result = run_cli(
+        "--dedupe", "--shard", "1/2", "--skip-done", str(done), stdin=stdin, transport=transport
+    )
+    assert len(result.records) == 40 - other_shard
+    skipped = 2 + other_shard
+    assert f"{skipped} skipped (" in result.stderr
+    for part in (f"shard {other_shard}", "dedupe 1", "skip-done 1"):
+        assert part in result.stderr

@@ -224,3 +224,18 @@ def test_read_only_save_dir_is_refused_before_fetching(run_cli, server, tmp_path
     result = run_cli("--save", str(out_dir), f"{server.url}/ok", expect=2)
     assert "cannot write to" in result.stderr
     assert server.stats.requests == 0
+
+
+def test_binary_bodies_are_withheld_from_a_terminal(run_cli, server) -> None:
+    """-f body at a terminal: text bodies are written, a binary one is not (as curl refuses);
+    one notice names it and says how to get it. A pipe gets every byte."""
+    urls = [f"{server.url}/ok", f"{server.url}/binary", f"{server.url}/no-type"]
+    at_terminal = run_cli("-f", "body", *urls, stdout_isatty=True)
+    assert at_terminal.stdout == b"hello worldplain text without type"
+    [notice] = [line for line in at_terminal.stderr.splitlines() if "binary body" in line]
+    assert notice == (
+        f"fetchcli: warning: {server.url}/binary: binary body (image/png) not written to the "
+        "terminal; pipe it (| cat) or use --save DIR"
+    )
+    piped = run_cli("-f", "body", *urls)
+    assert piped.stdout == b"hello world" + PNG_BODY + b"plain text without type"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 
 import pytest
 
+from fetchcli.cli import main
+from fetchcli.streams import Streams
 from tests.conftest import RunCli
 from tests.server import TestServer
 
@@ -218,3 +221,30 @@ def test_requests_go_through_the_proxy(run_cli, server) -> None:
     echoed = _echoed(record)
     assert echoed["headers"]["host"] == "target.invalid"
     assert (echoed["path"], echoed["query"]) == ("/echo", "via=proxy")
+
+
+@pytest.mark.parametrize(
+    ("path", "kind", "message"),
+    [
+        ("refused", "connect", "connection refused"),
+        ("/hang", "timeout", "read timeout after 0.5s"),
+        ("/reset", "connect", "connection reset by peer"),
+        ("/close-mid-headers", "protocol", "server closed the connection without answering"),
+        ("/short-body", "protocol", "server closed the connection before the end of the body"),
+        ("/bad-chunked", "protocol", "malformed chunked body"),
+    ],
+)
+def test_failures_read_the_same_on_every_transport(server, path, kind, message) -> None:
+    """One plain wording per kind and cause, whatever sends the request: no library internals
+    (cancel scopes, `ssl:default`, object reprs)."""
+    if path == "refused":
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    else:
+        url = f"{server.url}{path}"
+    for transport in ("aiohttp", "httpcore"):
+        stdout, stderr = io.BytesIO(), io.StringIO()
+        main(["--transport", transport, "-t", "0.5", url], Streams(io.BytesIO(), stdout, stderr))
+        [record] = [json.loads(line) for line in stdout.getvalue().splitlines()]
+        assert record["error"] == {"kind": kind, "message": message}, transport

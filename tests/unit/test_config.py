@@ -30,7 +30,7 @@ def test_sizes_use_si_and_binary_units(text: str, size: int) -> None:
 @pytest.mark.parametrize("text", ["", "lots", "10XB", "-5MB", "0", "MB"])
 def test_bad_sizes_are_refused(text: str) -> None:
     """A size that is not one says so."""
-    with pytest.raises(ValueError, match="size"):
+    with pytest.raises(ValueError, match="not a size|more than 0"):
         parse_size(text)
 
 
@@ -45,7 +45,7 @@ def test_rates(text: str, rate: float) -> None:
 @pytest.mark.parametrize("text", ["", "fast", "10/d", "0", "-1/s", "inf"])
 def test_bad_rates_are_refused(text: str) -> None:
     """Zero, negative, unknown units and words are refused."""
-    with pytest.raises(ValueError, match="rate"):
+    with pytest.raises(ValueError, match="not a rate|more than 0"):
         parse_rate(text)
 
 
