@@ -42,3 +42,18 @@ def test_help_has_no_type_noise_and_no_broken_words() -> None:
     for param in typer.main.get_command(app).params:
         for word in (param.help or "").split():
             assert word in words, f"{word!r} of {param.name} is broken or missing"
+
+
+def test_columns_sets_the_table_width_when_piped(tmp_path) -> None:
+    """With stdout not a terminal, COLUMNS sets the table's width (here 60, not 120)."""
+    url = "http://127.0.0.1:9/" + "/".join(f"segment{n}" for n in range(12)) + "?query=last"
+    env = {**os.environ, "COLUMNS": "60"}
+    done = subprocess.run(
+        [sys.executable, "-m", "fetchcli", "-f", "table", "-t", "1", url],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    table = done.stdout.splitlines()
+    assert len(table) == 5 and max(len(line) for line in table) <= 60
+    assert "…" in table[3] and "?query=last │" in table[3]  # the URL cut in its middle
