@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from fetchcli.latency import Latencies
 from fetchcli.sanitize import mask_url, sanitize, shown
 
 Record = dict[str, Any]  # a Result as the records show it: JSON-ready, sanitized, masked
@@ -133,6 +134,8 @@ class Summary:
     failures_by_kind: Counter[str] = field(default_factory=Counter)
     elapsed: float = 0.0
     skipped: Counter[str] = field(default_factory=Counter)  # by --dedupe, --shard, --skip-done
+    responses: Counter[int] = field(default_factory=Counter)  # by final status
+    latencies: Latencies = field(default_factory=Latencies)  # of the URLs that were fetched
     signal: int | None = None  # the signal that stopped the run, if one did
     stdout_closed: bool = False  # the reader of stdout went away
 
@@ -143,6 +146,10 @@ class Summary:
     def add(self, result: Result) -> None:
         self.bytes += result.bytes
         self.truncated += result.truncated
+        if result.status is not None:
+            self.responses[result.status] += 1
+        if result.attempts:  # an invalid line took no time worth counting
+            self.latencies.add(result.elapsed)
         if result.ok:
             self.ok += 1
             return

@@ -41,13 +41,26 @@ def summary_line(summary: Summary) -> str:
     skipped = ""
     if summary.skipped:
         skipped = f", {summary.skipped.total()} skipped ({_counts(summary.skipped)})"
+    latency = ""
+    if summary.latencies.count:
+        p50, p90, p99 = (summary.latencies.percentile(p) for p in (50, 90, 99))
+        latency = f" · p50 {_seconds(p50)}, p90 {_seconds(p90)}, p99 {_seconds(p99)}"
     stopped = ""
     if summary.signal is not None:
         stopped = _STOPPED_BY.get(summary.signal, f"stopped by signal {summary.signal}") + ": "
     return (
         f"{stopped}{summary.ok} ok, {failed}{truncated}{skipped} · {decimal(summary.bytes)} "
-        f"in {summary.elapsed:.2f}s · {summary.rate:.1f} req/s"
+        f"in {summary.elapsed:.2f}s · {summary.rate:.1f} req/s{latency}"
     )
+
+
+def _seconds(value: float) -> str:
+    """`42ms`, `1.3s`.
+
+    >>> _seconds(0.0421), _seconds(1.29)
+    ('42ms', '1.3s')
+    """
+    return f"{value * 1000:.0f}ms" if value < 1 else f"{value:.1f}s"
 
 
 def _counts(counter: Counter[str]) -> str:
