@@ -141,6 +141,36 @@ class OutputConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class MaxFailures:
+    """How many failed URLs a run tolerates before it exits 1: a count, or a percentage."""
+
+    count: int = 0
+    percent: float | None = None
+
+    def exceeded(self, failed: int, total: int) -> bool:
+        """
+        >>> MaxFailures(2).exceeded(3, 100), MaxFailures(percent=5).exceeded(5, 100)
+        (True, False)
+        """
+        if self.percent is not None:
+            return failed > total * self.percent / 100
+        return failed > self.count
+
+
+@dataclass(frozen=True, slots=True)
+class RunConfig:
+    """What an unattended run keeps and reports: the state between runs, the failures to
+    retry, the metrics, and how many failures make it fail."""
+
+    state: Path | None = None
+    changed_only: bool = False
+    failed_out: Path | None = None
+    max_failures: MaxFailures = field(default_factory=MaxFailures)
+    dry_run: bool = False
+    metrics: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """Everything one run needs, decided once at the edge."""
 
@@ -151,6 +181,7 @@ class Config:
     retry: RetryConfig = field(default_factory=RetryConfig)
     request: RequestConfig = field(default_factory=RequestConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    run: RunConfig = field(default_factory=RunConfig)
 
 
 FEW_URLS = 8  # below this many URL arguments, aiohttp's 0.1 s import outweighs its speed
@@ -248,6 +279,23 @@ def parse_header(text: str) -> tuple[str, str]:
     if not colon or not _HEADER_NAME.match(name.strip()):
         raise ValueError(f"must be 'Name: value', got {text!r}")
     return name.strip(), value.strip()
+
+
+def parse_max_failures(text: str) -> MaxFailures:
+    """`N` URLs or `P%` of them.
+
+    >>> parse_max_failures("10"), parse_max_failures("2.5%")
+    (MaxFailures(count=10, percent=None), MaxFailures(count=0, percent=2.5))
+    """
+    number, percent, rest = text.strip().partition("%")
+    try:
+        if percent and not rest and 0 <= float(number) <= 100:
+            return MaxFailures(percent=float(number))
+        if not percent and int(number) >= 0:
+            return MaxFailures(count=int(number))
+    except ValueError:
+        pass
+    raise ValueError(f"must be a number of URLs (10) or a percentage (5%), got {text!r}")
 
 
 def parse_user(text: str) -> tuple[str, str]:

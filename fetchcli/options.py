@@ -25,11 +25,13 @@ from fetchcli.config import (
     PoolConfig,
     RequestConfig,
     RetryConfig,
+    RunConfig,
     Scheme,
     TimeoutConfig,
     Transport,
     choose_transport,
     parse_header,
+    parse_max_failures,
     parse_proxy,
     parse_rate,
     parse_separator,
@@ -38,7 +40,15 @@ from fetchcli.config import (
     parse_user,
 )
 
-SECTIONS = (InputConfig, PoolConfig, TimeoutConfig, RetryConfig, RequestConfig, OutputConfig)
+SECTIONS = (
+    InputConfig,
+    PoolConfig,
+    TimeoutConfig,
+    RetryConfig,
+    RequestConfig,
+    OutputConfig,
+    RunConfig,
+)
 TIMEOUTS = ("connect_timeout", "read_timeout", "write_timeout", "pool_timeout")
 # Options that are no Config field of their own.
 _SHORTHANDS = {"timeout"}
@@ -50,6 +60,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "user": parse_user,
     "separator": parse_separator,
     "proxy": parse_proxy,
+    "max_failures": parse_max_failures,
 }
 _CHOICES: dict[str, type[StrEnum]] = {
     "default_scheme": Scheme,
@@ -58,7 +69,7 @@ _CHOICES: dict[str, type[StrEnum]] = {
     "order": Order,
     "fail_on": FailOn,
 }
-_PATHS = ("skip_done", "cacert", "save", "records")
+_PATHS = ("skip_done", "cacert", "save", "records", "state", "failed_out", "metrics")
 _AT_LEAST_ONE = ("concurrency", "max_connections", "per_host")
 _NOT_NEGATIVE = (
     "max_keepalive",
@@ -137,6 +148,9 @@ def config_from(sources: Sequence[str], options: Mapping[str, Any]) -> Config:
     if pool.http2 and transport is Transport.AIOHTTP:
         raise OptionError("http2", "needs --transport httpcore (or auto): aiohttp speaks HTTP/1.1")
     method = request.method if "method" in values else "POST" if request.data else "GET"
+    run = sections[RunConfig]
+    if run.changed_only and run.state is None:
+        raise OptionError("changed_only", "needs --state FILE (what changed is known from it)")
     return Config(
         sources=tuple(sources),
         input=sections[InputConfig],
@@ -145,6 +159,7 @@ def config_from(sources: Sequence[str], options: Mapping[str, Any]) -> Config:
         retry=sections[RetryConfig],
         request=dataclasses.replace(request, method=method),
         output=sections[OutputConfig],
+        run=run,
     )
 
 

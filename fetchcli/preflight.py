@@ -4,6 +4,7 @@ in a file name or an unwritable directory is a usage error (exit 2), not a thous
 from __future__ import annotations
 
 import ssl
+import tempfile
 from pathlib import Path
 
 from fetchcli.config import Config
@@ -31,6 +32,10 @@ def check_inputs(config: Config) -> None:
             prepare_directory(config.output.save)
         except OSError as exc:
             raise cannot_write(config.output.save, exc, "--save") from None
+    run = config.run
+    for written, option in ((run.failed_out, "--failed-out"), (run.metrics, "--metrics")):
+        if written is not None:
+            _check_writable(written, option)
 
 
 def _check_readable(path: Path, option: str | None) -> None:
@@ -39,6 +44,15 @@ def _check_readable(path: Path, option: str | None) -> None:
             pass
     except OSError as exc:
         raise cannot_read(path, exc, option) from None
+
+
+def _check_writable(path: Path, option: str) -> None:
+    """A file written when the run ends must be writable now: a temporary file beside it."""
+    try:
+        with tempfile.NamedTemporaryFile(dir=path.parent or ".", prefix=".fetchcli-"):
+            pass
+    except OSError as exc:
+        raise cannot_write(path, exc, option) from None
 
 
 def _check_certificates(path: Path) -> None:

@@ -13,11 +13,13 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from fetchcli.config import Config, Format, Order
+from fetchcli.dryrun import dry_run
 from fetchcli.errors import UsageError
 from fetchcli.input import sources
 from fetchcli.models import Result, Summary
 from fetchcli.net import descriptors, engine
 from fetchcli.net.order import Window
+from fetchcli.output.metrics import write_metrics
 from fetchcli.output.render import Reporter
 from fetchcli.output.wiring import build_outputs
 from fetchcli.preflight import check_inputs
@@ -35,6 +37,8 @@ def run(
 ) -> Summary:
     """Fetch everything `config` names; UsageError (exit 2) before any fetch if inputs are bad."""
     check_inputs(config)
+    if config.run.dry_run:
+        return dry_run(config, streams)
     config, shortage = descriptors.fit(config, descriptors.open_file_limit())
     return _Run(config, streams, transport, warnings=[shortage] if shortage else []).execute()
 
@@ -100,6 +104,8 @@ class _Run:
                 reporter.clear()  # gone before the table is drawn
                 if not summary.stdout_closed:
                     self._close_outputs(quietly=failed)
+        if self.config.run.metrics is not None:
+            write_metrics(self.config.run.metrics, summary)
         if summary.stdout_closed:
             return summary  # the reader left: nothing more to say
         if summary.total == 0 and summary.signal is None:

@@ -17,7 +17,7 @@ from typing import Any
 import typer
 
 from fetchcli.cli import options as o
-from fetchcli.config import Config, FailOn, Format
+from fetchcli.config import Config, FailOn, Format, MaxFailures
 from fetchcli.errors import ExitCode, UsageError, cannot_read
 from fetchcli.models import Summary
 from fetchcli.options import OptionError, config_from
@@ -80,6 +80,12 @@ def fetch(
     quiet: o.Quiet = False,
     verbose: o.Verbose = False,
     fail_on: o.FailOnChoice = None,
+    state: o.State = None,
+    changed_only: o.ChangedOnly = False,
+    failed_out: o.FailedOut = None,
+    max_failures: o.MaxFailures = None,
+    dry_run: o.DryRun = False,
+    metrics: o.Metrics = None,
     version: o.Version = False,
     help: o.Help = False,
 ) -> int:
@@ -89,7 +95,7 @@ def fetch(
     from fetchcli import runner  # here, so that --help and --version stay fast
 
     summary = runner.run(settings, invocation.streams, transport=invocation.transport)
-    return exit_code(summary, settings.output.fail_on)
+    return exit_code(summary, settings.output.fail_on, settings.run.max_failures)
 
 
 def build_config(params: dict[str, Any], streams: Streams) -> Config:
@@ -120,15 +126,16 @@ def _read_data(data: str | None) -> bytes | None:
         raise cannot_read(data[1:], exc, "--data") from None
 
 
-def exit_code(summary: Summary, fail_on: FailOn) -> ExitCode:
-    """The exit status of a finished run, from how it ended and --fail-on."""
+def exit_code(
+    summary: Summary, fail_on: FailOn, max_failures: MaxFailures | None = None
+) -> ExitCode:
+    """The exit status of a finished run, from how it ended, --fail-on and --max-failures."""
     if summary.signal is not None:
         return ExitCode.SIGTERM if summary.signal == signal.SIGTERM else ExitCode.SIGINT
-    if summary.stdout_closed:
+    if summary.stdout_closed or fail_on is FailOn.NEVER:
         return ExitCode.OK
-    if fail_on is FailOn.ANY and summary.failed:
-        return ExitCode.FAILED
-    if fail_on is FailOn.ERROR and summary.errors:
+    failed = summary.failed if fail_on is FailOn.ANY else summary.errors
+    if (max_failures or MaxFailures()).exceeded(failed, summary.total):
         return ExitCode.FAILED
     return ExitCode.OK
 

@@ -18,6 +18,7 @@ from fetchcli.options import shown_default
 
 INPUT, POOL, TIMEOUTS = "Input", "Pool and concurrency", "Timeouts"
 RETRIES, REQUEST, OUTPUT = "Retries", "Request", "Output"
+UNATTENDED = "Unattended runs"
 
 
 def _version(value: bool) -> None:
@@ -334,6 +335,58 @@ FailOnChoice = Annotated[
         rich_help_panel=OUTPUT,
     ),
 ]
+# Unattended runs
+State = Annotated[
+    Path | None,
+    typer.Option(
+        metavar="FILE",
+        help="Remember each URL's validators, body hash and status in FILE (SQLite); send "
+        "If-None-Match/If-Modified-Since next time; records gain `changed`.",
+        rich_help_panel=UNATTENDED,
+    ),
+]
+ChangedOnly = Annotated[
+    bool,
+    typer.Option(
+        "--changed-only",
+        help="Write only changed URLs and failures to stdout (needs --state).",
+        rich_help_panel=UNATTENDED,
+    ),
+]
+FailedOut = Annotated[
+    Path | None,
+    typer.Option(
+        metavar="FILE",
+        help="Write the failed URLs to FILE, each after a comment saying why: a list to retry.",
+        rich_help_panel=UNATTENDED,
+    ),
+]
+MaxFailures = Annotated[
+    str | None,
+    typer.Option(
+        metavar="N|P%",
+        help="Exit 1 only when more than N URLs, or P % of them, failed.",
+        show_default="0",
+        rich_help_panel=UNATTENDED,
+    ),
+]
+DryRun = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run",
+        help="Print the URLs a run would fetch, and per-host counts; fetch nothing.",
+        rich_help_panel=UNATTENDED,
+    ),
+]
+Metrics = Annotated[
+    Path | None,
+    typer.Option(
+        metavar="FILE",
+        help="Write Prometheus metrics of the run to FILE (node_exporter's textfile format).",
+        rich_help_panel=UNATTENDED,
+    ),
+]
+
 Help = Annotated[
     bool,
     typer.Option("-h", "--help", callback=_help, is_eager=True, help="Show this help and exit."),

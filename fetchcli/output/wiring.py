@@ -7,11 +7,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from fetchcli.config import Config, Format, Order, OutputConfig
+from fetchcli.config import Config, FailOn, Format, Order, OutputConfig
 from fetchcli.consumer import BodyConsumer, ConsumerFactory, FanOut
 from fetchcli.errors import cannot_write
-from fetchcli.models import Target
+from fetchcli.models import Result, Target
 from fetchcli.output.bodies import BinaryWithheld, BodySink
+from fetchcli.output.failed import FailedOut
 from fetchcli.output.save import Saver
 from fetchcli.output.sinks import CsvSink, JsonlSink, Sink, TableSink, TeeSink
 from fetchcli.output.table import Row, render_table, table_row
@@ -47,8 +48,17 @@ def build_outputs(
     sink = bodies or _format_sink(output, streams)
     if output.records is not None:
         sink = TeeSink(sink, _records_sink(output.records))
+    if config.run.failed_out is not None:
+        sink = TeeSink(sink, FailedOut(config.run.failed_out, failure_test(output.fail_on)))
     guard = _binary_guard(warn) if bodies is not None and streams.stdout_isatty else None
     return Outputs(sink, _consumer_factory(output.save, bodies, guard))
+
+
+def failure_test(fail_on: FailOn) -> Callable[[Result], bool]:
+    """What counts as failed for --failed-out: as --fail-on says (`never` counts as `any`)."""
+    if fail_on is FailOn.ERROR:
+        return lambda result: result.error is not None
+    return lambda result: not result.ok
 
 
 def _format_sink(output: OutputConfig, streams: Streams) -> Sink:
