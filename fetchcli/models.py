@@ -73,6 +73,10 @@ class Result:
     saved_to: str | None = None
     error: ErrorInfo | None = None
     headers: tuple[tuple[str, str], ...] | None = None
+    # For --state only (not in the records): the validators and the body's SHA-256.
+    etag: str | None = None
+    last_modified: str | None = None
+    sha256: str | None = None
 
     @property
     def ok(self) -> bool:

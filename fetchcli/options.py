@@ -151,6 +151,8 @@ def config_from(sources: Sequence[str], options: Mapping[str, Any]) -> Config:
     run = sections[RunConfig]
     if run.changed_only and run.state is None:
         raise OptionError("changed_only", "needs --state FILE (what changed is known from it)")
+    if run.changed_only and sections[OutputConfig].format is Format.BODY:
+        raise OptionError("changed_only", "filters records; -f body writes bodies as they come")
     return Config(
         sources=tuple(sources),
         input=sections[InputConfig],

@@ -33,7 +33,12 @@ def check_inputs(config: Config) -> None:
         except OSError as exc:
             raise cannot_write(config.output.save, exc, "--save") from None
     run = config.run
-    for written, option in ((run.failed_out, "--failed-out"), (run.metrics, "--metrics")):
+    written_later = (
+        (run.failed_out, "--failed-out"),
+        (run.metrics, "--metrics"),
+        (run.state, "--state"),
+    )
+    for written, option in written_later:
         if written is not None:
             _check_writable(written, option)
 

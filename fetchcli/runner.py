@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fetchcli.config import Config, Format, Order
@@ -23,6 +25,7 @@ from fetchcli.output.metrics import write_metrics
 from fetchcli.output.render import Reporter
 from fetchcli.output.wiring import build_outputs
 from fetchcli.preflight import check_inputs
+from fetchcli.state import StateStore
 from fetchcli.streams import Streams
 
 if TYPE_CHECKING:
@@ -80,6 +83,7 @@ class _Run:
         )
         self.meter = sources.InputMeter()
         self.reporter.follow(self.meter)
+        self.state = _open_state(config.run.state) if config.run.state is not None else None
         self.task: asyncio.Task[None] | None = None
         self.outputs = build_outputs(
             config, streams, on_stdout_closed=self.on_stdout_closed, warn=self.reporter.warning
@@ -102,6 +106,8 @@ class _Run:
             finally:
                 summary.elapsed = time.perf_counter() - started
                 reporter.clear()  # gone before the table is drawn
+                if self.state is not None:
+                    self.state.close()  # what finished is kept, Ctrl-C included
                 if not summary.stdout_closed:
                     self._close_outputs(quietly=failed)
         if self.config.run.metrics is not None:
@@ -131,6 +137,7 @@ class _Run:
                     # A thread only for a pipe or terminal that is read (files never block).
                     blocking_input=streams.stdin_blocks and sources.STDIN in config.sources,
                     on_finished=self.reporter.finished,
+                    conditional=self.state.validators if self.state is not None else None,
                 )
             except asyncio.CancelledError:
                 if self.summary.signal is None and not self.summary.stdout_closed:
@@ -166,9 +173,12 @@ class _Run:
     def emit(self, result: Result) -> None:
         if self.summary.stdout_closed:
             return
+        record = result.to_record()
+        if self.state is not None:
+            record["changed"] = self.state.observe(result)
         try:
             with self._stdout_write():
-                self.outputs.sink.write(result, result.to_record())
+                self.outputs.sink.write(result, record)
         except BrokenPipeError:
             self.on_stdout_closed()
             return
@@ -191,6 +201,13 @@ class _Run:
         except OSError as exc:
             if not quietly:  # else the run is already failing with its own message
                 raise UsageError(f"cannot write output: {exc.strerror or exc}") from None
+
+
+def _open_state(path: Path) -> StateStore:
+    try:
+        return StateStore(path)
+    except sqlite3.Error as exc:
+        raise UsageError(f"--state: cannot use '{path}': {exc}") from None
 
 
 @contextlib.contextmanager

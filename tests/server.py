@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import email.utils
 import functools
 import gzip
 import http
@@ -310,6 +311,29 @@ async def _flaky(ex: Exchange) -> None:
     await ex.send(status, f"status {status}".encode(), headers=headers)
 
 
+async def _versioned(ex: Exchange) -> None:
+    """The body the test set for this name; ETag and/or Last-Modified as asked (`etag=1`,
+    `lastmod=1`), and 304 Not Modified when the request's validators still match."""
+    body = ex.server.versions.get(ex.arg, "version 1").encode()
+    tag = f'"{zlib.crc32(body):08x}"'
+    modified = http_date(1_700_000_000 + zlib.crc32(body) % 1_000_000)
+    headers = []
+    if ex.param("etag", "0") == "1":
+        headers.append(("ETag", tag))
+    if ex.param("lastmod", "0") == "1":
+        headers.append(("Last-Modified", modified))
+    if (ex.param("etag", "0") == "1" and _header(ex.headers, "if-none-match") == tag) or (
+        ex.param("lastmod", "0") == "1" and _header(ex.headers, "if-modified-since") == modified
+    ):
+        await ex.send(304, b"", content_type=None, headers=headers)
+        return
+    await ex.send(200, body, headers=headers)
+
+
+def http_date(seconds: float) -> str:
+    return email.utils.formatdate(seconds, usegmt=True)
+
+
 async def _retry_after(ex: Exchange) -> None:
     await ex.send(429, b"too many requests", headers=[("Retry-After", ex.arg)])
 
@@ -350,6 +374,7 @@ ROUTES: dict[str, Handler] = {
     ),
     "flaky/": _flaky,
     "retry-after/": _retry_after,
+    "versioned/": _versioned,
 }
 
 
@@ -412,6 +437,7 @@ class TestServer:
         self.stats = ServerStats()
         self._lock = threading.Condition()
         self._flaky: collections.Counter[str] = collections.Counter()
+        self.versions: dict[str, str] = {}  # /versioned/{name}: what the body is now
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None

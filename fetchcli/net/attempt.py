@@ -9,6 +9,7 @@ run's rate before it starts, and every wait and read stops at the URL's deadline
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ from fetchcli.net.limits import HostGate, Origin, RateLimiter
 from fetchcli.net.retry import COOLDOWN_STATUSES, retry_after, retryable_status
 from fetchcli.net.snippet import SizeCap, SnippetCollector, charset_of
 
+# --state's conditional headers for a URL (If-None-Match, If-Modified-Since).
+Conditional = Callable[[str], dict[str, str]]
 _REDIRECT_DRAIN = 64 * 1024  # read this much of a redirect body to keep the connection; else drop
 
 
@@ -37,6 +40,7 @@ class Body:
     truncated: bool = False
     snippet: str | None = None
     saved_to: str | None = None
+    sha256: str | None = None  # of the decoded body, when --state asks for it
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +76,11 @@ class Attempter:
         gate: HostGate,
         rate: RateLimiter,
         consumer_for: ConsumerFactory | None,
+        conditional: Conditional | None = None,
         wall: Callable[[], float] = time.time,
     ) -> None:
         self._sender = Sender(client)
+        self._conditional = conditional
         self._config = config
         self._gate = gate
         self._rate = rate
@@ -89,6 +95,8 @@ class Attempter:
         request = self._sender.request(
             request_config.method, target.url, content=request_config.data, authorization=self._auth
         )
+        if self._conditional is not None:  # --state: "has it changed since?"
+            request.headers.update(self._conditional(target.url))
         response: httpx.Response | None = None
         redirects = 0
         try:
@@ -175,6 +183,7 @@ class Attempter:
         if self._consumer_for is not None:
             consumer = self._consumer_for(target, response.status_code, content_type)
         cap = SizeCap(output.max_size)
+        digest = hashlib.sha256() if self._conditional is not None else None
         error: Exception | None = None
         saved_to, complete = None, False
         chunks = _decoded_chunks(response, decoder)
@@ -188,6 +197,8 @@ class Attempter:
                 snippet.feed(piece)
                 if consumer is not None:
                     consumer.feed(piece)
+                if digest is not None:
+                    digest.update(piece)
                 if cap.truncated:
                     break
             complete = not cap.truncated
@@ -198,7 +209,8 @@ class Attempter:
             if consumer is not None:
                 saved_to = consumer.finish(complete)
         text = snippet.snippet(content_type, charset_of(content_type))
-        return Body(cap.count, cap.truncated, text, saved_to), error
+        sha256 = digest.hexdigest() if digest is not None else None
+        return Body(cap.count, cap.truncated, text, saved_to, sha256), error
 
 
 def origin_of(url: httpx.URL) -> Origin:

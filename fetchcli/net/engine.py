@@ -17,6 +17,7 @@ from fetchcli.config import Config
 from fetchcli.consumer import ConsumerFactory
 from fetchcli.input.feed import Feed, make_feed
 from fetchcli.models import Result, Target
+from fetchcli.net.attempt import Conditional
 from fetchcli.net.client import make_client
 from fetchcli.net.fetch import Fetcher, Log
 from fetchcli.net.order import Reorder, Window
@@ -35,6 +36,7 @@ async def run(
     log: Log | None = None,
     blocking_input: bool = False,
     on_finished: Emit | None = None,
+    conditional: Conditional | None = None,
 ) -> None:
     """Fetch every target and `emit` each Result once: in input order within `window`, or as
     they finish when it is None.
@@ -48,7 +50,9 @@ async def run(
         # Everything made so far (typer, rich, httpx, aiohttp, the client) lives for the whole
         # run: frozen, the cyclic GC stops rescanning it on every collection (10-15 % faster).
         gc.freeze()
-        fetcher = Fetcher(client, config, consumer_for=consumer_for, log=log)
+        fetcher = Fetcher(
+            client, config, consumer_for=consumer_for, conditional=conditional, log=log
+        )
         try:
             async with asyncio.TaskGroup() as workers:
                 for _ in range(concurrency):

@@ -21,7 +21,7 @@ from fetchcli.config import Config
 from fetchcli.consumer import ConsumerFactory
 from fetchcli.models import ErrorInfo, ErrorKind, Result, Target
 from fetchcli.net import descriptors
-from fetchcli.net.attempt import Attempter, Outcome
+from fetchcli.net.attempt import Attempter, Conditional, Outcome
 from fetchcli.net.classify import TIMEOUT_WORDS
 from fetchcli.net.client import close_idle_connections
 from fetchcli.net.deadline import DeadlinePassed, deadline_after, within
@@ -47,6 +47,7 @@ class Fetcher:
         config: Config,
         *,
         consumer_for: ConsumerFactory | None = None,
+        conditional: Conditional | None = None,
         log: Log | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
@@ -65,6 +66,7 @@ class Fetcher:
             gate=HostGate(config.pool.per_host, clock=clock, sleep=sleep),
             rate=RateLimiter(config.pool.rate, clock=clock, sleep=sleep),
             consumer_for=consumer_for,
+            conditional=conditional,
             wall=wall,
         )
 
@@ -154,6 +156,9 @@ class Fetcher:
             saved_to=body.saved_to if body else None,
             error=error,
             headers=headers,
+            etag=response.headers.get("etag"),
+            last_modified=response.headers.get("last-modified"),
+            sha256=body.sha256 if body else None,
         )
 
     def _describe(self, result: Result) -> str:

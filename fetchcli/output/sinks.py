@@ -46,12 +46,13 @@ class JsonlSink:
 class CsvSink:
     """A header row, then one row per record, with the error split into two columns."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: BinaryIO, extra: tuple[str, ...] = ()) -> None:
         self._stream = stream
-        self._write_row(CSV_FIELDS)
+        self._fields = (*CSV_FIELDS, *extra)  # `changed` with --state
+        self._write_row(self._fields)
 
     def write(self, result: Result, record: Record) -> None:
-        self._write_row([_csv_value(value) for value in csv_row(record)])
+        self._write_row([_csv_value(value) for value in csv_row(record, self._fields)])
 
     def _write_row(self, row: Sequence[Any]) -> None:
         text = io.StringIO()
@@ -63,10 +64,10 @@ class CsvSink:
         self._stream.flush()
 
 
-def csv_row(record: Record) -> list[Any]:
+def csv_row(record: Record, fields: tuple[str, ...] = CSV_FIELDS) -> list[Any]:
     error = record.get("error") or {}
     flat = {**record, "error_kind": error.get("kind"), "error_message": error.get("message")}
-    return [flat[name] for name in CSV_FIELDS]
+    return [flat.get(name) for name in fields]
 
 
 def _csv_value(value: Any) -> Any:
@@ -95,6 +96,21 @@ class TableSink(Generic[R]):
     def close(self) -> None:
         self._rows.sort(key=lambda pair: pair[0])
         self._show([row for _, row in self._rows])
+
+
+class ChangedOnly:
+    """--changed-only: passes on the records whose `changed` is true, and the failures."""
+
+    def __init__(self, inner: Sink, failed: Callable[[Result], bool]) -> None:
+        self._inner = inner
+        self._failed = failed
+
+    def write(self, result: Result, record: Record) -> None:
+        if record.get("changed") is True or self._failed(result):
+            self._inner.write(result, record)
+
+    def close(self) -> None:
+        self._inner.close()
 
 
 class TeeSink:

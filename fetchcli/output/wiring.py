@@ -7,14 +7,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from fetchcli.config import Config, FailOn, Format, Order, OutputConfig
+from fetchcli.config import Config, FailOn, Format, Order
 from fetchcli.consumer import BodyConsumer, ConsumerFactory, FanOut
 from fetchcli.errors import cannot_write
 from fetchcli.models import Result, Target
 from fetchcli.output.bodies import BinaryWithheld, BodySink
 from fetchcli.output.failed import FailedOut
 from fetchcli.output.save import Saver
-from fetchcli.output.sinks import CsvSink, JsonlSink, Sink, TableSink, TeeSink
+from fetchcli.output.sinks import ChangedOnly, CsvSink, JsonlSink, Sink, TableSink, TeeSink
 from fetchcli.output.table import Row, render_table, table_row
 from fetchcli.sanitize import shown
 from fetchcli.streams import Streams
@@ -45,7 +45,9 @@ def build_outputs(
             ordered=output.order is Order.INPUT,
             on_closed=on_stdout_closed,
         )
-    sink = bodies or _format_sink(output, streams)
+    sink = bodies or _format_sink(config, streams)
+    if config.run.changed_only:
+        sink = ChangedOnly(sink, failure_test(output.fail_on))
     if output.records is not None:
         sink = TeeSink(sink, _records_sink(output.records))
     if config.run.failed_out is not None:
@@ -61,9 +63,10 @@ def failure_test(fail_on: FailOn) -> Callable[[Result], bool]:
     return lambda result: not result.ok
 
 
-def _format_sink(output: OutputConfig, streams: Streams) -> Sink:
+def _format_sink(config: Config, streams: Streams) -> Sink:
+    output = config.output
     if output.format is Format.CSV:
-        return CsvSink(streams.stdout)
+        return CsvSink(streams.stdout, extra=("changed",) if config.run.state else ())
     if output.format is Format.TABLE:
         return TableSink(table_row, _table_shower(streams))
     return JsonlSink(streams.stdout)
