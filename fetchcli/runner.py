@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,7 +24,7 @@ from fetchcli.output.metrics import write_metrics
 from fetchcli.output.render import Reporter
 from fetchcli.output.wiring import build_outputs
 from fetchcli.preflight import check_inputs
-from fetchcli.state import StateStore
+from fetchcli.state import StateError, StateStore
 from fetchcli.streams import Streams
 
 if TYPE_CHECKING:
@@ -107,7 +106,7 @@ class _Run:
                 summary.elapsed = time.perf_counter() - started
                 reporter.clear()  # gone before the table is drawn
                 if self.state is not None:
-                    self.state.close()  # what finished is kept, Ctrl-C included
+                    self._close_state(quietly=failed)  # what finished is kept, Ctrl-C included
                 if not summary.stdout_closed:
                     self._close_outputs(quietly=failed)
         if self.config.run.metrics is not None:
@@ -137,7 +136,7 @@ class _Run:
                     # A thread only for a pipe or terminal that is read (files never block).
                     blocking_input=streams.stdin_blocks and sources.STDIN in config.sources,
                     on_finished=self.reporter.finished,
-                    conditional=self.state.validators if self.state is not None else None,
+                    conditional=self._validators if self.state is not None else None,
                 )
             except asyncio.CancelledError:
                 if self.summary.signal is None and not self.summary.stdout_closed:
@@ -175,7 +174,10 @@ class _Run:
             return
         record = result.to_record()
         if self.state is not None:
-            record["changed"] = self.state.observe(result)
+            try:
+                record["changed"] = self.state.observe(result)
+            except StateError as exc:  # a full disk, say: the run stops, as for --records
+                raise _state_error(self.config.run.state, exc) from None
         try:
             with self._stdout_write():
                 self.outputs.sink.write(result, record)
@@ -192,6 +194,21 @@ class _Run:
             return self.reporter.paused()
         return contextlib.nullcontext()
 
+    def _validators(self, url: str) -> dict[str, str]:
+        assert self.state is not None
+        try:
+            return self.state.validators(url)
+        except StateError as exc:
+            raise _state_error(self.config.run.state, exc) from None
+
+    def _close_state(self, *, quietly: bool) -> None:
+        assert self.state is not None
+        try:
+            self.state.close()
+        except StateError as exc:
+            if not quietly:
+                raise _state_error(self.config.run.state, exc) from None
+
     def _close_outputs(self, *, quietly: bool) -> None:
         """Flush and close the outputs; the table is written here."""
         try:
@@ -206,8 +223,12 @@ class _Run:
 def _open_state(path: Path) -> StateStore:
     try:
         return StateStore(path)
-    except sqlite3.Error as exc:
-        raise UsageError(f"--state: cannot use '{path}': {exc}") from None
+    except StateError as exc:
+        raise _state_error(path, exc) from None
+
+
+def _state_error(path: Path | None, exc: StateError) -> UsageError:
+    return UsageError(f"--state: cannot use '{path}': {exc}")
 
 
 @contextlib.contextmanager

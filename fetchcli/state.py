@@ -3,8 +3,10 @@ library's), so that a run can ask the server "has it changed?" and say what did.
 
 Per URL (after the default scheme): the ETag, Last-Modified, a SHA-256 of the decoded body, the
 final status and when it was fetched. Looked up one URL at a time (a million URLs cost an index,
-not memory); written in batches inside transactions, so a crash or Ctrl-C loses at most the last
-batch and never leaves the file unusable (SQLite's write-ahead log).
+not memory); written in batches inside transactions, so a crash or kill -9 loses at most the last
+batch and never leaves the file unusable (SQLite's write-ahead log). A run holds the file
+exclusively: a second run on it (cron starting the next before the last ended) is told so at
+once instead of mixing its answers in.
 """
 
 from __future__ import annotations
@@ -29,6 +31,11 @@ CREATE TABLE IF NOT EXISTS urls (
 """
 BATCH = 500  # updates per transaction
 BATCH_SECONDS = 2.0  # and at most this long between commits
+_LOCK_WAIT = 1.0  # seconds to wait for a file another run holds
+
+
+class StateError(Exception):
+    """The state file cannot be used: its message says why, in plain words."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,19 +50,31 @@ class StateStore:
     """The state file of one run. Not thread-safe: the event loop's thread uses it."""
 
     def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
-        self._db = sqlite3.connect(path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(_SCHEMA)
         self._clock = clock
         self._pending = 0
         self._last_commit = clock()
-        self._db.execute("BEGIN")
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None, timeout=_LOCK_WAIT)
+        except sqlite3.Error as exc:
+            raise StateError(_plain(exc)) from None
+        try:
+            # Before anything else touches the file: its locks are then kept until close.
+            self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(_SCHEMA)
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise StateError(_plain(exc)) from None
 
     def get(self, url: str) -> Stored | None:
-        row = self._db.execute(
-            "SELECT etag, last_modified, sha256, status FROM urls WHERE url = ?", (url,)
-        ).fetchone()
+        try:
+            row = self._db.execute(
+                "SELECT etag, last_modified, sha256, status FROM urls WHERE url = ?", (url,)
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise StateError(_plain(exc)) from None
         return None if row is None else Stored(*row)
 
     def validators(self, url: str) -> dict[str, str]:
@@ -83,8 +102,13 @@ class StateStore:
         return changed
 
     def close(self) -> None:
-        self._db.execute("COMMIT")
-        self._db.close()
+        """Commit what is pending and let go of the file."""
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StateError(_plain(exc)) from None
+        finally:
+            self._db.close()
 
     def _write(self, url: str, stored: Stored | None, result: Result, *, unchanged: bool) -> None:
         if unchanged and stored is not None:
@@ -96,12 +120,25 @@ class StateStore:
             )
         else:
             values = (result.etag, result.last_modified, result.sha256, result.status)
-        self._db.execute(
-            "INSERT OR REPLACE INTO urls VALUES (?, ?, ?, ?, ?, ?)", (url, *values, self._clock())
-        )
-        self._pending += 1
         now = self._clock()
-        if self._pending >= BATCH or now - self._last_commit >= BATCH_SECONDS:
-            self._db.execute("COMMIT")
-            self._db.execute("BEGIN")
-            self._pending, self._last_commit = 0, now
+        try:
+            self._db.execute(
+                "INSERT OR REPLACE INTO urls VALUES (?, ?, ?, ?, ?, ?)", (url, *values, now)
+            )
+            self._pending += 1
+            if self._pending >= BATCH or now - self._last_commit >= BATCH_SECONDS:
+                self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                self._pending, self._last_commit = 0, now
+        except sqlite3.Error as exc:
+            raise StateError(_plain(exc)) from None
+
+
+def _plain(exc: sqlite3.Error) -> str:
+    """SQLite's message, or what it means for a state file when that is clearer."""
+    message = str(exc)
+    if message == "database is locked":
+        return "in use by another fetchcli run"
+    if message == "file is not a database":
+        return "not a fetchcli state file (not an SQLite database)"
+    return message

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from fetchcli.state import StateStore
 from tests.conftest import RunCli
 from tests.server import TestServer
 
@@ -101,6 +102,12 @@ def test_max_failures(run_cli, server, limit, code) -> None:
     run_cli("--max-failures", limit, *urls, expect=code)
 
 
+def test_a_bad_max_failures_is_a_usage_error(run_cli) -> None:
+    result = run_cli("--max-failures", "lots", "https://a.test/", expect=2)
+    assert result.stderr.startswith("fetchcli: error: --max-failures: must be a number of URLs")
+    assert result.stderr.count("\n") == 1
+
+
 def test_dry_run_fetches_nothing(run_cli, server, tmp_path) -> None:
     """The effective URLs in input order on stdout; invalid lines and per-host counts on
     stderr; no request reaches the server; exit 0."""
@@ -138,3 +145,40 @@ def test_summary_has_latency_percentiles(run_cli, server) -> None:
     """The summary ends with p50, p90 and p99 of the per-URL times."""
     result = run_cli(*[f"{server.url}/slow/{ms}" for ms in (10, 20, 300)])
     assert " · p50 " in result.stderr and ", p99 3" in result.stderr
+
+
+def test_a_state_file_another_run_holds(run_cli, server, tmp_path) -> None:
+    """Cron started the next run before the last one ended: exit 2 at once, one line, nothing
+    fetched."""
+    state = tmp_path / "state.db"
+    holder = StateStore(state)
+    try:
+        result = run_cli("--state", str(state), f"{server.url}/ok", expect=2)
+    finally:
+        holder.close()
+    assert result.stdout == b""
+    assert result.stderr == (
+        f"fetchcli: error: --state: cannot use '{state}': in use by another fetchcli run\n"
+    )
+
+
+def test_a_state_file_that_is_something_else(run_cli, server, tmp_path) -> None:
+    """--state pointed at the URL list by mistake: exit 2, and the list is left alone."""
+    listing = tmp_path / "urls.txt"
+    listing.write_text(f"{server.url}/ok\n")
+    result = run_cli("--state", str(listing), str(listing), expect=2)
+    assert "not a fetchcli state file" in result.stderr
+    assert listing.read_text() == f"{server.url}/ok\n"
+
+
+def test_state_with_csv_and_body_formats(run_cli, server, tmp_path) -> None:
+    """CSV gains a `changed` column; -f body writes the body when it came and nothing for a
+    304."""
+    state, url = tmp_path / "state.db", f"{server.url}/versioned/{tmp_path.name}?etag=1"
+    first = run_cli("--state", str(state), "-f", "csv", url).stdout.decode().splitlines()
+    assert first[0].endswith(",changed") and first[1].endswith(",true")
+    second = run_cli("--state", str(state), "-f", "csv", url).stdout.decode().splitlines()
+    assert ",304," in second[1] and second[1].endswith(",false")
+    server.versions[tmp_path.name] = "version 2"
+    assert run_cli("--state", str(state), "-f", "body", url).stdout == b"version 2"
+    assert run_cli("--state", str(state), "-f", "body", url).stdout == b""

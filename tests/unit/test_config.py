@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 
 from fetchcli.config import (
+    MaxFailures,
     PoolConfig,
     RequestConfig,
     Shard,
     parse_header,
+    parse_max_failures,
     parse_rate,
     parse_separator,
     parse_shard,
@@ -47,6 +49,23 @@ def test_bad_rates_are_refused(text: str) -> None:
     """Zero, negative, unknown units and words are refused."""
     with pytest.raises(ValueError, match="not a rate|more than 0"):
         parse_rate(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "limit"),
+    [("0", MaxFailures(count=0)), ("25", MaxFailures(count=25)),
+     ("0%", MaxFailures(percent=0.0)), ("2.5%", MaxFailures(percent=2.5)),
+     (" 100% ", MaxFailures(percent=100.0))],
+)  # fmt: skip
+def test_max_failures(text: str, limit: MaxFailures) -> None:
+    assert parse_max_failures(text) == limit
+
+
+@pytest.mark.parametrize("text", ["", "-1", "1.5", "many", "101%", "-1%", "5%%", "nan%", "%"])
+def test_bad_max_failures_are_refused(text: str) -> None:
+    """Negative, fractional counts, percentages past 100 and words are refused."""
+    with pytest.raises(ValueError, match="must be a number of URLs"):
+        parse_max_failures(text)
 
 
 def test_shards() -> None:
