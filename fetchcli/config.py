@@ -76,6 +76,7 @@ class PoolConfig:
     rate: float | None = None
     http2: bool = False
     transport: Transport = Transport.AUTO
+    workers: int = 1  # processes; concurrency and the pool limits are each worker's
 
     @property
     def connections(self) -> int:

@@ -70,7 +70,7 @@ _CHOICES: dict[str, type[StrEnum]] = {
     "fail_on": FailOn,
 }
 _PATHS = ("skip_done", "cacert", "save", "records", "state", "failed_out", "metrics")
-_AT_LEAST_ONE = ("concurrency", "max_connections", "per_host")
+_AT_LEAST_ONE = ("concurrency", "max_connections", "per_host", "workers")
 _NOT_NEGATIVE = (
     "max_keepalive",
     "keepalive_expiry",

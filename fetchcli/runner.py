@@ -17,7 +17,7 @@ from fetchcli.config import Config, Format, Order
 from fetchcli.dryrun import dry_run
 from fetchcli.errors import UsageError
 from fetchcli.input import sources
-from fetchcli.models import Result, Summary
+from fetchcli.models import Result, Summary, Target
 from fetchcli.net import descriptors, engine
 from fetchcli.net.order import Window
 from fetchcli.output.metrics import write_metrics
@@ -29,6 +29,8 @@ from fetchcli.streams import Streams
 
 if TYPE_CHECKING:
     import httpx
+
+    from fetchcli.net.workers import WorkerPool
 
 HELD_BYTES = 16 * 1024 * 1024  # records held back for input order: some 20,000 of them
 _PROGRESS_EVERY = 0.25  # seconds between redraws of the progress line
@@ -54,7 +56,8 @@ def window_for(config: Config) -> Window | None:
     if output.order is Order.COMPLETION or output.format is Format.TABLE:
         return None
     if output.format is Format.BODY:
-        return Window(HELD_BYTES, max_items=max(64, 8 * config.pool.concurrency))
+        in_flight = config.pool.concurrency * config.pool.workers
+        return Window(HELD_BYTES, max_items=max(64, 8 * in_flight))
     return Window(HELD_BYTES)
 
 
@@ -87,6 +90,7 @@ class _Run:
         self.outputs = build_outputs(
             config, streams, on_stdout_closed=self.on_stdout_closed, warn=self.reporter.warning
         )
+        self.pool: WorkerPool | None = None
 
     def execute(self) -> Summary:
         summary, reporter = self.summary, self.reporter
@@ -98,6 +102,8 @@ class _Run:
             started = time.perf_counter()
             failed = False
             try:
+                if self.config.pool.workers > 1:
+                    self.pool = self._start_workers()
                 asyncio.run(self._main())
             except BaseException:
                 failed = True
@@ -123,21 +129,37 @@ class _Run:
         self.task = asyncio.current_task()
         config, streams = self.config, self.streams
         ticker = asyncio.create_task(self._tick()) if self.reporter.progress else None
+        targets = sources.targets(config, streams.stdin, self.summary.skipped, self.meter)
+        # A thread only for a pipe or terminal that is read (files never block).
+        blocking_input = streams.stdin_blocks and sources.STDIN in config.sources
+        log = self.reporter.line if config.output.verbose else None
+        conditional = self._validators if self.state is not None else None
         with _signals_handled(self.stop):
             try:
-                await engine.run(
-                    sources.targets(config, streams.stdin, self.summary.skipped, self.meter),
-                    config,
-                    self.emit,
-                    window=window_for(config),
-                    transport=self.transport,
-                    consumer_for=self.outputs.consumer_for,
-                    log=self.reporter.line if config.output.verbose else None,
-                    # A thread only for a pipe or terminal that is read (files never block).
-                    blocking_input=streams.stdin_blocks and sources.STDIN in config.sources,
-                    on_finished=self.reporter.finished,
-                    conditional=self._validators if self.state is not None else None,
-                )
+                if self.pool is not None:
+                    await self.pool.run(
+                        targets,
+                        self.emit,
+                        window=window_for(config),
+                        consumer_for=self.outputs.consumer_for,
+                        conditional=conditional,
+                        log=log,
+                        blocking_input=blocking_input,
+                        on_finished=self.reporter.finished,
+                    )
+                else:
+                    await engine.run(
+                        targets,
+                        config,
+                        self.emit,
+                        window=window_for(config),
+                        transport=self.transport,
+                        consumer_for=self.outputs.consumer_for,
+                        log=log,
+                        blocking_input=blocking_input,
+                        on_finished=self.reporter.finished,
+                        conditional=conditional,
+                    )
             except asyncio.CancelledError:
                 if self.summary.signal is None and not self.summary.stdout_closed:
                     raise
@@ -146,6 +168,15 @@ class _Run:
             finally:
                 if ticker is not None:
                     ticker.cancel()
+
+    def _start_workers(self) -> WorkerPool:
+        from fetchcli.net.workers import WorkerPool  # only for --workers: start-up stays fast
+
+        return WorkerPool(
+            self.config,
+            bodies=self.outputs.consumer_for is not None,
+            validators=self.state is not None,
+        )
 
     async def _tick(self) -> None:
         """A long run on a terminal always shows that it is alive."""
@@ -194,10 +225,10 @@ class _Run:
             return self.reporter.paused()
         return contextlib.nullcontext()
 
-    def _validators(self, url: str) -> dict[str, str]:
+    def _validators(self, target: Target) -> dict[str, str]:
         assert self.state is not None
         try:
-            return self.state.validators(url)
+            return self.state.validators(target.url)
         except StateError as exc:
             raise _state_error(self.config.run.state, exc) from None
 

@@ -42,6 +42,7 @@ def fetch(
     shard: o.Shard = None,
     skip_done: o.SkipDone = None,
     concurrency: o.Concurrency = None,
+    workers: o.Workers = None,
     max_connections: o.MaxConnections = None,
     max_keepalive: o.MaxKeepalive = None,
     keepalive_expiry: o.KeepaliveExpiry = None,

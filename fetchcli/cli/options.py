@@ -83,6 +83,15 @@ Concurrency = Annotated[
         rich_help_panel=POOL,
     ),
 ]
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        help="Processes, one per core: each has its own --concurrency and connection pool.",
+        show_default=shown_default("workers"),
+        rich_help_panel=POOL,
+    ),
+]
 MaxConnections = Annotated[
     int | None,
     typer.Option(

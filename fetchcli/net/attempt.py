@@ -27,8 +27,8 @@ from fetchcli.net.limits import HostGate, Origin, RateLimiter
 from fetchcli.net.retry import COOLDOWN_STATUSES, retry_after, retryable_status
 from fetchcli.net.snippet import SizeCap, SnippetCollector, charset_of
 
-# --state's conditional headers for a URL (If-None-Match, If-Modified-Since).
-Conditional = Callable[[str], dict[str, str]]
+# --state's conditional headers for a Target (If-None-Match, If-Modified-Since).
+Conditional = Callable[[Target], dict[str, str]]
 _REDIRECT_DRAIN = 64 * 1024  # read this much of a redirect body to keep the connection; else drop
 
 
@@ -96,7 +96,7 @@ class Attempter:
             request_config.method, target.url, content=request_config.data, authorization=self._auth
         )
         if self._conditional is not None:  # --state: "has it changed since?"
-            request.headers.update(self._conditional(target.url))
+            request.headers.update(self._conditional(target))
         response: httpx.Response | None = None
         redirects = 0
         try:

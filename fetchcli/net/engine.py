@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import httpx
 
@@ -23,6 +23,7 @@ from fetchcli.net.fetch import Fetcher, Log
 from fetchcli.net.order import Reorder, Window
 
 Emit = Callable[[Result], None]
+Fetch = Callable[[Target], Awaitable[Result]]
 
 
 async def run(
@@ -37,33 +38,60 @@ async def run(
     blocking_input: bool = False,
     on_finished: Emit | None = None,
     conditional: Conditional | None = None,
+    freeze: bool = True,
 ) -> None:
-    """Fetch every target and `emit` each Result once: in input order within `window`, or as
-    they finish when it is None.
+    """Fetch every target over one client made from `config` and `emit` each Result once: in
+    input order within `window`, or as they finish when it is None.
 
     `blocking_input` says the targets come from a pipe or terminal, read in a thread;
-    `on_finished` hears of each Result as soon as it is made, before any waiting for order."""
-    concurrency = config.pool.concurrency
-    feed = make_feed(targets, bound=2 * concurrency + 16, blocking=blocking_input)
-    reorder: Reorder[Result] = Reorder(window, size_of=held_size)
+    `on_finished` hears of each Result as soon as it is made, before any waiting for order;
+    `freeze` lets the cyclic GC skip what exists at the start (a command-line run's whole
+    process; a library caller's process is not ours to freeze)."""
     async with make_client(config, transport) as client:
-        # Everything made so far (typer, rich, httpx, aiohttp, the client) lives for the whole
-        # run: frozen, the cyclic GC stops rescanning it on every collection (10-15 % faster).
-        gc.freeze()
+        if freeze:
+            # Everything made so far (typer, rich, httpx, aiohttp, the client) lives for the
+            # whole run: frozen, the cyclic GC stops rescanning it on every collection (10-15 %
+            # faster).
+            gc.freeze()
         fetcher = Fetcher(
             client, config, consumer_for=consumer_for, conditional=conditional, log=log
         )
-        try:
-            async with asyncio.TaskGroup() as workers:
-                for _ in range(concurrency):
-                    workers.create_task(_work(feed, fetcher, reorder, emit, on_finished))
-        except BaseExceptionGroup as group:
-            raise group.exceptions[0] from None  # a failing input or output, not a URL's error
-        finally:
-            feed.close()
-            # On cancellation, results already complete are still written, in order.
-            for result in reorder.drain():
-                emit(result)
+        await dispatch(
+            targets,
+            fetcher.fetch,
+            emit,
+            concurrency=config.pool.concurrency,
+            window=window,
+            blocking_input=blocking_input,
+            on_finished=on_finished,
+        )
+
+
+async def dispatch(
+    targets: Iterator[Target],
+    fetch: Fetch,
+    emit: Emit,
+    *,
+    concurrency: int,
+    window: Window | None,
+    blocking_input: bool = False,
+    on_finished: Emit | None = None,
+) -> None:
+    """`concurrency` coroutines pull numbered targets from a lazy feed and `fetch` each; the
+    Results are emitted once each, in input order within `window` (or as they finish)."""
+    feed = make_feed(targets, bound=2 * concurrency + 16, blocking=blocking_input)
+    reorder: Reorder[Result] = Reorder(window, size_of=held_size)
+    try:
+        async with asyncio.TaskGroup() as workers:
+            for _ in range(concurrency):
+                workers.create_task(_work(feed, fetch, reorder, emit, on_finished))
+    except BaseExceptionGroup as group:
+        raise group.exceptions[0] from None  # a failing input or output, not a URL's error
+    finally:
+        feed.close()
+        # On cancellation, results already complete are still written, in order.
+        for result in reorder.drain():
+            emit(result)
 
 
 def held_size(result: Result) -> int:
@@ -78,7 +106,7 @@ def held_size(result: Result) -> int:
 
 
 async def _work(
-    feed: Feed, fetcher: Fetcher, reorder: Reorder[Result], emit: Emit, on_finished: Emit | None
+    feed: Feed, fetch: Fetch, reorder: Reorder[Result], emit: Emit, on_finished: Emit | None
 ) -> None:
     while True:
         await reorder.reserve()
@@ -86,7 +114,7 @@ async def _work(
         if target is None:
             reorder.unreserve()
             return
-        result = await fetcher.fetch(target)
+        result = await fetch(target)
         if on_finished is not None:
             on_finished(result)
         for ready in reorder.push(target.index, result):

@@ -39,7 +39,9 @@ _DESCRIPTOR_WAIT_MAX = 60.0  # then the URL fails with kind `io`, naming the ope
 class Fetcher:
     """Fetches Targets over one shared client with one frozen Config.
 
-    `clock`, `sleep`, `wall` and `rng` are injected so that tests never really wait."""
+    `gate` and `rate` replace the per-origin limits and the rate limiter (a worker process
+    shares them with the others); `clock`, `sleep`, `wall` and `rng` are injected so that tests
+    never really wait."""
 
     def __init__(
         self,
@@ -49,6 +51,8 @@ class Fetcher:
         consumer_for: ConsumerFactory | None = None,
         conditional: Conditional | None = None,
         log: Log | None = None,
+        gate: HostGate | None = None,
+        rate: RateLimiter | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         wall: Callable[[], float] = time.time,
@@ -63,8 +67,8 @@ class Fetcher:
         self._attempter = Attempter(
             client,
             config,
-            gate=HostGate(config.pool.per_host, clock=clock, sleep=sleep),
-            rate=RateLimiter(config.pool.rate, clock=clock, sleep=sleep),
+            gate=gate or HostGate(config.pool.per_host, clock=clock, sleep=sleep),
+            rate=rate or RateLimiter(config.pool.rate, clock=clock, sleep=sleep),
             consumer_for=consumer_for,
             conditional=conditional,
             wall=wall,

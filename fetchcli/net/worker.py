@@ -1,0 +1,206 @@
+"""One worker process of `--workers N`: its own event loop and its one httpx.AsyncClient,
+fetching the Targets its parent sends and sending back Results (and bodies, when the parent
+writes or saves them).
+
+The parent owns everything a user sees or keeps: input, order, sinks, --save, --state, signals.
+A worker ignores SIGINT and SIGTERM (a Ctrl-C reaches the whole process group; the parent
+decides) and ends when its parent closes the socket, kills it, or dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable, Iterator
+from multiprocessing.sharedctypes import Synchronized
+from typing import BinaryIO
+
+from fetchcli.config import Config
+from fetchcli.consumer import BodyConsumer, ConsumerFactory
+from fetchcli.models import Result, Target
+from fetchcli.net import engine
+from fetchcli.net.attempt import Conditional
+from fetchcli.net.client import make_client
+from fetchcli.net.fetch import Fetcher
+from fetchcli.net.frames import BlockingSender, read_frame
+from fetchcli.net.limits import Clock, HostGate, Origin, RateLimiter, Sleep
+
+_PR_SET_PDEATHSIG = 1
+EXIT_BROKEN = 70  # the worker failed in itself (a bug); the parent reports its URLs
+
+
+def serve(sock: socket.socket, config: Config, *, number: int, shared: SharedParts) -> None:
+    """The child's whole life after fork(); never returns."""
+    status = 0
+    try:
+        _detach()
+        asyncio.run(_serve(sock, config, shared))
+    except (BrokenPipeError, ConnectionError):
+        pass  # the parent went away: nobody is left to tell
+    except BaseException as exc:  # a bug: one line, and the parent turns our URLs into records
+        with contextlib.suppress(Exception):
+            sys.stderr.write(f"fetchcli: worker {number}: {type(exc).__name__}: {exc}\n")
+            sys.stderr.flush()
+        status = EXIT_BROKEN
+    os._exit(status)  # no atexit handlers, no flushing of the parent's buffers copied by fork
+
+
+class SharedParts:
+    """What the parent makes before forking and every worker shares: the --rate clock, and
+    what the parent wants back besides Results."""
+
+    def __init__(
+        self, rate_next: Synchronized[float] | None, *, bodies: bool, validators: bool
+    ) -> None:
+        self.rate_next = rate_next
+        self.bodies = bodies
+        self.validators = validators
+
+
+def _detach() -> None:
+    """Leave signals to the parent, read nothing of its stdin, and die with it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    with contextlib.suppress(Exception):  # Linux only; elsewhere a closed socket ends us
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+async def _serve(sock: socket.socket, config: Config, shared: SharedParts) -> None:
+    loop = asyncio.get_running_loop()
+    out = BlockingSender(sock)
+    validators: dict[int, dict[str, str]] = {}
+    gate = SharedGate(config.pool.per_host, tell=lambda o, s: out.send(("D", o, s)))
+    rate = SharedRate(config.pool.rate, shared.rate_next) if shared.rate_next else None
+    targets = _incoming(
+        sock.makefile("rb"),
+        validators,
+        heard=lambda origin, seconds: loop.call_soon_threadsafe(gate.heard, origin, seconds),
+    )
+
+    def emit(result: Result) -> None:
+        validators.pop(result.target.index, None)
+        out.send(("R", result.target.index, result))
+
+    conditional: Conditional | None = None
+    if shared.validators:
+        conditional = lambda target: validators.get(target.index, {})  # noqa: E731
+    async with make_client(config) as client:
+        fetcher = Fetcher(
+            client,
+            config,
+            consumer_for=_remote_bodies(out) if shared.bodies else None,
+            conditional=conditional,
+            log=(lambda line: out.send(("L", line))) if config.output.verbose else None,
+            gate=gate,
+            rate=rate,
+        )
+        await engine.dispatch(
+            targets,
+            fetcher.fetch,
+            emit,
+            concurrency=config.pool.concurrency,
+            window=None,
+            blocking_input=True,  # read in a thread: the socket blocks
+        )
+
+
+def _incoming(
+    stream: BinaryIO,
+    validators: dict[int, dict[str, str]],
+    heard: Callable[[Origin, float], object],
+) -> Iterator[Target]:
+    """The targets the parent sends, numbered as the engine's feed numbers them."""
+    sent = 0
+    while (frame := read_frame(stream)) is not None:
+        if frame[0] == "T":
+            _, target, headers = frame
+            if headers:
+                validators[sent] = headers
+            sent += 1
+            yield target
+        elif frame[0] == "D":
+            heard(frame[1], frame[2])
+
+
+def _remote_bodies(out: BlockingSender) -> ConsumerFactory:
+    def open_body(target: Target, status: int, content_type: str | None) -> BodyConsumer:
+        return _RemoteBody(out, target.index, status, content_type)
+
+    return open_body
+
+
+class _RemoteBody:
+    """A body consumer in the parent, fed across the socket."""
+
+    def __init__(
+        self, out: BlockingSender, number: int, status: int, content_type: str | None
+    ) -> None:
+        self._out = out
+        self._number = number
+        out.send(("B", number, status, content_type))
+
+    def feed(self, chunk: bytes) -> None:
+        self._out.send(("C", self._number, chunk))
+
+    def finish(self, complete: bool) -> str | None:
+        self._out.send(("F", self._number, complete))
+        return None  # the parent knows where it saved the body
+
+
+class SharedGate(HostGate):
+    """The per-origin gate, whose cooldowns every worker hears of through the parent."""
+
+    def __init__(
+        self,
+        per_host: int | None,
+        *,
+        tell: Callable[[Origin, float], None],
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        super().__init__(per_host, clock=clock, sleep=sleep)
+        self._tell = tell
+
+    def cool_down(self, origin: Origin, seconds: float) -> None:
+        super().cool_down(origin, seconds)
+        self._tell(origin, seconds)
+
+    def heard(self, origin: Origin, seconds: float) -> None:
+        """Another worker's cooldown: kept here, not told again."""
+        super().cool_down(origin, seconds)
+
+
+class SharedRate(RateLimiter):
+    """--rate across processes: the next free start time lives in shared memory, taken under
+    its lock (CLOCK_MONOTONIC is one clock for every process on the machine)."""
+
+    def __init__(
+        self,
+        rate: float | None,
+        next_start: Synchronized[float],
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        super().__init__(rate, clock=clock, sleep=sleep)
+        self._shared = next_start
+
+    async def wait(self) -> None:
+        if not self._interval:
+            return
+        now = self._clock()
+        with self._shared.get_lock():
+            start = max(now, self._shared.value)
+            self._shared.value = start + self._interval
+        if start > now:
+            await self._sleep(start - now)

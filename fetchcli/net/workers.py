@@ -1,0 +1,290 @@
+"""`--workers N`: N forked processes fetch; this one (the parent) reads the input, sends each
+Target to a worker and writes what comes back exactly as a one-process run would.
+
+Which worker: with `--per-host`, always the one its origin (scheme, host, port) hashes to, so
+the limit per origin is exact; otherwise the worker with the fewest URLs outstanding, so that
+one host's list uses every core. A 429/503 cooldown one worker hears is passed to all, and
+`--rate` is one clock in shared memory. `--concurrency` and the pool limits are each worker's.
+
+Records, order, bodies (-f body, --save), --state and signals stay in the parent: the engine's
+dispatch runs here over `WorkerPool.fetch` as it runs over `Fetcher.fetch` in one process. A
+worker that dies turns its unfinished URLs into records of kind `other`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import hashlib
+import multiprocessing
+import os
+import signal
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from urllib.parse import urlsplit
+
+from fetchcli.config import Config
+from fetchcli.consumer import BodyConsumer, ConsumerFactory
+from fetchcli.models import ErrorInfo, ErrorKind, Result, Target
+from fetchcli.net import engine
+from fetchcli.net.attempt import Conditional
+from fetchcli.net.classify import classify
+from fetchcli.net.fetch import Log
+from fetchcli.net.frames import Frame, encode, next_frame
+from fetchcli.net.order import Window
+from fetchcli.net.worker import SharedParts, serve
+
+_REAP_WAIT = 5.0  # seconds a worker has to exit after its input ends, before SIGKILL
+
+
+@dataclass(slots=True)
+class _Body:
+    """A body a worker is streaming to this process's consumer."""
+
+    consumer: BodyConsumer | None
+    failure: Exception | None = None  # our write failed: the URL's error, as in one process
+    saved_to: str | None = None
+
+
+@dataclass(slots=True)
+class _Worker:
+    number: int
+    pid: int
+    sock: socket.socket
+    writer: asyncio.StreamWriter | None = None
+    sent: int = 0
+    pending: dict[int, tuple[Target, asyncio.Future[Result]]] = field(default_factory=dict)
+    bodies: dict[int, _Body] = field(default_factory=dict)
+    death: str | None = None  # why it is gone, once it is
+    exited: bool = False
+
+
+class WorkerPool:
+    """The worker processes of one run. Made (forked) before the parent's event loop starts."""
+
+    def __init__(self, config: Config, *, bodies: bool, validators: bool) -> None:
+        self._config = config
+        self._by_origin = config.pool.per_host is not None
+        context = multiprocessing.get_context("fork")
+        rate_next = context.Value("d", 0.0) if config.pool.rate else None
+        shared = SharedParts(rate_next, bodies=bodies, validators=validators)
+        self._workers: list[_Worker] = []
+        for number in range(1, config.pool.workers + 1):
+            ours, theirs = socket.socketpair()
+            pid = os.fork()
+            if pid == 0:  # the child: drop every parent end, then serve until told to stop
+                ours.close()
+                for worker in self._workers:
+                    worker.sock.close()
+                serve(theirs, config, number=number, shared=shared)
+            theirs.close()
+            self._workers.append(_Worker(number, pid, ours))
+
+    async def run(
+        self,
+        targets: Iterator[Target],
+        emit: engine.Emit,
+        *,
+        window: Window | None,
+        consumer_for: ConsumerFactory | None,
+        conditional: Conditional | None,
+        log: Log | None,
+        blocking_input: bool,
+        on_finished: engine.Emit | None,
+    ) -> None:
+        """As engine.run, with the fetching done by the workers."""
+        gc.freeze()
+        self._consumer_for, self._conditional, self._log = consumer_for, conditional, log
+        listeners = []
+        for worker in self._workers:
+            reader, worker.writer = await asyncio.open_connection(sock=worker.sock)
+            listeners.append(asyncio.create_task(self._listen(worker, reader)))
+        stopping = True
+        try:
+            await engine.dispatch(
+                targets,
+                self.fetch,
+                emit,
+                concurrency=self._config.pool.concurrency * len(self._workers),
+                window=window,
+                blocking_input=blocking_input,
+                on_finished=on_finished,
+            )
+            stopping = False
+        finally:
+            await self._end(stopping)
+            for listener in listeners:
+                listener.cancel()
+
+    async def fetch(self, target: Target) -> Result:
+        if target.error is not None:
+            return Result(target, error=target.error)
+        worker = self._route(target)
+        if worker.death is not None:
+            return _lost(target, worker)
+        assert worker.writer is not None
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        worker.pending[worker.sent] = (target, future)
+        worker.sent += 1
+        validators = self._conditional(target) if self._conditional is not None else None
+        worker.writer.write(encode(("T", target, validators)))
+        with contextlib.suppress(ConnectionError):  # a dead worker: its listener answers
+            await worker.writer.drain()
+        return await future
+
+    def _route(self, target: Target) -> _Worker:
+        if self._by_origin:
+            return self._workers[_origin_hash(target.url) % len(self._workers)]
+        alive = [worker for worker in self._workers if worker.death is None]
+        if not alive:
+            return self._workers[0]
+        return min(alive, key=lambda worker: len(worker.pending))
+
+    async def _listen(self, worker: _Worker, reader: asyncio.StreamReader) -> None:
+        while (frame := await next_frame(reader)) is not None:
+            self._heard(worker, frame)
+        if worker.pending or worker.bodies:
+            worker.death = f"worker process {worker.number} stopped"  # routes avoid it now
+            worker.death = await self._why_gone(worker)
+            self._give_up(worker)
+        else:
+            worker.death = f"worker process {worker.number} has ended"
+
+    def _heard(self, worker: _Worker, frame: Frame) -> None:
+        kind = frame[0]
+        if kind == "R":
+            self._result(worker, frame[1], frame[2])
+        elif kind == "B":
+            self._body_starts(worker, *frame[1:])
+        elif kind == "C":
+            self._body_piece(worker.bodies.get(frame[1]), frame[2])
+        elif kind == "F":
+            self._body_ends(worker.bodies.get(frame[1]), frame[2])
+        elif kind == "D":
+            told = encode(frame)
+            for other in self._workers:
+                if other is not worker and other.death is None and other.writer is not None:
+                    other.writer.write(told)
+        elif kind == "L" and self._log is not None:
+            self._log(frame[1])
+
+    def _result(self, worker: _Worker, number: int, result: Result) -> None:
+        target, future = worker.pending.pop(number)
+        result = replace(result, target=target)
+        body = worker.bodies.pop(number, None)
+        if body is not None:
+            if body.failure is not None:
+                result = replace(result, error=classify(body.failure).info(), saved_to=None)
+            else:
+                result = replace(result, saved_to=body.saved_to)
+        if not future.done():
+            future.set_result(result)
+
+    def _body_starts(
+        self, worker: _Worker, number: int, status: int, content_type: str | None
+    ) -> None:
+        target, _ = worker.pending[number]
+        body = _Body(None)
+        if self._consumer_for is not None:
+            try:
+                body.consumer = self._consumer_for(target, status, content_type)
+            except Exception as exc:  # WriteFailed: --save could not make the file
+                body.failure = exc
+        worker.bodies[number] = body
+
+    def _body_piece(self, body: _Body | None, chunk: bytes) -> None:
+        if body is None or body.consumer is None:
+            return
+        try:
+            body.consumer.feed(chunk)
+        except Exception as exc:
+            body.failure = exc
+            self._body_ends(body, complete=False)
+
+    def _body_ends(self, body: _Body | None, complete: bool) -> None:
+        if body is None or body.consumer is None:
+            return
+        consumer, body.consumer = body.consumer, None
+        try:
+            body.saved_to = consumer.finish(complete and body.failure is None)
+        except Exception as exc:
+            body.failure = exc
+
+    def _give_up(self, worker: _Worker) -> None:
+        """A dead worker's URLs become records; its bodies stop where they were."""
+        for body in worker.bodies.values():
+            self._body_ends(body, complete=False)
+        worker.bodies.clear()
+        pending, worker.pending = worker.pending, {}
+        for target, future in pending.values():
+            if not future.done():
+                future.set_result(_lost(target, worker))
+
+    async def _why_gone(self, worker: _Worker) -> str:
+        status = await self._reap(worker, wait=1.0)
+        name = f"worker process {worker.number}"
+        if status is None:
+            return f"{name} stopped answering"
+        if os.WIFSIGNALED(status):
+            return f"{name} was killed by {signal.Signals(os.WTERMSIG(status)).name}"
+        return f"{name} exited with status {os.waitstatus_to_exitcode(status)}"
+
+    async def _end(self, stopping: bool) -> None:
+        """Stop every worker: at once when the run is stopping, else once their input ends.
+        No process outlives the run; bodies cut short leave no file behind."""
+        for worker in self._workers:
+            if stopping:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(worker.pid, signal.SIGKILL)
+            elif worker.writer is not None:
+                with contextlib.suppress(OSError):
+                    worker.writer.write_eof()
+        for worker in self._workers:
+            if await self._reap(worker, wait=_REAP_WAIT) is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(worker.pid, signal.SIGKILL)
+                await self._reap(worker, wait=_REAP_WAIT)
+            for body in worker.bodies.values():
+                self._body_ends(body, complete=False)
+            worker.bodies.clear()
+            if worker.writer is not None:
+                worker.writer.close()
+
+    async def _reap(self, worker: _Worker, *, wait: float) -> int | None:
+        """The worker's wait status once it has exited (within `wait` seconds), else None."""
+        if worker.exited:
+            return 0
+        pause, waited = 0.001, 0.0
+        while True:
+            try:
+                pid, status = os.waitpid(worker.pid, os.WNOHANG)
+            except ChildProcessError:
+                worker.exited = True
+                return 0
+            if pid:
+                worker.exited = True
+                return status
+            if waited >= wait:
+                return None
+            await asyncio.sleep(pause)
+            waited += pause
+            pause = min(0.05, pause * 2)
+
+
+def _lost(target: Target, worker: _Worker) -> Result:
+    return Result(target, error=ErrorInfo(ErrorKind.OTHER, worker.death or "worker lost"))
+
+
+def _origin_hash(url: str) -> int:
+    """The same number for every URL of one origin (scheme, host, port)."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    scheme = parts.scheme.lower()
+    port = port or {"http": 80, "https": 443}.get(scheme)
+    origin = f"{scheme}://{(parts.hostname or '').lower()}:{port}"
+    return int.from_bytes(hashlib.blake2b(origin.encode(), digest_size=8).digest())
