@@ -91,6 +91,7 @@ class OptionError(ValueError):
     def __init__(self, option: str, problem: str) -> None:
         super().__init__(f"{flag(option)}: {problem}")
         self.option = option
+        self.problem = problem
 
 
 def flag(option: str) -> str:

@@ -19,7 +19,7 @@ from fetchcli.errors import UsageError
 from fetchcli.input import sources
 from fetchcli.models import Result, Summary, Target
 from fetchcli.net import descriptors, engine
-from fetchcli.net.order import Window
+from fetchcli.net.order import HELD_BYTES, Window
 from fetchcli.output.metrics import write_metrics
 from fetchcli.output.render import Reporter
 from fetchcli.output.wiring import build_outputs
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
     from fetchcli.net.workers import WorkerPool
 
-HELD_BYTES = 16 * 1024 * 1024  # records held back for input order: some 20,000 of them
 _PROGRESS_EVERY = 0.25  # seconds between redraws of the progress line
 
 

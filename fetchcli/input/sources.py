@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from fetchcli.config import MAX_URL_LENGTH, Config, Shard, url_problem
+from fetchcli.config import MAX_URL_LENGTH, Config, InputConfig, Shard, url_problem
 from fetchcli.models import ErrorInfo, ErrorKind, Target
 from fetchcli.sanitize import mask_url
 from fetchcli.streams import LineInput
@@ -61,13 +61,27 @@ def targets(
     meter = InputMeter() if meter is None else meter
     meter.total_bytes = _input_size(config.sources, stdin)
     found = read_sources(config.sources, options.default_scheme, stdin, meter)
+    return _counted(filtered(found, options, skipped), meter)
+
+
+def from_strings(urls: Iterable[str], options: InputConfig) -> Iterator[Target]:
+    """Targets from URLs given one by one (the Python API): as URL arguments are, filtered as
+    a list is."""
+    found = (make_target(url.strip(), ARG, None, options.default_scheme) for url in urls)
+    return filtered(found, options, Counter())
+
+
+def filtered(
+    found: Iterator[Target], options: InputConfig, skipped: Counter[str]
+) -> Iterator[Target]:
+    """--dedupe, --shard and --skip-done as lazy stages."""
     if options.dedupe:
         found = dedupe(found, skipped)
     if options.shard is not None:
         found = in_shard(found, options.shard, skipped)
     if options.skip_done is not None:
         found = skip_done(found, load_done(options.skip_done), skipped)
-    return _counted(found, meter)
+    return found
 
 
 def _counted(found: Iterable[Target], meter: InputMeter) -> Iterator[Target]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+HELD_BYTES = 16 * 1024 * 1024  # records held back for input order: some 20,000 of them
 
 
 @dataclass(frozen=True, slots=True)

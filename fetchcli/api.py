@@ -1,0 +1,208 @@
+"""fetchcli from Python: `fetch(urls, **options)` and `afetch(urls, **options)` yield the records
+the command line writes as JSON lines, made by the same engine under the same Config.
+
+Options are the long flags in snake_case (`concurrency=50`, `max_time=10`, `headers=["X-A: 1"]`,
+`rate="600/m"`, `state="state.db"`); text is parsed as on the command line, and a bad value
+raises ValueError naming the option, before anything is fetched. `urls` is read lazily, in a
+thread, no further ahead than the records not yet taken allow: memory follows `concurrency`,
+not the length of the list, and a slow consumer slows the fetching down. Neither Typer nor rich
+is imported on this path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import threading
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator
+from typing import Any, TypeVar
+
+from fetchcli.config import Config, Order
+from fetchcli.consumer import ConsumerFactory
+from fetchcli.errors import UsageError
+from fetchcli.input.sources import from_strings
+from fetchcli.models import Record, Result, Target
+from fetchcli.net import descriptors, engine
+from fetchcli.net.order import HELD_BYTES, Window
+from fetchcli.options import OptionError, config_from
+from fetchcli.output.save import Saver
+from fetchcli.preflight import check_inputs
+from fetchcli.state import StateError, StateStore
+
+__all__ = ["afetch", "fetch"]
+
+T = TypeVar("T")
+# What the command line writes or decides for a person; a Python caller has the records.
+_COMMAND_LINE_ONLY = {
+    "format": "records are yielded as dicts",
+    "progress": "nothing is drawn",
+    "quiet": "nothing is printed",
+    "verbose": "nothing is printed",
+    "separator": "bodies are not written to stdout",
+    "records": "write the records you are given",
+    "failed_out": "filter the records you are given",
+    "metrics": "count the records you are given",
+    "dry_run": "nothing is fetched by a dry run",
+    "changed_only": "filter on the records' 'changed'",
+    "fail_on": "there is no exit status",
+    "max_failures": "there is no exit status",
+    "workers": "one process per core is the command line's (--workers)",
+}
+_AHEAD = 1024  # records that may wait for the caller, besides those in flight
+
+
+def afetch(urls: Iterable[str], **options: Any) -> AsyncIterator[Record]:
+    """Fetch `urls` concurrently; an async iterator of records (dicts, as the JSON lines).
+
+    Raises ValueError for a bad option at once. Leaving the loop early stops the fetching."""
+    config = _config(options)
+    return _records(urls, config)
+
+
+def fetch(urls: Iterable[str], **options: Any) -> Iterator[Record]:
+    """Fetch `urls` concurrently; an iterator of records (dicts, as the JSON lines).
+
+    Runs its own event loop: in this thread, or in a thread of its own when this one already
+    runs a loop (a notebook). Raises ValueError for a bad option at once."""
+    return _blocking(afetch(urls, **options))
+
+
+def _config(options: dict[str, Any]) -> Config:
+    for option in options:
+        if option in _COMMAND_LINE_ONLY:
+            why = _COMMAND_LINE_ONLY[option]
+            raise ValueError(f"{option}: not an option of fetchcli.fetch ({why})")
+    try:
+        config = config_from((), {**options, "format": "jsonl"})
+        check_inputs(config)
+    except OptionError as exc:
+        raise ValueError(f"{exc.option}: {exc.problem}") from None
+    except UsageError as exc:  # "--save: cannot write to 'DIR': ..." -> "save: ..."
+        flag_name, _, problem = str(exc).partition(": ")
+        raise ValueError(f"{flag_name.removeprefix('--').replace('-', '_')}: {problem}") from None
+    config, shortage = descriptors.fit(config, descriptors.open_file_limit())
+    if shortage is not None:
+        warnings.warn(shortage, RuntimeWarning, stacklevel=3)
+    return config
+
+
+async def _records(urls: Iterable[str], config: Config) -> AsyncIterator[Record]:
+    state = _open_state(config)
+    ready: asyncio.Queue[Record | None] = asyncio.Queue()
+    room = _Room(_AHEAD + 2 * config.pool.concurrency)
+
+    def emit(result: Result) -> None:
+        record = result.to_record()
+        if state is not None:
+            record["changed"] = state.observe(result)
+        ready.put_nowait(record)
+
+    run = asyncio.create_task(
+        engine.run(
+            room.admitted(from_strings(_checked(urls), config.input)),
+            config,
+            emit,
+            window=Window(HELD_BYTES) if config.output.order is Order.INPUT else None,
+            consumer_for=_saver(config),
+            conditional=(lambda target: state.validators(target.url)) if state else None,
+            blocking_input=True,  # the caller's iterable may block: read in a thread
+            freeze=False,
+        )
+    )
+    run.add_done_callback(lambda _: ready.put_nowait(None))
+    try:
+        while (record := await ready.get()) is not None:
+            room.release()
+            yield record
+        await run  # its error, if it failed
+    finally:
+        room.close()
+        if not run.done():
+            run.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await run
+        if state is not None:
+            state.close()
+
+
+def _open_state(config: Config) -> StateStore | None:
+    if config.run.state is None:
+        return None
+    try:
+        return StateStore(config.run.state)
+    except StateError as exc:
+        raise ValueError(f"state: cannot use '{config.run.state}': {exc}") from None
+
+
+def _saver(config: Config) -> ConsumerFactory | None:
+    if config.output.save is None:
+        return None
+    saver = Saver(config.output.save)
+    return lambda target, status, _content_type: saver.open(target.url, status)
+
+
+def _checked(urls: Iterable[str]) -> Iterator[str]:
+    if isinstance(urls, str):
+        raise TypeError("urls: an iterable of URLs, not one string")
+    for url in urls:
+        if not isinstance(url, str):
+            raise TypeError(f"urls: each URL is a str, not {type(url).__name__}")
+        yield url
+
+
+class _Room:
+    """How many more targets may be taken from the caller's iterable: one per record the
+    caller has not taken yet. Acquired in the input thread, released on the loop."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._slots = threading.Semaphore(size)
+        self._closed = threading.Event()
+
+    def admitted(self, targets: Iterator[Target]) -> Iterator[Target]:
+        for target in targets:
+            self._slots.acquire()
+            if self._closed.is_set():
+                return
+            yield target
+
+    def release(self) -> None:
+        self._slots.release()
+
+    def close(self) -> None:
+        self._closed.set()
+        self._slots.release(self._size)  # wake the input thread if it waits for room
+
+
+def _blocking(records: AsyncIterator[Record]) -> Iterator[Record]:
+    """Drive an async iterator from synchronous code, one step at a time."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        own_thread = None
+    else:  # this thread's loop is busy running the caller: steps run in a thread of ours
+        own_thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="fetchcli")
+    loop = asyncio.new_event_loop()
+
+    def step(awaitable: Awaitable[T]) -> T:
+        if own_thread is None:
+            return loop.run_until_complete(awaitable)
+        return own_thread.submit(loop.run_until_complete, awaitable).result()
+
+    try:
+        while True:
+            try:
+                record = step(anext(records))
+            except StopAsyncIteration:
+                return
+            yield record
+    finally:
+        try:
+            step(records.aclose())  # type: ignore[attr-defined]
+            step(loop.shutdown_asyncgens())
+        finally:
+            loop.close()
+            if own_thread is not None:
+                own_thread.shutdown()

@@ -1,0 +1,206 @@
+"""--workers N, run as a user runs it: the installed program in a subprocess, against the real
+test server. Whatever the number of processes, the user sees one run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli.test_e2e import FETCHCLI, TIMEOUT, _env, _read_line, _start
+from tests.server import TestServer
+
+pytestmark = pytest.mark.e2e
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [*FETCHCLI, *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        env=_env(),
+        timeout=TIMEOUT * 2,
+    )
+
+
+def _records(stdout: bytes) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stdout.decode().splitlines()]
+
+
+def _comparable(record: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in record.items() if name != "elapsed"}
+
+
+def _mixed_list(server: TestServer, path: Path) -> Path:
+    """Many URLs on one origin and a few on others, with failures and a bad line among them."""
+    lines = [f"{server.url}/pattern/{500 + n}?seed=w{n}" for n in range(300)]
+    lines[10] = f"{server.url}/status/404"
+    lines[20] = "not a url"
+    lines[30] = f"{server.url}/redirect/2"
+    lines[40] = f"{server.url_for('localhost')}/ok"
+    lines[50] = f"{server.url}/reset"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _summary(stderr: bytes) -> str:
+    """The summary line, with its times left out."""
+    line = next(line for line in stderr.decode().splitlines() if " ok, " in line)
+    return line.split(" in ")[0]
+
+
+@pytest.mark.parametrize("order", ["input", "completion"])
+def test_two_workers_write_what_one_process_writes(
+    server: TestServer, tmp_path: Path, order: str
+) -> None:
+    """The same records (line numbers, failures, redirects, the invalid line), each URL once,
+    in input order or as they finish, and the same summary counts."""
+    urls = _mixed_list(server, tmp_path / "urls.txt")
+    one = _run(str(urls), "--order", order, "--no-progress")
+    two = _run(str(urls), "--order", order, "--no-progress", "--workers", "2")
+    assert one.returncode == two.returncode == 1
+    alone, split = [_comparable(r) for r in _records(one.stdout)], _records(two.stdout)
+    if order == "input":
+        assert [_comparable(r) for r in split] == alone
+    else:
+        key = lambda r: r["line"]  # noqa: E731
+        assert sorted((_comparable(r) for r in split), key=key) == sorted(alone, key=key)
+    assert len(split) == 300
+    assert _summary(two.stderr) == _summary(one.stderr)
+    assert b"Traceback" not in two.stderr
+
+
+def test_body_format_is_whole_and_in_order(server: TestServer) -> None:
+    """-f body: every body, byte for byte, in input order, as one process writes them."""
+    urls = [f"{server.url}/pattern/{20_000 * (n % 7 + 1)}?seed=b{n}" for n in range(60)]
+    urls[5] = f"{server.url}/drip?chunks=5&delay_ms=50"  # a slow one ahead of the others
+    one = _run("-f", "body", "-c", "8", *urls)
+    two = _run("-f", "body", "-c", "8", "--workers", "3", *urls)
+    assert one.returncode == two.returncode == 0
+    assert len(two.stdout) == len(one.stdout) > 60 * 20_000
+    assert two.stdout == one.stdout
+
+
+def test_save_and_state_work_across_workers(server: TestServer, tmp_path: Path) -> None:
+    """--save writes each body once, where one process would; --state sees every URL and the
+    next run asks with the validators the workers brought back."""
+    name = tmp_path.name
+    urls = [f"{server.url}/versioned/{name}-{n}?etag=1" for n in range(40)]
+    state, saved = tmp_path / "state.db", tmp_path / "saved"
+    first = _run("--workers", "2", "--state", str(state), "--save", str(saved), *urls)
+    assert first.returncode == 0
+    records = _records(first.stdout)
+    assert [r["changed"] for r in records] == [True] * 40
+    assert sorted(Path(r["saved_to"]).name for r in records) == sorted(
+        p.name for p in saved.iterdir()
+    )
+    assert all(Path(r["saved_to"]).read_bytes() == b"version 1" for r in records)
+    server.versions[f"{name}-7"] = "version 2"
+    second = _run("--workers", "2", "--state", str(state), *urls)
+    changed = [r["url"] for r in _records(second.stdout) if r["changed"]]
+    assert changed == [urls[7]]
+    assert sum(r["status"] == 304 for r in _records(second.stdout)) == 39
+
+
+def test_per_host_limit_is_exact_across_workers(server: TestServer) -> None:
+    """--per-host 2 with 3 workers of -c 10 each: the server never sees more than 2 requests at
+    once from the run (every URL of an origin goes to one worker)."""
+    urls = [f"{server.url}/slow/30?n={n}" for n in range(40)]
+    done = _run("--workers", "3", "-c", "10", "--per-host", "2", *urls)
+    assert done.returncode == 0
+    assert server.stats.peak_in_flight == 2
+
+
+def test_one_host_is_shared_out_without_per_host(server: TestServer) -> None:
+    """Without --per-host, one host's URLs use every worker: 2 workers of -c 5 have 10 in
+    flight at once."""
+    urls = [f"{server.url}/slow/200?n={n}" for n in range(40)]
+    done = _run("--workers", "2", "-c", "5", *urls)
+    assert done.returncode == 0
+    assert server.stats.peak_in_flight == 10
+
+
+def test_rate_holds_for_the_whole_run(server: TestServer) -> None:
+    """--rate 40 with 2 workers: 21 request starts span at least half a second, as in one
+    process (each worker at the full rate would take half that)."""
+    urls = [f"{server.url}/ok?n={n}" for n in range(21)]
+    done = _run("--workers", "2", "--rate", "40", *urls)
+    assert done.returncode == 0
+    arrivals = sorted(server.stats.arrivals)
+    assert len(arrivals) == 21
+    assert arrivals[-1] - arrivals[0] >= 0.45
+
+
+def _children(pid: int) -> list[int]:
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return [int(child) for child in text.split()]
+
+
+def _gone(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return status.split(") ", 1)[1].startswith("Z")  # a zombie has ended too
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_stops_every_worker(server: TestServer, signum: int, code: int) -> None:
+    """Ctrl-C (to the whole process group, as a terminal sends it) or SIGTERM: finished records
+    are written, the exit status is 130/143, and no worker outlives the run."""
+    urls = [f"{server.url}/hang?n={n}" for n in range(6)] + [f"{server.url}/ok"]
+    proc = subprocess.Popen(
+        [*FETCHCLI, "-v", "--workers", "3", "--order", "completion", *urls],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(),
+        start_new_session=True,
+    )
+    assert b"/ok -> 200" in _read_line(proc, "stderr")  # -v: the ok URL has finished
+    workers = _children(proc.pid)
+    assert len(workers) == 3
+    os.killpg(proc.pid, signum) if signum == signal.SIGINT else proc.send_signal(signum)
+    out, err = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == code
+    assert b"Traceback" not in err
+    assert [r["url"] for r in _records(out)] == [f"{server.url}/ok"]
+    deadline = time.monotonic() + TIMEOUT
+    while not all(_gone(pid) for pid in workers):
+        assert time.monotonic() < deadline, "a worker outlived the run"
+        time.sleep(0.01)
+
+
+def test_a_dead_worker_turns_its_urls_into_records(server: TestServer) -> None:
+    """A worker killed mid-run: its unfinished URLs become records of kind `other` that say
+    so, the other worker finishes its own, nothing is lost, exit 1."""
+    hanging = [f"{server.url}/hang?n={n}" for n in range(4)]
+    proc = _start("--workers", "2", "-t", "1", *hanging, stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + TIMEOUT
+    while server.stats.in_flight < 4:  # every hanging request has reached the server
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    os.kill(_children(proc.pid)[0], signal.SIGKILL)
+    out, err = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == 1
+    records = _records(out)
+    assert [r["url"] for r in records] == hanging  # each once, in input order
+    errors = sorted((r["error"]["kind"], r["error"]["message"]) for r in records)
+    lost = ("other", "worker process 1 was killed by SIGKILL")
+    assert errors == [lost, lost, ("timeout", "read timeout after 1s")] * 1 + [errors[3]]
+    assert errors[3][0] == "timeout"
+    assert b"Traceback" not in err
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two"])
+def test_bad_worker_counts_are_usage_errors(value: str) -> None:
+    done = _run("--workers", value, "http://127.0.0.1:9/")
+    assert done.returncode == 2
+    assert done.stderr.decode().count("\n") == 1
+    assert "--workers" in done.stderr.decode()
