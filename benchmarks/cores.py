@@ -17,6 +17,7 @@ docs/benchmarks-cores.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -77,7 +78,10 @@ ONE_CORE_CONTENDERS = [
 BOTH_CORES_CONTENDERS = [
     Contender("fetchcli --workers 1 -c 20", BOTH_CORES, _fetchcli("-c", "20"), parse_jsonl),
     Contender(
-        "fetchcli --workers 2 -c 20", BOTH_CORES, _fetchcli("--workers", "2", "-c", "20"), parse_jsonl
+        "fetchcli --workers 2 -c 20",
+        BOTH_CORES,
+        _fetchcli("--workers", "2", "-c", "20"),
+        parse_jsonl,
     ),
 ]
 
@@ -111,10 +115,8 @@ def _tree(pid: int) -> list[int]:
     while queue:
         current = queue.pop()
         pids.append(current)
-        try:
+        with contextlib.suppress(OSError):  # it ended meanwhile
             queue += map(int, Path(f"/proc/{current}/task/{current}/children").read_text().split())
-        except OSError:
-            pass
     return pids
 
 
@@ -193,7 +195,9 @@ def version_ms(runs: int) -> float:
     return statistics.median(times)
 
 
-def report(count: int, one: list[Result], both: list[Result], version: float, runs: int) -> list[str]:
+def report(
+    count: int, one: list[Result], both: list[Result], version: float, runs: int
+) -> list[str]:
     rate = {r.contender.name: r.rate(count) for r in [*one, *both]}
     rss = {r.contender.name: r.median("rss_mb") for r in [*one, *both]}
 
@@ -224,8 +228,9 @@ def report(count: int, one: list[Result], both: list[Result], version: float, ru
         "",
         "| target | measured |",
         "|---|---|",
-        f"| `-c 20` ≥ 0.45× aiohttp (20 workers) | {ratio('fetchcli -c 20', 'aiohttp, 20 workers')} |",
-        f"| `-c 20` against aiohttp (100 workers) | {ratio('fetchcli -c 20', 'aiohttp, 100 workers')} |",
+        f"| `-c 20` ≥ 0.45× aiohttp (100 workers, the issue's and MEASURED.md's reference) | "
+        f"{ratio('fetchcli -c 20', 'aiohttp, 100 workers')} |",
+        f"| `-c 20` against aiohttp at 20 workers | {ratio('fetchcli -c 20', 'aiohttp, 20 workers')} |",
         f"| `-c 100` ≥ 0.9× `-c 20` | {ratio('fetchcli -c 100', 'fetchcli -c 20')} |",
         f"| peak RSS ≤ 60 MB (-c 20, -c 100) | {rss['fetchcli -c 20']:.0f}, {rss['fetchcli -c 100']:.0f} MB |",
         f"| `--version` ≤ 100 ms | {version:.0f} ms |",
@@ -243,6 +248,8 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--out", type=Path, default=bench.ROOT / "docs" / "benchmarks-cores.md")
     args = parser.parse_args()
+    # This driver (its memory sampler) stays off the client's core.
+    os.sched_setaffinity(0, {int(bench.SERVER_CPU)})
     bench.WORK.mkdir(parents=True, exist_ok=True)
     bench.start_nginx()
     try:

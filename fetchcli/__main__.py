@@ -1,5 +1,5 @@
 """`python -m fetchcli` runs the command line."""
 
-from fetchcli.cli.app import main
+from fetchcli.cli import main
 
 raise SystemExit(main())

@@ -22,7 +22,6 @@ _LINE_BREAKS = re.compile(r"[\t\n\r\v\f]")
 # C0 and C1 controls, DEL, and the bidi overrides that can make text read differently than it is.
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _URL_AUTHORITY = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<netloc>[^/?#\s]*)")
-_WHITESPACE = re.compile(r"\s+")
 
 
 def sanitize(text: str) -> str:
@@ -35,6 +34,9 @@ def sanitize(text: str) -> str:
     """
     if text.isprintable():
         return text
+    spaced = _LINE_BREAKS.sub(" ", text)
+    if spaced.isprintable():  # only line breaks and tabs (most text): no sequence, no control
+        return spaced
     without_sequences = _ESCAPE_SEQUENCE.sub("", text)
     return _CONTROLS.sub("", _LINE_BREAKS.sub(" ", without_sequences))
 
@@ -45,7 +47,7 @@ def collapse_whitespace(text: str) -> str:
     >>> collapse_whitespace("  a\\n\\n b\\t c ")
     'a b c'
     """
-    return _WHITESPACE.sub(" ", text).strip()
+    return " ".join(text.split())  # str.split() and re's \s agree on what whitespace is
 
 
 def mask_url(text: str) -> str:

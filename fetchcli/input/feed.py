@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Protocol
 
 from fetchcli.models import Target
@@ -27,7 +27,8 @@ class Feed(Protocol):
 
 def _numbered(targets: Iterator[Target]) -> Iterator[Target]:
     for index, target in enumerate(targets):
-        yield replace(target, index=index)
+        # Not dataclasses.replace: it costs more than the rest of reading a line.
+        yield Target(target.url, target.source, target.line, target.error, index)
 
 
 def make_feed(targets: Iterator[Target], *, bound: int, blocking: bool) -> Feed:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import socket
 import ssl
 import urllib.request
@@ -209,12 +210,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 allow_redirects=False,
                 compress=False,
                 proxy=self._proxy_for(request.url),
-                timeout=aiohttp.ClientTimeout(
-                    total=None,
-                    connect=_sum(timeout.get("pool"), timeout.get("connect")),
-                    sock_connect=timeout.get("connect"),
-                    sock_read=timeout.get("read"),
-                ),
+                timeout=_client_timeout(**timeout),
             )
         return httpx.Response(
             status_code=response.status,
@@ -257,6 +253,18 @@ def _without_userinfo(url: httpx.URL) -> URL:
 def _http_version(version: aiohttp.HttpVersion | None) -> bytes:
     major, minor = version or (1, 1)
     return b"HTTP/%d.%d" % (major, minor)
+
+
+@functools.lru_cache(maxsize=16)  # a run has one set of timeouts
+def _client_timeout(
+    connect: float | None = None,
+    read: float | None = None,
+    write: float | None = None,
+    pool: float | None = None,
+) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(
+        total=None, connect=_sum(pool, connect), sock_connect=connect, sock_read=read
+    )
 
 
 def _sum(pool: float | None, connect: float | None) -> float | None:

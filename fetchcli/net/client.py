@@ -13,6 +13,7 @@ from fetchcli import __version__
 from fetchcli.config import Config, Transport
 from fetchcli.net.decode import ACCEPT_ENCODING
 from fetchcli.net.dns import Resolver
+from fetchcli.net.urls import parse_url
 
 
 def make_client(
@@ -94,7 +95,7 @@ class Sender:
     ) -> httpx.Request:
         request = httpx.Request(
             method,
-            url,
+            parse_url(url),
             headers=self._client.headers,
             content=content,
             extensions={"timeout": self._timeout},

@@ -5,8 +5,8 @@ from anywhere else is an ordinary timeout, and the two are told apart here."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
+from types import TracebackType
 
 
 class DeadlinePassed(Exception):
@@ -18,16 +18,41 @@ def deadline_after(seconds: float | None) -> float | None:
     return None if seconds is None else asyncio.get_running_loop().time() + seconds
 
 
-@asynccontextmanager
-async def within(deadline: float | None) -> AsyncIterator[None]:
-    """Run the block until `deadline` (loop time); past it, raise DeadlinePassed."""
-    if deadline is None:
-        yield
-        return
-    try:
-        async with asyncio.timeout_at(deadline) as timer:
-            yield
-    except TimeoutError:
-        if timer.expired():
-            raise DeadlinePassed from None
-        raise
+def within(deadline: float | None) -> AbstractAsyncContextManager[None]:
+    """Run the block until `deadline` (loop time); past it, raise DeadlinePassed.
+
+    Entered several times per URL (each hop, each body chunk): without a deadline it is one
+    shared object that does nothing, not a generator made and run each time."""
+    return _NO_DEADLINE if deadline is None else _Within(deadline)
+
+
+class _NoDeadline:
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+
+_NO_DEADLINE = _NoDeadline()
+
+
+class _Within:
+    def __init__(self, deadline: float) -> None:
+        self._timer = asyncio.timeout_at(deadline)
+
+    async def __aenter__(self) -> None:
+        await self._timer.__aenter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            await self._timer.__aexit__(exc_type, exc, traceback)
+        except TimeoutError:
+            if self._timer.expired():
+                raise DeadlinePassed from None
+            raise

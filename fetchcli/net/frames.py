@@ -1,39 +1,46 @@
 """What the parent and its worker processes say to each other over one socket pair each.
 
-A frame is a 4-byte length and a pickled tuple whose first item names it. Both ends are
-fetchcli processes forked from one parent, so pickle carries the models as they are.
+Frames travel in batches: a 4-byte length, then a pickled list of tuples whose first item names
+each frame. A batch holds what one turn of the sender's event loop produced, so a busy run
+costs one system call and one pickle per turn, not per URL. Both ends are fetchcli processes
+forked from one parent; records travel as tuples of their fields, which pickle much faster
+than the dataclasses.
 
 Parent -> worker:
-  ("T", target, validators)      a Target to fetch (--state's conditional headers, or None)
-  ("D", origin, seconds)         another worker was told to cool down on `origin`
-Worker -> parent, for the worker's n-th target (0-based, in the order they were sent):
-  ("B", n, status, content_type) its final body starts
-  ("C", n, chunk)                a decoded piece of it
-  ("F", n, complete)             its body ended
-  ("R", n, result)               its Result
-  ("D", origin, seconds)         a 429/503 with Retry-After: every worker should cool down
-  ("L", text)                    a -v line
+  ("T", url, source, line, validators)  a URL to fetch (--state's conditional headers, or None)
+  ("D", origin, seconds)                 another worker was told to cool down on `origin`
+Worker -> parent, for the worker's n-th URL (0-based, in the order they were sent):
+  ("B", n, status, content_type)        its final body starts
+  ("C", n, chunk)                       a decoded piece of it
+  ("F", n, complete)                    its body ended
+  ("R", n, fields)                      its Result, every field after `target`, in order
+  ("D", origin, seconds)                a 429/503 with Retry-After: every worker should cool down
+  ("L", text)                           a -v line
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import pickle
-import socket
 import struct
+from collections.abc import Callable
 from typing import Any, BinaryIO
+
+from fetchcli.models import Result, Target
 
 Frame = tuple[Any, ...]
 _LENGTH = struct.Struct(">I")
+_RESULT_FIELDS = tuple(field.name for field in dataclasses.fields(Result))[1:]
 
 
-def encode(frame: Frame) -> bytes:
-    payload = pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)
+def encode(frames: list[Frame]) -> bytes:
+    payload = pickle.dumps(frames, protocol=pickle.HIGHEST_PROTOCOL)
     return _LENGTH.pack(len(payload)) + payload
 
 
-def read_frame(stream: BinaryIO) -> Frame | None:
-    """The next frame from a blocking stream; None at its end (a cut frame is an end too)."""
+def read_batch(stream: BinaryIO) -> list[Frame] | None:
+    """The next batch from a blocking stream; None at its end (a cut batch is an end too)."""
     header = stream.read(_LENGTH.size)
     if len(header) < _LENGTH.size:
         return None
@@ -41,28 +48,44 @@ def read_frame(stream: BinaryIO) -> Frame | None:
     payload = stream.read(size)
     if len(payload) < size:
         return None
-    frame: Frame = pickle.loads(payload)
-    return frame
+    frames: list[Frame] = pickle.loads(payload)
+    return frames
 
 
-async def next_frame(reader: asyncio.StreamReader) -> Frame | None:
-    """The next frame from an asyncio stream; None at its end."""
+async def next_batch(reader: asyncio.StreamReader) -> list[Frame] | None:
+    """The next batch from an asyncio stream; None at its end."""
     try:
         header = await reader.readexactly(_LENGTH.size)
         (size,) = _LENGTH.unpack(header)
         payload = await reader.readexactly(size)
     except (asyncio.IncompleteReadError, ConnectionError):
         return None
-    frame: Frame = pickle.loads(payload)
-    return frame
+    frames: list[Frame] = pickle.loads(payload)
+    return frames
 
 
-class BlockingSender:
-    """Writes frames to a socket from the event loop's thread, blocking when the reader is
-    behind: a worker that outruns its parent waits, as one process waits for its stdout."""
+def result_fields(result: Result) -> tuple[Any, ...]:
+    return tuple(getattr(result, name) for name in _RESULT_FIELDS)
 
-    def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
+
+def result_from(target: Target, fields: tuple[Any, ...]) -> Result:
+    return Result(target, *fields)
+
+
+class Outbox:
+    """Frames to send, sent together once the event loop's turn ends (`write` takes the
+    encoded batch: a blocking socket write in a worker, the transport's buffer in the parent)."""
+
+    def __init__(self, write: Callable[[bytes], object]) -> None:
+        self._write = write
+        self._frames: list[Frame] = []
 
     def send(self, frame: Frame) -> None:
-        self._sock.sendall(encode(frame))
+        if not self._frames:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self._frames.append(frame)
+
+    def flush(self) -> None:
+        if self._frames:
+            frames, self._frames = self._frames, []
+            self._write(encode(frames))

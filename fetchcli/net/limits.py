@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 
 from fetchcli.net.deadline import within
@@ -40,6 +40,17 @@ class RateLimiter:
             await self._sleep(start - now)
 
 
+class _Free:
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+
+_FREE = _Free()
+
+
 @dataclass(slots=True)
 class _Slots:
     in_flight: int = 0
@@ -64,10 +75,17 @@ class HostGate:
         if now + seconds > self._cooldowns.get(origin, 0.0):
             self._cooldowns[origin] = now + seconds
 
-    @asynccontextmanager
-    async def slot(self, origin: Origin, deadline: float | None = None) -> AsyncIterator[None]:
+    def slot(
+        self, origin: Origin, deadline: float | None = None
+    ) -> AbstractAsyncContextManager[None]:
         """Hold one of the origin's slots, after any cooldown, for the length of the block;
         the waits end at `deadline` (DeadlinePassed)."""
+        if self._per_host is None and origin not in self._cooldowns:
+            return _FREE  # the common case, entered on every hop: nothing to wait for or hold
+        return self._held_slot(origin, deadline)
+
+    @asynccontextmanager
+    async def _held_slot(self, origin: Origin, deadline: float | None) -> AsyncIterator[None]:
         slots = None
         async with within(deadline):
             await self._wait_cooldown(origin)

@@ -28,7 +28,7 @@ from fetchcli.net import engine
 from fetchcli.net.attempt import Conditional
 from fetchcli.net.client import make_client
 from fetchcli.net.fetch import Fetcher
-from fetchcli.net.frames import BlockingSender, read_frame
+from fetchcli.net.frames import Outbox, read_batch, result_fields
 from fetchcli.net.limits import Clock, HostGate, Origin, RateLimiter, Sleep
 
 _PR_SET_PDEATHSIG = 1
@@ -77,7 +77,7 @@ def _detach() -> None:
 
 async def _serve(sock: socket.socket, config: Config, shared: SharedParts) -> None:
     loop = asyncio.get_running_loop()
-    out = BlockingSender(sock)
+    out = Outbox(_blocking_writer(sock))
     validators: dict[int, dict[str, str]] = {}
     gate = SharedGate(config.pool.per_host, tell=lambda o, s: out.send(("D", o, s)))
     rate = SharedRate(config.pool.rate, shared.rate_next) if shared.rate_next else None
@@ -89,7 +89,7 @@ async def _serve(sock: socket.socket, config: Config, shared: SharedParts) -> No
 
     def emit(result: Result) -> None:
         validators.pop(result.target.index, None)
-        out.send(("R", result.target.index, result))
+        out.send(("R", result.target.index, result_fields(result)))
 
     conditional: Conditional | None = None
     if shared.validators:
@@ -112,6 +112,19 @@ async def _serve(sock: socket.socket, config: Config, shared: SharedParts) -> No
             window=None,
             blocking_input=True,  # read in a thread: the socket blocks
         )
+    out.flush()
+
+
+def _blocking_writer(sock: socket.socket) -> Callable[[bytes], None]:
+    """Writes that block while the parent is behind, as one process waits for its stdout."""
+
+    def write(data: bytes) -> None:
+        try:
+            sock.sendall(data)
+        except OSError:
+            os._exit(0)  # the parent is gone: nobody is left to tell
+
+    return write
 
 
 def _incoming(
@@ -121,18 +134,19 @@ def _incoming(
 ) -> Iterator[Target]:
     """The targets the parent sends, numbered as the engine's feed numbers them."""
     sent = 0
-    while (frame := read_frame(stream)) is not None:
-        if frame[0] == "T":
-            _, target, headers = frame
-            if headers:
-                validators[sent] = headers
-            sent += 1
-            yield target
-        elif frame[0] == "D":
-            heard(frame[1], frame[2])
+    while (batch := read_batch(stream)) is not None:
+        for frame in batch:
+            if frame[0] == "T":
+                _, url, source, line, headers = frame
+                if headers:
+                    validators[sent] = headers
+                sent += 1
+                yield Target(url, source, line)
+            elif frame[0] == "D":
+                heard(frame[1], frame[2])
 
 
-def _remote_bodies(out: BlockingSender) -> ConsumerFactory:
+def _remote_bodies(out: Outbox) -> ConsumerFactory:
     def open_body(target: Target, status: int, content_type: str | None) -> BodyConsumer:
         return _RemoteBody(out, target.index, status, content_type)
 
@@ -143,7 +157,7 @@ class _RemoteBody:
     """A body consumer in the parent, fed across the socket."""
 
     def __init__(
-        self, out: BlockingSender, number: int, status: int, content_type: str | None
+        self, out: Outbox, number: int, status: int, content_type: str | None
     ) -> None:
         self._out = out
         self._number = number

@@ -23,6 +23,7 @@ import signal
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from typing import Any
 from urllib.parse import urlsplit
 
 from fetchcli.config import Config
@@ -32,10 +33,11 @@ from fetchcli.net import engine
 from fetchcli.net.attempt import Conditional
 from fetchcli.net.classify import classify
 from fetchcli.net.fetch import Log
-from fetchcli.net.frames import Frame, encode, next_frame
+from fetchcli.net.frames import Frame, Outbox, next_batch, result_from
 from fetchcli.net.order import Window
 from fetchcli.net.worker import SharedParts, serve
 
+_BACKLOG = 256 * 1024  # bytes of URLs queued for a worker before fetch() waits for it
 _REAP_WAIT = 5.0  # seconds a worker has to exit after its input ends, before SIGKILL
 
 
@@ -54,6 +56,7 @@ class _Worker:
     pid: int
     sock: socket.socket
     writer: asyncio.StreamWriter | None = None
+    outbox: Outbox | None = None
     sent: int = 0
     pending: dict[int, tuple[Target, asyncio.Future[Result]]] = field(default_factory=dict)
     bodies: dict[int, _Body] = field(default_factory=dict)
@@ -100,6 +103,7 @@ class WorkerPool:
         listeners = []
         for worker in self._workers:
             reader, worker.writer = await asyncio.open_connection(sock=worker.sock)
+            worker.outbox = Outbox(worker.writer.write)
             listeners.append(asyncio.create_task(self._listen(worker, reader)))
         stopping = True
         try:
@@ -124,14 +128,15 @@ class WorkerPool:
         worker = self._route(target)
         if worker.death is not None:
             return _lost(target, worker)
-        assert worker.writer is not None
+        assert worker.writer is not None and worker.outbox is not None
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         worker.pending[worker.sent] = (target, future)
         worker.sent += 1
         validators = self._conditional(target) if self._conditional is not None else None
-        worker.writer.write(encode(("T", target, validators)))
-        with contextlib.suppress(ConnectionError):  # a dead worker: its listener answers
-            await worker.writer.drain()
+        worker.outbox.send(("T", target.url, target.source, target.line, validators))
+        if worker.writer.transport.get_write_buffer_size() > _BACKLOG:
+            with contextlib.suppress(ConnectionError):  # a dead worker: its listener answers
+                await worker.writer.drain()
         return await future
 
     def _route(self, target: Target) -> _Worker:
@@ -143,8 +148,9 @@ class WorkerPool:
         return min(alive, key=lambda worker: len(worker.pending))
 
     async def _listen(self, worker: _Worker, reader: asyncio.StreamReader) -> None:
-        while (frame := await next_frame(reader)) is not None:
-            self._heard(worker, frame)
+        while (batch := await next_batch(reader)) is not None:
+            for frame in batch:
+                self._heard(worker, frame)
         if worker.pending or worker.bodies:
             worker.death = f"worker process {worker.number} stopped"  # routes avoid it now
             worker.death = await self._why_gone(worker)
@@ -163,16 +169,15 @@ class WorkerPool:
         elif kind == "F":
             self._body_ends(worker.bodies.get(frame[1]), frame[2])
         elif kind == "D":
-            told = encode(frame)
             for other in self._workers:
-                if other is not worker and other.death is None and other.writer is not None:
-                    other.writer.write(told)
+                if other is not worker and other.death is None and other.outbox is not None:
+                    other.outbox.send(frame)
         elif kind == "L" and self._log is not None:
             self._log(frame[1])
 
-    def _result(self, worker: _Worker, number: int, result: Result) -> None:
+    def _result(self, worker: _Worker, number: int, fields: tuple[Any, ...]) -> None:
         target, future = worker.pending.pop(number)
-        result = replace(result, target=target)
+        result = result_from(target, fields)
         body = worker.bodies.pop(number, None)
         if body is not None:
             if body.failure is not None:
@@ -238,7 +243,8 @@ class WorkerPool:
             if stopping:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(worker.pid, signal.SIGKILL)
-            elif worker.writer is not None:
+            elif worker.writer is not None and worker.outbox is not None:
+                worker.outbox.flush()
                 with contextlib.suppress(OSError):
                     worker.writer.write_eof()
         for worker in self._workers:
