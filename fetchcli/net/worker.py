@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import gc
 import os
 import signal
 import socket
@@ -95,6 +96,7 @@ async def _serve(sock: socket.socket, config: Config, shared: SharedParts) -> No
     if shared.validators:
         conditional = lambda target: validators.get(target.index, {})  # noqa: E731
     async with make_client(config) as client:
+        gc.freeze()  # as engine.run does: what the fork copied lives as long as the worker
         fetcher = Fetcher(
             client,
             config,
@@ -156,9 +158,7 @@ def _remote_bodies(out: Outbox) -> ConsumerFactory:
 class _RemoteBody:
     """A body consumer in the parent, fed across the socket."""
 
-    def __init__(
-        self, out: Outbox, number: int, status: int, content_type: str | None
-    ) -> None:
+    def __init__(self, out: Outbox, number: int, status: int, content_type: str | None) -> None:
         self._out = out
         self._number = number
         out.send(("B", number, status, content_type))
