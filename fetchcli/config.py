@@ -324,6 +324,18 @@ def parse_separator(text: str) -> bytes:
 
 
 _SCHEMES = ("http", "https")
+# A URL of the plainest kind: http(s), a lowercase host name or address, maybe a port, a path of
+# characters httpx leaves as they are. Checked here, and parsed from its pieces by net/urls.py.
+PLAIN_URL = re.compile(
+    r"(https?)://([a-z0-9][a-z0-9.\-]*)(?::([1-9][0-9]{0,4}))?"
+    r"(/[A-Za-z0-9\-._~!$&'()*+,;=:@/%\[\]^|]*)"
+    r"(?:\?([A-Za-z0-9\-._~!$&'()*+,;=:@/%\[\]^|?`{}]*))?"
+)
+
+
+def _port_out_of_range(url: str) -> bool:
+    match = PLAIN_URL.fullmatch(url)
+    return match is not None and match[3] is not None and int(match[3]) > 65535
 
 
 def url_problem(url: str) -> str | None:
@@ -334,6 +346,8 @@ def url_problem(url: str) -> str | None:
     """
     if len(url.encode()) > MAX_URL_LENGTH:
         return f"URL longer than {MAX_URL_LENGTH} bytes"
+    if PLAIN_URL.fullmatch(url) and not _port_out_of_range(url):
+        return None  # most lines: nothing for urlsplit to find
     if not url.isprintable() or " " in url:
         return "URL contains whitespace or control characters"
     try:

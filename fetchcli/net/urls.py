@@ -11,18 +11,13 @@ holds the two equal (tests/unit/test_urls.py).
 
 from __future__ import annotations
 
-import re
-
 import httpx
 
 # httpx is pinned below 0.29 (pyproject.toml): a URL is one ParseResult in `_uri_reference`.
 from httpx._urlparse import IPv4_STYLE_HOSTNAME, ParseResult
 
-_PLAIN = re.compile(
-    r"(https?)://([a-z0-9][a-z0-9.\-]*)(?::([1-9][0-9]{0,4}))?"
-    r"(/[A-Za-z0-9\-._~!$&'()*+,;=:@/%\[\]^|]*)"
-    r"(?:\?([A-Za-z0-9\-._~!$&'()*+,;=:@/%\[\]^|?`{}]*))?"
-)
+from fetchcli.config import PLAIN_URL
+
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -33,7 +28,7 @@ def parse_url(url: str) -> httpx.URL:
 
 def plain_url(url: str) -> httpx.URL | None:
     """The httpx.URL of a plain URL, built from its pieces; None when `url` is not plain."""
-    match = _PLAIN.fullmatch(url)
+    match = PLAIN_URL.fullmatch(url)
     if match is None:
         return None
     scheme, host, port_text, path, query = match.groups()

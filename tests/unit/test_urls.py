@@ -82,3 +82,18 @@ def test_the_urls_of_a_typical_list_are_plain(url: str) -> None:
 )
 def test_anything_else_is_left_to_httpx(url: str) -> None:
     assert plain_url(url) is None
+
+
+@settings(max_examples=500)
+@given(urls())
+def test_a_plain_url_has_no_problem_to_find(url: str) -> None:
+    """config.url_problem skips urlsplit for a plain URL: urlsplit would find nothing."""
+    from urllib.parse import urlsplit
+
+    from fetchcli.config import url_problem
+
+    if plain_url(url) is None:
+        return
+    parts = urlsplit(url)
+    assert parts.scheme in ("http", "https") and parts.hostname and parts.port != -1
+    assert url_problem(url) is None
