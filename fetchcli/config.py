@@ -169,6 +169,7 @@ class RunConfig:
     max_failures: MaxFailures = field(default_factory=MaxFailures)
     dry_run: bool = False
     metrics: Path | None = None
+    merge: bool = False  # SOURCES are the records files of a list's shards
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,19 +250,22 @@ def parse_rate(text: str) -> float:
     return rate
 
 
-def parse_shard(text: str) -> Shard:
-    """`I/N`: keep shard I of N, 1 <= I <= N.
+def parse_shard(text: str, base: int = 1) -> Shard:
+    """`I/N`: keep shard I of N, 1 <= I <= N; with `base` 0, 0 <= I < N (the numbering of
+    Kubernetes' JOB_COMPLETION_INDEX, or a Slurm array from 0), so an engine's own index goes
+    in as it is.
 
-    >>> parse_shard("2/8")
-    Shard(index=2, count=8)
+    >>> parse_shard("2/8"), parse_shard("0/8", base=0)
+    (Shard(index=2, count=8), Shard(index=1, count=8))
     """
     index, slash, count = text.partition("/")
     try:
-        shard = Shard(int(index), int(count))
+        shard = Shard(int(index) - base + 1, int(count))
     except ValueError:
         shard = None
     if not slash or shard is None or not 1 <= shard.index <= shard.count:
-        raise ValueError(f"must be I/N with 1 <= I <= N, got {text!r}")
+        last = "N" if base == 1 else "N-1"
+        raise ValueError(f"must be I/N with {base} <= I <= {last}, got {text!r}")
     return shard
 
 

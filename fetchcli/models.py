@@ -136,7 +136,7 @@ class Summary:
     errors: int = 0
     truncated: int = 0
     failures_by_kind: Counter[str] = field(default_factory=Counter)
-    elapsed: float = 0.0
+    elapsed: float | None = 0.0  # None: not one run's time (--merge)
     skipped: Counter[str] = field(default_factory=Counter)  # by --dedupe, --shard, --skip-done
     responses: Counter[int] = field(default_factory=Counter)  # by final status
     latencies: Latencies = field(default_factory=Latencies)  # of the URLs that were fetched
@@ -167,4 +167,4 @@ class Summary:
     @property
     def rate(self) -> float:
         """Requests per second over the whole run."""
-        return self.total / self.elapsed if self.elapsed > 0 else 0.0
+        return self.total / self.elapsed if self.elapsed else 0.0

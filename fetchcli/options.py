@@ -51,7 +51,7 @@ SECTIONS = (
 )
 TIMEOUTS = ("connect_timeout", "read_timeout", "write_timeout", "pool_timeout")
 # Options that are no Config field of their own.
-_SHORTHANDS = {"timeout"}
+_SHORTHANDS = {"timeout", "shard_base"}
 
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "shard": parse_shard,
@@ -141,6 +141,7 @@ def config_from(sources: Sequence[str], options: Mapping[str, Any]) -> Config:
     unknown = sorted(set(options) - known_options())
     if unknown:
         raise OptionError(unknown[0], "no such option")
+    options = _with_shard_base(options)
     values = {name: _value(name, value) for name, value in options.items() if value is not None}
     _apply_timeout(values)
     sections = {section: _section(section, values) for section in SECTIONS}
@@ -150,8 +151,10 @@ def config_from(sources: Sequence[str], options: Mapping[str, Any]) -> Config:
         raise OptionError("http2", "needs --transport httpcore (or auto): aiohttp speaks HTTP/1.1")
     method = request.method if "method" in values else "POST" if request.data else "GET"
     run = sections[RunConfig]
-    if run.changed_only and run.state is None:
+    if run.changed_only and run.state is None and not run.merge:
         raise OptionError("changed_only", "needs --state FILE (what changed is known from it)")
+    if run.merge:
+        _check_merge(sources, values)
     if run.changed_only and sections[OutputConfig].format is Format.BODY:
         raise OptionError("changed_only", "filters records; -f body writes bodies as they come")
     return Config(
@@ -164,6 +167,37 @@ def config_from(sources: Sequence[str], options: Mapping[str, Any]) -> Config:
         output=sections[OutputConfig],
         run=run,
     )
+
+
+# What --merge cannot do: there is nothing to fetch, and no body to write or save.
+_NOT_WITH_MERGE = ("save", "state", "dry_run", "shard", "skip_done", "dedupe")
+
+
+def _check_merge(sources: Sequence[str], values: Mapping[str, Any]) -> None:
+    for option in _NOT_WITH_MERGE:
+        if values.get(option):
+            raise OptionError("merge", f"reads records: {flag(option)} has nothing to act on")
+    if values.get("format") is Format.BODY:
+        raise OptionError("merge", "reads records, which hold no bodies: not with -f body")
+    for source in sources:
+        if source == "-" or "://" in source:
+            raise OptionError("merge", f"reads records files: {source!r} is not one")
+
+
+def _with_shard_base(options: Mapping[str, Any]) -> dict[str, Any]:
+    """`shard_base` says how `shard` counts; it is no Config field of its own."""
+    result = dict(options)
+    base = result.pop("shard_base", None)
+    if base is None:
+        return result
+    if base not in (0, 1):
+        raise OptionError("shard_base", f"must be 0 or 1, got {base!r}")
+    if isinstance(result.get("shard"), str):
+        try:
+            result["shard"] = parse_shard(result["shard"], base=base)
+        except ValueError as exc:
+            raise OptionError("shard", str(exc)) from None
+    return result
 
 
 def _section(section: type[Any], values: Mapping[str, Any]) -> Any:

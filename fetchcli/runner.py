@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 from fetchcli.config import Config, Format, Order
 from fetchcli.dryrun import dry_run
 from fetchcli.errors import UsageError
-from fetchcli.input import sources
-from fetchcli.models import Result, Summary, Target
+from fetchcli.input import records, sources
+from fetchcli.models import Record, Result, Summary, Target
 from fetchcli.net import descriptors, engine
 from fetchcli.net.order import HELD_BYTES, Window
 from fetchcli.output.metrics import write_metrics
@@ -108,7 +108,8 @@ class _Run:
                 failed = True
                 raise
             finally:
-                summary.elapsed = time.perf_counter() - started
+                # A merge's time is not the shards' time: its summary shows none.
+                summary.elapsed = None if self.config.run.merge else time.perf_counter() - started
                 reporter.clear()  # gone before the table is drawn
                 if self.state is not None:
                     self._close_state(quietly=failed)  # what finished is kept, Ctrl-C included
@@ -135,7 +136,9 @@ class _Run:
         conditional = self._validators if self.state is not None else None
         with _signals_handled(self.stop):
             try:
-                if self.pool is not None:
+                if config.run.merge:
+                    await self._merge()
+                elif self.pool is not None:
                     await self.pool.run(
                         targets,
                         self.emit,
@@ -199,6 +202,17 @@ class _Run:
         if self.task is not None:
             self.task.cancel()
 
+    async def _merge(self) -> None:
+        """--merge: the shards' records, in input order, through the outputs as if fetched."""
+        for count, found in enumerate(records.merged(self.config.sources, self.reporter.warning)):
+            self.reporter.finished(found.result)
+            record = found.result.to_record()
+            if "changed" in found.record:  # the shard ran with --state
+                record["changed"] = found.record["changed"]
+            self._write(found.result, record)
+            if count % 256 == 255:
+                await asyncio.sleep(0)  # signals and the progress line get their turn
+
     def emit(self, result: Result) -> None:
         if self.summary.stdout_closed:
             return
@@ -208,6 +222,11 @@ class _Run:
                 record["changed"] = self.state.observe(result)
             except StateError as exc:  # a full disk, say: the run stops, as for --records
                 raise _state_error(self.config.run.state, exc) from None
+        self._write(result, record)
+
+    def _write(self, result: Result, record: Record) -> None:
+        if self.summary.stdout_closed:
+            return
         try:
             with self._stdout_write():
                 self.outputs.sink.write(result, record)

@@ -40,6 +40,7 @@ def fetch(
     default_scheme: o.DefaultScheme = None,
     dedupe: o.Dedupe = False,
     shard: o.Shard = None,
+    shard_base: o.ShardBase = None,
     skip_done: o.SkipDone = None,
     concurrency: o.Concurrency = None,
     workers: o.Workers = None,
@@ -87,6 +88,7 @@ def fetch(
     max_failures: o.MaxFailures = None,
     dry_run: o.DryRun = False,
     metrics: o.Metrics = None,
+    merge: o.Merge = False,
     version: o.Version = False,
     help: o.Help = False,
 ) -> int:

@@ -63,6 +63,16 @@ Shard = Annotated[
         rich_help_panel=INPUT,
     ),
 ]
+ShardBase = Annotated[
+    int | None,
+    typer.Option(
+        metavar="0|1",
+        help="How --shard counts: from 1 (1/N to N/N) or from 0 (0/N to N-1/N, as Kubernetes' "
+        "JOB_COMPLETION_INDEX and Slurm arrays from 0 do).",
+        show_default="1",
+        rich_help_panel=INPUT,
+    ),
+]
 SkipDone = Annotated[
     Path | None,
     typer.Option(
@@ -392,6 +402,16 @@ Metrics = Annotated[
     typer.Option(
         metavar="FILE",
         help="Write Prometheus metrics of the run to FILE (node_exporter's textfile format).",
+        rich_help_panel=UNATTENDED,
+    ),
+]
+Merge = Annotated[
+    bool,
+    typer.Option(
+        "--merge",
+        help="SOURCES are the records files of a list's shards: write what one run over the "
+        "whole list would have (records in input order, the summary, --metrics, --failed-out, "
+        "the exit status).",
         rich_help_panel=UNATTENDED,
     ),
 ]

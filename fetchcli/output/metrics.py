@@ -52,9 +52,10 @@ class _RunCollector:
         yield _counters("fetchcli_errors", "URLs failed with an error", "kind", errors)
         yield _counters("fetchcli_responses", "Final responses, by status", "code", responses)
         yield _counters("fetchcli_urls_skipped", "URLs left out", "reason", dict(summary.skipped))
-        yield GaugeMetricFamily(
-            "fetchcli_run_duration_seconds", "How long the run took", value=summary.elapsed
-        )
+        if summary.elapsed is not None:  # --merge: the shards' runs had their own
+            yield GaugeMetricFamily(
+                "fetchcli_run_duration_seconds", "How long the run took", value=summary.elapsed
+            )
         yield GaugeMetricFamily(
             "fetchcli_last_run_timestamp_seconds", "When the run ended", value=self._ended
         )

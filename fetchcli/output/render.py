@@ -48,9 +48,12 @@ def summary_line(summary: Summary) -> str:
     stopped = ""
     if summary.signal is not None:
         stopped = _STOPPED_BY.get(summary.signal, f"stopped by signal {summary.signal}") + ": "
+    timing = ""
+    if summary.elapsed is not None:
+        timing = f" in {summary.elapsed:.2f}s · {summary.rate:.1f} req/s"
     return (
-        f"{stopped}{summary.ok} ok, {failed}{truncated}{skipped} · {decimal(summary.bytes)} "
-        f"in {summary.elapsed:.2f}s · {summary.rate:.1f} req/s{latency}"
+        f"{stopped}{summary.ok} ok, {failed}{truncated}{skipped} · {decimal(summary.bytes)}"
+        f"{timing}{latency}"
     )
 
 

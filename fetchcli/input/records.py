@@ -1,0 +1,183 @@
+"""`--merge`: the records files of a list's shards -> one stream of Results in input order, each
+URL once, as one run over the whole list would have made them.
+
+A shard's records file holds its records in input order (the default `--order input`); one
+that was run again with `--skip-done` on its own file (a preempted pod, a failed array task)
+holds a second ordered run after the first, with the URLs that failed the first time again. So
+each file is read once to find where its ordered runs start, then every run of every file is
+merged lazily (one record per run in memory, never the whole list), and where a line of a list
+has several records the latest run's wins.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fetchcli.errors import UsageError
+from fetchcli.models import ErrorInfo, ErrorKind, Record, Result, Target
+
+Warn = Callable[[str], None]
+MAX_RUNS = 512  # ordered runs over all files; more means a file is not in input order
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    path: str
+    start: int  # byte offsets in the file
+    end: int | None  # None: to the end
+    sources: tuple[str, ...]  # in the order the run meets them
+
+
+@dataclass(frozen=True, slots=True)
+class Merged:
+    result: Result
+    record: Record  # as the shard wrote it (`changed` included, when --state made it)
+
+
+def merged(paths: Sequence[str], warn: Warn | None = None) -> Iterator[Merged]:
+    """Every record of every file in input order (by source, then line), each line once."""
+    runs: list[_Run] = []
+    for path in paths:
+        runs += _runs_of(path, warn)
+    if len(runs) > MAX_RUNS:
+        raise UsageError(
+            f"--merge: the records are in {len(runs)} ordered runs: write them with "
+            "--order input (the default)"
+        )
+    rank = _source_ranks(run.sources for run in runs)
+    streams = [_keyed(run, number, rank) for number, run in enumerate(runs)]
+    yield from _latest_per_line(heapq.merge(*streams, key=lambda item: item[0]))
+
+
+def result_of(record: Record) -> Result:
+    """The Result a record was made from, as far as the record tells (raises for a line that
+    is not a record)."""
+    error = record["error"]
+    headers = record.get("headers")
+    return Result(
+        Target(record["url"], record["source"], record["line"]),
+        final_url=record["final_url"],
+        status=record["status"],
+        reason=record["reason"],
+        http_version=record["http_version"],
+        elapsed=float(record["elapsed"]),
+        bytes=int(record["bytes"]),
+        content_type=record["content_type"],
+        snippet=record["snippet"],
+        attempts=int(record["attempts"]),
+        redirects=int(record["redirects"]),
+        truncated=bool(record["truncated"]),
+        saved_to=record["saved_to"],
+        error=None if error is None else ErrorInfo(ErrorKind(error["kind"]), error["message"]),
+        headers=None if headers is None else tuple(headers.items()),
+    )
+
+
+def _records(path: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, Record]]:
+    """(offset, record) for each line that is a record; other lines (one cut short by a
+    crash) are passed over."""
+    with open(path, "rb") as lines:
+        lines.seek(start)
+        offset = start
+        for raw in lines:
+            if end is not None and offset >= end:
+                return
+            here, offset = offset, offset + len(raw)
+            try:
+                record = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and "url" in record and "source" in record:
+                yield here, record
+
+
+def _runs_of(path: str, warn: Warn | None) -> list[_Run]:
+    """Where the file's ordered runs start: a run ends where a line number goes back within
+    a source, or a source seen earlier in the run comes back."""
+    runs: list[_Run] = []
+    start, previous = 0, None
+    sources: list[str] = []
+    try:
+        for offset, record in _records(path):
+            source, line = record["source"], record["line"]
+            if previous is not None and _goes_back(previous, source, line, sources):
+                runs.append(_Run(path, start, offset, tuple(sources)))
+                start, sources = offset, []
+            if not sources or sources[-1] != source:
+                sources.append(source)
+            previous = (source, line)
+    except OSError as exc:
+        raise UsageError(f"--merge: cannot read '{path}': {exc.strerror or exc}") from None
+    if previous is not None:
+        runs.append(_Run(path, start, None, tuple(sources)))
+    elif warn is not None:
+        warn(f"--merge: no records in '{path}'")
+    return runs
+
+
+def _goes_back(previous: tuple[str, Any], source: str, line: Any, sources: list[str]) -> bool:
+    before_source, before_line = previous
+    if source != before_source:
+        return source in sources
+    return isinstance(line, int) and isinstance(before_line, int) and line < before_line
+
+
+def _source_ranks(orders: Iterable[tuple[str, ...]]) -> dict[str, int]:
+    """One order of the sources every run agrees with (each shard met them in the order they
+    were given), ties by first appearance."""
+    first_seen: dict[str, int] = {}
+    after: dict[str, set[str]] = {}
+    for order in orders:
+        for earlier, later in zip(order, order[1:], strict=False):
+            after.setdefault(earlier, set()).add(later)
+        for source in order:
+            first_seen.setdefault(source, len(first_seen))
+    waiting = dict.fromkeys(first_seen, 0)
+    for later_ones in after.values():
+        for later in later_ones:
+            waiting[later] += 1
+    ready = [(first_seen[s], s) for s, n in waiting.items() if n == 0]
+    heapq.heapify(ready)
+    rank: dict[str, int] = {}
+    while ready:
+        _, source = heapq.heappop(ready)
+        rank[source] = len(rank)
+        for later in after.get(source, ()):
+            waiting[later] -= 1
+            if waiting[later] == 0:
+                heapq.heappush(ready, (first_seen[later], later))
+    for source in first_seen:  # runs that disagree (a cycle): first appearance decides
+        rank.setdefault(source, len(rank))
+    return rank
+
+
+Key = tuple[int, int, int, int]
+
+
+def _keyed(run: _Run, number: int, rank: dict[str, int]) -> Iterator[tuple[Key, Record]]:
+    for offset, record in _records(run.path, run.start, run.end):
+        line = record["line"] if isinstance(record["line"], int) else -1
+        yield (rank[record["source"]], line, number, offset), record
+
+
+def _latest_per_line(items: Iterator[tuple[Key, Record]]) -> Iterator[Merged]:
+    """Of the records for one line of one source, the last run's; records of URL arguments
+    (no line) all pass."""
+    held: tuple[Key, Record] | None = None
+    for item in items:
+        if held is not None and (held[0][:2] != item[0][:2] or held[0][1] == -1):
+            yield from _made(held[1])
+        held = item
+    if held is not None:
+        yield from _made(held[1])
+
+
+def _made(record: Record) -> Iterator[Merged]:
+    try:
+        yield Merged(result_of(record), record)
+    except (KeyError, TypeError, ValueError):
+        return  # a line shaped like a record but not one: passed over, as unparsable lines are

@@ -1,0 +1,282 @@
+"""Past one machine: shards started at once as an engine starts them, each writing its records,
+brought back together by --merge into what one run over the whole list writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.cli.test_e2e import FETCHCLI, TIMEOUT, _env
+from tests.server import TestServer
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+SHARDS = 4
+
+
+def _run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [*FETCHCLI, *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        env=_env(),
+        timeout=TIMEOUT * 2,
+        cwd=cwd,
+    )
+
+
+def _records(data: bytes) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in data.decode().splitlines()]
+
+
+def _comparable(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in r.items() if k != "elapsed"} for r in records]
+
+
+def _summary(stderr: bytes) -> str:
+    """The summary line without the run's time, rate and latencies (the shards had their own)."""
+    line = next(line for line in stderr.decode().splitlines() if " ok, " in line)
+    counts, _, rest = line.partition(" · ")
+    return f"{counts} · {rest.split(' ')[0]} {rest.split(' ')[1]}"
+
+
+def _url_list(server: TestServer, path: Path, name: str) -> Path:
+    lines = [f"{server.url}/pattern/{100 + n}?seed={name}{n}" for n in range(120)]
+    lines[7] = f"{server.url}/status/404"
+    lines[20] = "not a url"
+    lines[33] = f"{server.url}/status/500"
+    lines[50] = f"{server.url}/redirect/1"
+    lines.insert(60, "# a comment")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _start_shards(listing: Path, out: Path, *extra: str) -> list[subprocess.Popen[bytes]]:
+    """Every shard at once, numbered from 0 as an Indexed Job numbers its pods."""
+    return [
+        subprocess.Popen(
+            [
+                *FETCHCLI,
+                str(listing),
+                "--shard",
+                f"{index}/{SHARDS}",
+                "--shard-base",
+                "0",
+                "--records",
+                str(out / f"shard-{index}.jsonl"),
+                "-q",
+                "--no-progress",
+                *extra,
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=_env(),
+        )  # fmt: skip
+        for index in range(SHARDS)
+    ]
+
+
+def _wait(shards: list[subprocess.Popen[bytes]]) -> None:
+    for shard in shards:
+        _, err = shard.communicate(timeout=TIMEOUT)
+        assert b"Traceback" not in err
+
+
+def test_shards_at_once_fetch_every_url_once_and_merge_into_one_run(
+    server: TestServer, tmp_path: Path
+) -> None:
+    listing = _url_list(server, tmp_path / "urls.txt", tmp_path.name)
+    out = tmp_path / "records"
+    out.mkdir()
+    _wait(_start_shards(listing, out))
+    fetched = {path: n for path, n in server.stats.paths.items() if "/pattern/" in path}
+    assert len(fetched) == 116 and set(fetched.values()) == {1}  # every URL once, no more
+
+    one = _run(str(listing), "--no-progress")
+    shard_files = sorted(str(p) for p in out.iterdir())
+    merged = _run("--merge", *shard_files, "--no-progress")
+    assert merged.returncode == one.returncode == 1
+    assert _comparable(_records(merged.stdout)) == _comparable(_records(one.stdout))
+    assert _summary(merged.stderr) == _summary(one.stderr)
+    assert " in " not in merged.stderr.decode()  # no run time: the shards had their own
+
+
+def test_merge_writes_failed_out_metrics_and_table_as_one_run(
+    server: TestServer, tmp_path: Path
+) -> None:
+    listing = _url_list(server, tmp_path / "urls.txt", tmp_path.name)
+    out = tmp_path / "records"
+    out.mkdir()
+    _wait(_start_shards(listing, out))
+    files = sorted(str(p) for p in out.iterdir())
+    merged_failed, one_failed = tmp_path / "merged-failed.txt", tmp_path / "one-failed.txt"
+    merged_metrics, one_metrics = tmp_path / "merged.prom", tmp_path / "one.prom"
+    _run("--merge", *files, "--failed-out", str(merged_failed), "--metrics", str(merged_metrics))
+    _run(str(listing), "--failed-out", str(one_failed), "--metrics", str(one_metrics))
+    assert merged_failed.read_text() == one_failed.read_text()
+    assert _counters(merged_metrics) == _counters(one_metrics)
+    table = _run("--merge", *files, "-f", "table", "--no-progress")
+    assert table.stdout.decode().count("\n") > 120
+    assert b"not a url" in table.stdout
+
+
+def _counters(path: Path) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    values = {}
+    for family in text_string_to_metric_families(path.read_text()):
+        if family.type != "counter":
+            continue
+        for sample in family.samples:
+            values[sample.name, tuple(sorted(sample.labels.items()))] = sample.value
+    return values
+
+
+def test_a_shard_run_again_fetches_only_its_rest(server: TestServer, tmp_path: Path) -> None:
+    """A shard whose first run failed part-way (503s) is run again on its own records file
+    (--skip-done): it fetches only what failed, and the merge keeps the later records."""
+    name = tmp_path.name
+    urls = [f"{server.url}/flaky/{name}-{n}?fail=1" if n % 3 == 0 else f"{server.url}/ok?{n}"
+            for n in range(30)]  # fmt: skip
+    listing = tmp_path / "urls.txt"
+    listing.write_text("\n".join(urls) + "\n")
+    records = tmp_path / "shard-0.jsonl"
+    args = (str(listing), "--records", str(records), "--skip-done", str(records), "-q")
+    assert _run(*args).returncode == 1  # ten 503s
+    assert _run(*args).returncode == 0
+    assert records.read_text().count("\n") == 40  # 30, then the 10 that failed
+    assert server.stats.requests == 40  # the 20 that succeeded were not fetched again
+    merged = _run("--merge", str(records), "--no-progress")
+    assert merged.returncode == 0
+    assert [(r["url"], r["status"]) for r in _records(merged.stdout)] == [(u, 200) for u in urls]
+
+
+def test_merge_keeps_the_order_of_several_sources(server: TestServer, tmp_path: Path) -> None:
+    first = _url_list(server, tmp_path / "b-first.txt", f"{tmp_path.name}b")
+    second = _url_list(server, tmp_path / "a-second.txt", f"{tmp_path.name}a")
+    out = tmp_path / "records"
+    out.mkdir()
+    shards = [
+        subprocess.Popen(
+            [
+                *FETCHCLI,
+                str(first),
+                str(second),
+                "--shard",
+                f"{i}/3",
+                "-q",
+                "--records",
+                str(out / f"{i}.jsonl"),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=_env(),
+        )  # fmt: skip
+        for i in (1, 2, 3)
+    ]
+    _wait(shards)
+    one = _run(str(first), str(second))
+    merged = _run("--merge", *sorted(str(p) for p in out.iterdir()))
+    assert _comparable(_records(merged.stdout)) == _comparable(_records(one.stdout))
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["-f", "body"], "no bodies"),
+        (["--state", "s.db"], "--state"),
+        (["--shard", "1/2"], "--shard"),
+        (["http://example.com/"], "not one"),
+    ],
+)
+def test_merge_refuses_what_it_cannot_do(tmp_path: Path, args: list[str], words: str) -> None:
+    records = tmp_path / "r.jsonl"
+    records.write_text("")
+    done = _run("--merge", str(records), *args, cwd=tmp_path)
+    assert done.returncode == 2
+    assert words in done.stderr.decode() and done.stderr.decode().count("\n") == 1
+
+
+@pytest.mark.skipif(shutil.which("parallel") is None, reason="GNU parallel is not installed")
+def test_the_gnu_parallel_one_liner(server: TestServer, tmp_path: Path) -> None:
+    """README's one-liner, with this machine standing in for the ssh hosts (-S :)."""
+    listing = _url_list(server, tmp_path / "urls.txt", tmp_path.name)
+    env = {**_env(), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    line = (
+        f"parallel -S : --jobs {SHARDS} 'fetchcli {listing} --shard {{}}/{SHARDS} -q "
+        "--records shard-{}.jsonl --skip-done shard-{}.jsonl > /dev/null' ::: "
+        + " ".join(str(i) for i in range(1, SHARDS + 1))
+    )
+    subprocess.run(line, shell=True, cwd=tmp_path, env=env, timeout=TIMEOUT * 2, check=False)
+    files = sorted(str(p) for p in tmp_path.glob("shard-*.jsonl"))
+    assert len(files) == SHARDS
+    merged = _run("--merge", *files)
+    one = _run(str(listing))
+    assert _comparable(_records(merged.stdout)) == _comparable(_records(one.stdout))
+
+
+@pytest.mark.parametrize("first", [0, 1])
+def test_the_slurm_array_script(server: TestServer, tmp_path: Path, first: int) -> None:
+    """deploy/slurm/fetch.sbatch as Slurm runs it: one task per shard, all at once, numbered
+    from 0 or from 1; together they fetch the list once, and the merge is one run."""
+    script = ROOT / "deploy" / "slurm" / "fetch.sbatch"
+    assert subprocess.run(["bash", "-n", str(script)], check=False).returncode == 0
+    listing = _url_list(server, tmp_path / "urls.txt", tmp_path.name)
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    tasks = [
+        subprocess.Popen(
+            ["bash", str(script)],
+            cwd=tmp_path,
+            env={
+                **_env(),
+                "PATH": path,
+                "LIST": str(listing),
+                "OUT": "records",
+                "SLURM_ARRAY_TASK_ID": str(task),
+                "SLURM_ARRAY_TASK_COUNT": str(SHARDS),
+                "SLURM_ARRAY_TASK_MIN": str(first),
+            },
+            stderr=subprocess.PIPE,
+        )
+        for task in range(first, first + SHARDS)
+    ]
+    _wait(tasks)
+    assert set(server.stats.paths.values()) == {1}
+    files = sorted(str(p) for p in (tmp_path / "records").iterdir())
+    assert len(files) == SHARDS
+    merged = _run("--merge", *files)
+    one = _run(str(listing))
+    assert _comparable(_records(merged.stdout)) == _comparable(_records(one.stdout))
+
+
+def test_merge_changed_only_of_nightly_state_shards(server: TestServer, tmp_path: Path) -> None:
+    """The nightly recipe: shards with --state append to their records; the merge with
+    --changed-only shows what changed on the latest night (and the failures)."""
+    name = tmp_path.name
+    urls = [f"{server.url}/versioned/{name}-{n}?etag=1" for n in range(12)]
+    listing = tmp_path / "urls.txt"
+    listing.write_text("\n".join(urls) + "\n")
+
+    def night() -> None:
+        for i in (1, 2):
+            state, out = tmp_path / f"{i}.db", tmp_path / f"shard-{i}.jsonl"
+            done = _run(str(listing), "--shard", f"{i}/2", "-q", "--state", str(state),
+                        "--records", str(out))  # fmt: skip
+            assert done.returncode == 0
+
+    night()
+    server.versions[f"{name}-4"] = "version 2"
+    night()
+    files = [str(tmp_path / "shard-1.jsonl"), str(tmp_path / "shard-2.jsonl")]
+    merged = _run("--merge", *files, "--changed-only", "-q")
+    assert [r["url"] for r in _records(merged.stdout)] == [urls[4]]
+    everything = _records(_run("--merge", *files, "-q").stdout)
+    assert [r["changed"] for r in everything] == [n == 4 for n in range(12)]
