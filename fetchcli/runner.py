@@ -101,7 +101,7 @@ class _Run:
             started = time.perf_counter()
             failed = False
             try:
-                if self.config.pool.workers > 1:
+                if self.config.pool.workers > 1 and not self.config.run.merge:
                     self.pool = self._start_workers()
                 asyncio.run(self._main())
             except BaseException:
