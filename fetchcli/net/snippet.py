@@ -30,8 +30,12 @@ class SnippetCollector:
             self._head += chunk[:room]
 
     def snippet(self, content_type: str | None, charset: str | None) -> str | None:
-        """The snippet, or None for binary content or when snippets are off."""
-        if self._chars <= 0 or not is_textual(content_type, bytes(self._head[:512])):
+        """The snippet, or None for binary content or when snippets are off.
+
+        A NUL byte near the start makes a body binary whatever its Content-Type says (as HTTPie
+        judges): its "text" would be replacement characters and stripped controls."""
+        head = bytes(self._head[:512])
+        if self._chars <= 0 or b"\0" in head or not is_textual(content_type, head):
             return None
         text = bytes(self._head).decode(_codec(charset), errors="replace")
         return clean_snippet(text, self._chars)

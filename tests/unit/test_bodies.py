@@ -119,3 +119,16 @@ def test_close_discards_unfinished_spools() -> None:
     sink.close()
     assert sink.budget.used == 0
     assert out.getvalue() == b""
+
+
+def test_a_nul_byte_makes_text_binary_for_the_snippet() -> None:
+    """A text/plain body with a NUL in its head gets no snippet (it would be garbage); without
+    one it does."""
+    from fetchcli.net.snippet import SnippetCollector
+
+    binary = SnippetCollector(40)
+    binary.feed(b"GIF89a\x00\x01\x02 looks like text after")
+    assert binary.snippet("text/plain", None) is None
+    text = SnippetCollector(40)
+    text.feed(b"plain words\x07 with a bell")
+    assert text.snippet("text/plain", None) == "plain words with a bell"
