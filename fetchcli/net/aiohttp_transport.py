@@ -24,6 +24,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
 from fetchcli.net.classify import BAD_CHUNKS, BAD_HEAD, BODY_CUT, DISCONNECTED
+from fetchcli.net.client import DirectStream
 from fetchcli.net.connector import BoundedConnector
 from fetchcli.net.dns import Resolver
 
@@ -102,7 +103,7 @@ def _message(exc: aiohttp.ClientError) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-class _ResponseStream(httpx.AsyncByteStream):
+class _ResponseStream(DirectStream):
     def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
         self._response = response
         self._request = request

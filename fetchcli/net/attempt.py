@@ -20,7 +20,7 @@ from fetchcli.config import Config
 from fetchcli.consumer import ConsumerFactory
 from fetchcli.models import Target
 from fetchcli.net.classify import Failure, classify
-from fetchcli.net.client import Sender, basic_auth
+from fetchcli.net.client import Sender, basic_auth, raw_chunks
 from fetchcli.net.deadline import within
 from fetchcli.net.decode import Decoder, IdentityDecoder, decoder_for
 from fetchcli.net.limits import HostGate, Origin, RateLimiter
@@ -233,7 +233,7 @@ async def _decoded_chunks(
     if response.is_stream_consumed:
         yield response.content
         return
-    async for raw in response.aiter_raw():
+    async for raw in raw_chunks(response):
         if decoder is None:
             yield raw
             continue
@@ -249,7 +249,7 @@ async def _drain(response: httpx.Response) -> None:
     if response.is_stream_consumed:  # a mock transport may hand over a response already read
         return
     seen = 0
-    async for raw in response.aiter_raw():
+    async for raw in raw_chunks(response):
         seen += len(raw)
         if seen > _REDIRECT_DRAIN:
             return

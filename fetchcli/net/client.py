@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import ssl
+from collections.abc import AsyncIterator
 
 import httpx
 
@@ -62,6 +63,21 @@ def _transport(
     from fetchcli.net.httpcore_transport import make_transport
 
     return make_transport(verify=verify, limits=limits, http2=config.pool.http2, resolver=resolver)
+
+
+class DirectStream(httpx.AsyncByteStream):
+    """A transport's own body stream, whose errors are httpx exceptions that already carry
+    their request: read as it is, without Response.aiter_raw's chunker, byte count and
+    request context around every body (a tenth of fetchcli's time per small response)."""
+
+
+def raw_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The body's bytes as they arrive, as Response.aiter_raw gives them."""
+    stream = response.stream
+    if isinstance(stream, DirectStream):
+        response.is_stream_consumed = True
+        return stream.__aiter__()
+    return response.aiter_raw()
 
 
 class _NoCookies(httpx.Cookies):
