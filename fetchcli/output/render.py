@@ -67,7 +67,16 @@ def _seconds(value: float) -> str:
 
 
 def _counts(counter: Counter[str]) -> str:
-    return ", ".join(f"{name} {n}" for name, n in counter.most_common())
+    """Most first; ties by name, so a run says the same whatever order its URLs finished in.
+
+    >>> _counts(Counter({"timeout": 1, "http 404": 1, "dns": 3}))
+    'dns 3, http 404 1, timeout 1'
+    """
+    return ", ".join(f"{name} {n}" for name, n in sorted(counter.items(), key=_most_then_name))
+
+
+def _most_then_name(item: tuple[str, int]) -> tuple[int, str]:
+    return -item[1], item[0]
 
 
 class Reporter:
