@@ -282,6 +282,7 @@ class Contender:
     name: str
     argv: Callable[[HostList, Path], list[str]]
     parse: Callable[[Path], Records]
+    cpus: str = CLIENT_CPU  # where the client may run (--workers: both cores)
 
 
 def _add(records: Records, url: str, record: Record) -> None:
@@ -357,6 +358,8 @@ HTTPX = "httpx (httpcore), 100 workers"
 FETCHCLI = "fetchcli -c 100 --transport aiohttp"
 FETCHCLI_HTTPCORE = "fetchcli -c 100 --transport httpcore"
 FETCHCLI_COMPLETION = "fetchcli -c 100 --transport aiohttp --order completion"
+FETCHCLI_W1 = "fetchcli -c 100 --workers 1, both cores"
+FETCHCLI_W2 = "fetchcli -c 100 --workers 2, both cores"
 
 CONTENDERS = {
     c.name: c
@@ -366,6 +369,10 @@ CONTENDERS = {
         Contender(HTTPX, python_client("httpx_hosts.py"), parse_lines),
         Contender(FETCHCLI, fetchcli("--transport", "aiohttp"), parse_jsonl),
         Contender(FETCHCLI_HTTPCORE, fetchcli("--transport", "httpcore"), parse_jsonl),
+        Contender(FETCHCLI_W1, fetchcli("--transport", "aiohttp"), parse_jsonl, cpus="0,1"),
+        Contender(
+            FETCHCLI_W2, fetchcli("--transport", "aiohttp", "--workers", "2"), parse_jsonl, "0,1"
+        ),
         Contender(
             FETCHCLI_COMPLETION,
             fetchcli("--transport", "aiohttp", "--order", "completion"),
@@ -540,7 +547,7 @@ def run_once(
     with out.open("wb") as stdout, err.open("wb") as stderr:
         started = time.perf_counter()
         client = subprocess.Popen(
-            in_ns("taskset", "-c", CLIENT_CPU, "/usr/bin/time", "-f", "%U %S %M",
+            in_ns("taskset", "-c", contender.cpus, "/usr/bin/time", "-f", "%U %S %M",
                   "-o", str(timing), *argv),
             stdout=stdout, stderr=stderr, start_new_session=True,
         )  # fmt: skip
@@ -1009,6 +1016,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="rounds per list (3)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 200 hosts, one round")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument(
+        "--workers",
+        action="store_true",
+        help="only the HTTPS list, fetchcli --workers 1 and 2 on both cores; appends to "
+        "docs/benchmarks-cores.md",
+    )
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("many_hosts.py needs root (ip netns, nginx on ports 80 and 443)")
@@ -1050,6 +1063,8 @@ def main() -> None:
             "large": [(CURL, False), (AIOHTTP, False), (FETCHCLI, True),
                       (FETCHCLI_HTTPCORE, False)],
         }  # fmt: skip
+        if args.workers:
+            return workers_part(lab, lists["https"], args.rounds, out_dir, cap, patience)
         measured: dict[str, list[Result]] = {}
         for key, hosts in lists.items():
             print(f"{hosts.title}:", flush=True)
@@ -1070,6 +1085,37 @@ def main() -> None:
     write_part(args.out, "many-hosts", section)
     print("\n".join(targets(m)))
     print(f"wrote {args.out} (raw figures in {raw})")
+
+
+def workers_part(
+    lab: Lab, hosts: HostList, rounds: int, out_dir: Path, cap: float, patience: Patience
+) -> None:
+    """--workers on the many-hosts HTTPS list, appended to docs/benchmarks-cores.md."""
+    plan = [(FETCHCLI, True), (FETCHCLI_W1, True), (FETCHCLI_W2, True)]
+    results = measure(lab, hosts, plan, rounds, out_dir, cap, patience)
+    wall = {r.contender: r.median("wall") for r in results if r.good()}
+    lines = [
+        "## Many hosts, HTTPS, `--workers`",
+        "",
+        f"Written by `benchmarks/many_hosts.py --workers` on {time.strftime('%Y-%m-%d')}: "
+        f"{hosts.title}, names from a DNS server answering after 20 ms, in a network namespace; "
+        f"servers pinned to CPU {SERVER_CPU}; median of {rounds} interleaved rounds, verified "
+        "URL by URL. (Peak RSS here is the largest process's, not the sum: see above.)",
+        "",
+        *results_table(results, rounds),
+        "",
+    ]
+    if FETCHCLI_W1 in wall and FETCHCLI_W2 in wall:
+        lines.append(
+            f"`--workers 2` against `--workers 1` on the same two cores: "
+            f"{wall[FETCHCLI_W1] / wall[FETCHCLI_W2]:.2f}× the rate; against one process pinned "
+            f"to its own core: {wall.get(FETCHCLI, 0) / wall[FETCHCLI_W2]:.2f}×."
+        )
+    path = ROOT / "docs" / "benchmarks-cores.md"
+    text = path.read_text() if path.exists() else ""
+    text = text.split("\n## Many hosts, HTTPS, `--workers`")[0].rstrip("\n")
+    path.write_text(text + "\n\n" + "\n".join(lines) + "\n")
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -12,12 +12,12 @@ is imported on this path.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
+import queue
 import threading
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Iterable, Iterator
+from typing import Any
 
 from fetchcli.config import Config, Order
 from fetchcli.consumer import ConsumerFactory
@@ -33,7 +33,6 @@ from fetchcli.state import StateError, StateStore
 
 __all__ = ["afetch", "fetch"]
 
-T = TypeVar("T")
 # What the command line writes or decides for a person; a Python caller has the records.
 _COMMAND_LINE_ONLY = {
     "format": "records are yielded as dicts",
@@ -51,6 +50,7 @@ _COMMAND_LINE_ONLY = {
     "workers": "one process per core is the command line's (--workers)",
 }
 _AHEAD = 1024  # records that may wait for the caller, besides those in flight
+_HANDOFF = 64  # of them, handed to the caller's thread
 
 
 def afetch(urls: Iterable[str], **options: Any) -> AsyncIterator[Record]:
@@ -64,8 +64,8 @@ def afetch(urls: Iterable[str], **options: Any) -> AsyncIterator[Record]:
 def fetch(urls: Iterable[str], **options: Any) -> Iterator[Record]:
     """Fetch `urls` concurrently; an iterator of records (dicts, as the JSON lines).
 
-    Runs its own event loop: in this thread, or in a thread of its own when this one already
-    runs a loop (a notebook). Raises ValueError for a bad option at once."""
+    Runs its own event loop in a thread of its own, also when this one already runs a loop
+    (a notebook). Raises ValueError for a bad option at once."""
     return _blocking(afetch(urls, **options))
 
 
@@ -177,32 +177,53 @@ class _Room:
 
 
 def _blocking(records: AsyncIterator[Record]) -> Iterator[Record]:
-    """Drive an async iterator from synchronous code, one step at a time."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        own_thread = None
-    else:  # this thread's loop is busy running the caller: steps run in a thread of ours
-        own_thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="fetchcli")
-    loop = asyncio.new_event_loop()
+    """Drive an async iterator from synchronous code: its event loop runs in a thread of its
+    own for the whole iteration, so fetches go on (and deadlines mean what they say) while
+    the caller works on a record. At most _HANDOFF records wait for the caller; past that the
+    loop stops taking records, and the input stops being read (_Room)."""
+    handoff: queue.Queue[tuple[str, Any]] = queue.Queue(_HANDOFF)
+    running: list[tuple[asyncio.AbstractEventLoop, asyncio.Task[None]]] = []
+    started = threading.Event()
 
-    def step(awaitable: Awaitable[T]) -> T:
-        if own_thread is None:
-            return loop.run_until_complete(awaitable)
-        return own_thread.submit(loop.run_until_complete, awaitable).result()
+    async def pump() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        running.append((asyncio.get_running_loop(), task))
+        started.set()
+        try:
+            async for record in records:
+                await _hand_over(handoff, ("record", record))
+            await _hand_over(handoff, ("end", None))
+        except asyncio.CancelledError:
+            pass  # the caller left early
+        except BaseException as exc:  # raised in the caller's thread
+            await _hand_over(handoff, ("error", exc))
 
+    thread = threading.Thread(target=asyncio.run, args=(pump(),), name="fetchcli", daemon=True)
+    thread.start()
+    started.wait()
     try:
         while True:
-            try:
-                record = step(anext(records))
-            except StopAsyncIteration:
+            kind, value = handoff.get()
+            if kind == "record":
+                yield value
+            elif kind == "error":
+                raise value
+            else:
                 return
-            yield record
     finally:
-        try:
-            step(records.aclose())  # type: ignore[attr-defined]
-            step(loop.shutdown_asyncgens())
-        finally:
-            loop.close()
-            if own_thread is not None:
-                own_thread.shutdown()
+        loop, task = running[0]
+        if thread.is_alive():
+            with contextlib.suppress(RuntimeError):  # the loop has just ended
+                loop.call_soon_threadsafe(task.cancel)
+        while thread.is_alive():  # a hand-over may wait for room: make some
+            with contextlib.suppress(queue.Empty):
+                handoff.get_nowait()
+            thread.join(0.01)
+
+
+async def _hand_over(handoff: queue.Queue[tuple[str, Any]], item: tuple[str, Any]) -> None:
+    try:
+        handoff.put_nowait(item)
+    except queue.Full:  # the caller is behind: wait for room without stopping the loop
+        await asyncio.to_thread(handoff.put, item)

@@ -102,10 +102,13 @@ class _Run:
             failed = False
             try:
                 if self.config.pool.workers > 1 and not self.config.run.merge:
-                    self.pool = self._start_workers()
+                    self.pool = self._worker_pool()
+                    self.pool.start()
                 asyncio.run(self._main())
             except BaseException:
                 failed = True
+                if self.pool is not None:
+                    self.pool.kill()  # a no-op once the run's loop has stopped them
                 raise
             finally:
                 # A merge's time is not the shards' time: its summary shows none.
@@ -171,7 +174,7 @@ class _Run:
                 if ticker is not None:
                     ticker.cancel()
 
-    def _start_workers(self) -> WorkerPool:
+    def _worker_pool(self) -> WorkerPool:
         from fetchcli.net.workers import WorkerPool  # only for --workers: start-up stays fast
 
         return WorkerPool(

@@ -87,12 +87,40 @@ def _records(path: str, start: int = 0, end: int | None = None) -> Iterator[tupl
             if end is not None and offset >= end:
                 return
             here, offset = offset, offset + len(raw)
-            try:
-                record = json.loads(raw)
-            except ValueError:
-                continue
-            if isinstance(record, dict) and "url" in record and "source" in record:
+            record = _parsed(raw)
+            if record is not None:
                 yield here, record
+
+
+_RECORD_START = b'{"line": '  # how every record fetchcli writes begins
+
+
+def _parsed(raw: bytes) -> Record | None:
+    """The record on a line, or None. A shard killed mid-write leaves half a record without
+    its newline, and the run after it appends its first record to that half: that one is
+    kept."""
+    try:
+        record = json.loads(raw)
+    except ValueError:
+        start = raw.rfind(_RECORD_START)
+        if start <= 0:
+            return None
+        try:
+            record = json.loads(raw[start:])
+        except ValueError:
+            return None
+    return record if _is_record(record) else None
+
+
+def _is_record(record: Any) -> bool:
+    if not isinstance(record, dict):
+        return False
+    line = record.get("line", False)
+    return (
+        isinstance(record.get("url"), str)
+        and isinstance(record.get("source"), str)
+        and (line is None or (isinstance(line, int) and not isinstance(line, bool)))
+    )
 
 
 def _runs_of(path: str, warn: Warn | None) -> list[_Run]:
@@ -165,15 +193,32 @@ def _keyed(run: _Run, number: int, rank: dict[str, int]) -> Iterator[tuple[Key, 
 
 
 def _latest_per_line(items: Iterator[tuple[Key, Record]]) -> Iterator[Merged]:
-    """Of the records for one line of one source, the last run's; records of URL arguments
-    (no line) all pass."""
+    """Of the records for one line of one source, the last run's. URL arguments have no line:
+    they are told apart by URL instead, the last run's record of each, in the order first met
+    (a handful, held until their block ends)."""
     held: tuple[Key, Record] | None = None
+    arguments: dict[str, Record] = {}
     for item in items:
-        if held is not None and (held[0][:2] != item[0][:2] or held[0][1] == -1):
+        if item[0][1] == -1:
+            if held is not None:
+                yield from _made(held[1])
+                held = None
+            arguments[item[1]["url"]] = item[1]  # a later run's replaces it, in its place
+            continue
+        if arguments:
+            yield from _flushed(arguments)
+        if held is not None and held[0][:2] != item[0][:2]:
             yield from _made(held[1])
         held = item
     if held is not None:
         yield from _made(held[1])
+    yield from _flushed(arguments)
+
+
+def _flushed(arguments: dict[str, Record]) -> Iterator[Merged]:
+    for record in arguments.values():
+        yield from _made(record)
+    arguments.clear()
 
 
 def _made(record: Record) -> Iterator[Merged]:

@@ -18,7 +18,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.sharedctypes import Synchronized
 from typing import BinaryIO
 
@@ -36,11 +36,20 @@ _PR_SET_PDEATHSIG = 1
 EXIT_BROKEN = 70  # the worker failed in itself (a bug); the parent reports its URLs
 
 
-def serve(sock: socket.socket, config: Config, *, number: int, shared: SharedParts) -> None:
-    """The child's whole life after fork(); never returns."""
+def serve(
+    sock: socket.socket,
+    config: Config,
+    *,
+    number: int,
+    shared: SharedParts,
+    unblock: Iterable[int],
+) -> None:
+    """The child's whole life after fork(); never returns. `unblock` is the signal mask to
+    restore once SIGINT and SIGTERM are ignored (the parent blocks them while it forks)."""
     status = 0
     try:
         _detach()
+        signal.pthread_sigmask(signal.SIG_SETMASK, unblock)
         asyncio.run(_serve(sock, config, shared))
     except (BrokenPipeError, ConnectionError):
         pass  # the parent went away: nobody is left to tell

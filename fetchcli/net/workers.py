@@ -1,10 +1,12 @@
 """`--workers N`: N forked processes fetch; this one (the parent) reads the input, sends each
 Target to a worker and writes what comes back exactly as a one-process run would.
 
-Which worker: with `--per-host`, always the one its origin (scheme, host, port) hashes to, so
-the limit per origin is exact; otherwise the worker with the fewest URLs outstanding, so that
-one host's list uses every core. A 429/503 cooldown one worker hears is passed to all, and
-`--rate` is one clock in shared memory. `--concurrency` and the pool limits are each worker's.
+Which worker: with `--per-host`, always the one its origin (scheme, host, port) hashes to
+among the live ones, so the limit per origin is exact for the URLs of the list (a redirect to
+another origin is followed by the worker that has the URL: there the limit holds per worker);
+otherwise the worker with the fewest URLs outstanding, so that one host's list uses every core.
+A 429/503 cooldown one worker hears is passed to all, and `--rate` is one clock in shared
+memory. `--concurrency` and the pool limits are each worker's.
 
 Records, order, bodies (-f body, --save), --state and signals stay in the parent: the engine's
 dispatch runs here over `WorkerPool.fetch` as it runs over `Fetcher.fetch` in one process. A
@@ -37,6 +39,7 @@ from fetchcli.net.frames import Frame, Outbox, next_batch, result_from
 from fetchcli.net.order import Window
 from fetchcli.net.worker import SharedParts, serve
 
+_STOPPING = {signal.SIGINT, signal.SIGTERM}
 _BACKLOG = 256 * 1024  # bytes of URLs queued for a worker before fetch() waits for it
 _REAP_WAIT = 5.0  # seconds a worker has to exit after its input ends, before SIGKILL
 
@@ -72,18 +75,40 @@ class WorkerPool:
         self._by_origin = config.pool.per_host is not None
         context = multiprocessing.get_context("fork")
         rate_next = context.Value("d", 0.0) if config.pool.rate else None
-        shared = SharedParts(rate_next, bodies=bodies, validators=validators)
+        self._shared = SharedParts(rate_next, bodies=bodies, validators=validators)
         self._workers: list[_Worker] = []
-        for number in range(1, config.pool.workers + 1):
-            ours, theirs = socket.socketpair()
-            pid = os.fork()
-            if pid == 0:  # the child: drop every parent end, then serve until told to stop
-                ours.close()
-                for worker in self._workers:
-                    worker.sock.close()
-                serve(theirs, config, number=number, shared=shared)
-            theirs.close()
-            self._workers.append(_Worker(number, pid, ours))
+
+    def start(self) -> None:
+        """Fork the workers; before the parent's event loop starts."""
+        config, shared = self._config, self._shared
+        # A Ctrl-C in the middle of a fork would be raised in an after-fork hook, which drops
+        # it: held until every worker exists, then raised here (the child ignores it first).
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
+        try:
+            for number in range(1, config.pool.workers + 1):
+                ours, theirs = socket.socketpair()
+                pid = os.fork()
+                if pid == 0:  # the child: drop every parent end, then serve until told to stop
+                    ours.close()
+                    for worker in self._workers:
+                        worker.sock.close()
+                    serve(theirs, config, number=number, shared=shared, unblock=held)
+                theirs.close()
+                self._workers.append(_Worker(number, pid, ours))
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+    def kill(self) -> None:
+        """Stop every worker at once, from outside the event loop (the run never started)."""
+        for worker in self._workers:
+            if worker.exited:  # reaped already: its pid may be another process's by now
+                continue
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker.pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(worker.pid, 0)
+            worker.exited = True
+            worker.sock.close()
 
     async def run(
         self,
@@ -140,11 +165,11 @@ class WorkerPool:
         return await future
 
     def _route(self, target: Target) -> _Worker:
-        if self._by_origin:
-            return self._workers[_origin_hash(target.url) % len(self._workers)]
         alive = [worker for worker in self._workers if worker.death is None]
         if not alive:
             return self._workers[0]
+        if self._by_origin:  # a dead worker's origins move on together, to one live worker
+            return alive[_origin_hash(target.url) % len(alive)]
         return min(alive, key=lambda worker: len(worker.pending))
 
     async def _listen(self, worker: _Worker, reader: asyncio.StreamReader) -> None:
@@ -240,7 +265,7 @@ class WorkerPool:
         """Stop every worker: at once when the run is stopping, else once their input ends.
         No process outlives the run; bodies cut short leave no file behind."""
         for worker in self._workers:
-            if stopping:
+            if stopping and not worker.exited:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(worker.pid, signal.SIGKILL)
             elif worker.writer is not None and worker.outbox is not None:

@@ -75,9 +75,17 @@ def _format_sink(config: Config, streams: Streams) -> Sink:
 def _records_sink(path: Path) -> Sink:
     try:
         records = path.open("ab")
+        if records.tell() and not _ends_a_line(path):
+            records.write(b"\n")  # a run killed mid-record: ours start on a line of their own
     except OSError as exc:
         raise cannot_write(path, exc, "--records") from None
     return JsonlSink(records, close_stream=True)
+
+
+def _ends_a_line(path: Path) -> bool:
+    with path.open("rb") as existing:
+        existing.seek(-1, 2)
+        return existing.read(1) == b"\n"
 
 
 Guard = Callable[[BodyConsumer, Target, str | None], BodyConsumer]

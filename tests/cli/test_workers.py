@@ -204,3 +204,46 @@ def test_bad_worker_counts_are_usage_errors(value: str) -> None:
     assert done.returncode == 2
     assert done.stderr.decode().count("\n") == 1
     assert "--workers" in done.stderr.decode()
+
+
+def test_with_per_host_a_dead_workers_origins_move_on(server: TestServer) -> None:
+    """--per-host routes by origin; once a worker is gone, its origins' later URLs go to a live
+    worker instead of failing."""
+    hanging = [f"{server.url}/hang?n={n}" for n in range(2)]
+    later = [f"{server.url}/ok?n={n}" for n in range(30)]
+    proc = subprocess.Popen(
+        [*FETCHCLI, "--workers", "2", "--per-host", "2", "-c", "2", "-q", "-"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(),
+    )  # fmt: skip
+    assert proc.stdin is not None
+    proc.stdin.write("".join(f"{u}\n" for u in hanging).encode())
+    proc.stdin.flush()
+    deadline = time.monotonic() + TIMEOUT
+    while server.stats.in_flight < 2:  # both hanging requests reached the server
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    owner = [pid for pid in _children(proc.pid) if _holds_connections(pid)]
+    assert len(owner) == 1
+    os.kill(owner[0], signal.SIGKILL)
+    while Path(f"/proc/{owner[0]}").exists():  # the parent has seen it go and reaped it
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    proc.stdin.write("".join(f"{u}\n" for u in later).encode())
+    proc.stdin.close()
+    assert proc.stdout is not None and proc.stderr is not None
+    out = proc.stdout.read()
+    assert proc.wait(timeout=TIMEOUT) == 1
+    proc.stderr.close()
+    proc.stdout.close()
+    records = _records(out)
+    assert [r["error"]["kind"] for r in records[:2]] == ["other", "other"]
+    assert [(r["status"], r["error"]) for r in records[2:]] == [(200, None)] * 30
+
+
+def _holds_connections(pid: int) -> bool:
+    """Whether the process has TCP sockets open (besides its socket pair to the parent)."""
+    fds = Path(f"/proc/{pid}/fd")
+    inodes = {os.readlink(fd).removeprefix("socket:[").rstrip("]") for fd in fds.iterdir()
+              if os.readlink(fd).startswith("socket:")}  # fmt: skip
+    tcp = Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]
+    return any(line.split()[9] in inodes for line in tcp)

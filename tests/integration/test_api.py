@@ -144,3 +144,17 @@ def test_the_api_needs_neither_typer_nor_rich(server: TestServer) -> None:
 
 def test_the_package_is_typed() -> None:
     assert (Path(fetchcli.__file__).parent / "py.typed").exists()
+
+
+def test_fetching_goes_on_while_the_caller_works(server: TestServer) -> None:
+    """The caller takes its time over the first record: the URLs in flight meanwhile finish
+    (their --max-time is not eaten by the pause), and the rest are ready when it is back."""
+    import time
+
+    urls = [f"{server.url}/slow/300?n={n}" for n in range(12)]
+    records = fetchcli.fetch(urls, concurrency=4, max_time=1)
+    first = next(records)
+    time.sleep(1.5)  # a slow consumer, not synchronisation: the run must not depend on it
+    rest = list(records)
+    assert [r["error"] for r in [first, *rest]] == [None] * 12
+    assert all(r["elapsed"] < 1 for r in rest)

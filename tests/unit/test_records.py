@@ -73,3 +73,58 @@ def test_a_file_in_completion_order_is_refused(tmp_path: Path, monkeypatch) -> N
     path = _write(tmp_path / "a", [("l", n, 200) for n in (5, 4, 3, 2, 1)])
     with pytest.raises(UsageError, match="--order input"):
         list(records.merged([path]))
+
+
+def test_a_record_glued_to_a_half_written_one_is_kept(tmp_path: Path) -> None:
+    """A shard killed mid-write, then run again with --skip-done appending to the same file."""
+    path = Path(_write(tmp_path / "a", [("l", 1, 200), ("l", 2, 503)]))
+    cut = path.read_bytes()[:-25]  # the second record loses its end and its newline
+    again = Path(_write(tmp_path / "b", [("l", 2, 200)])).read_bytes()
+    path.write_bytes(cut + again)
+    assert _merged(str(path)) == [("l", 1, 200), ("l", 2, 200)]
+
+
+def test_url_arguments_are_told_apart_by_url(tmp_path: Path) -> None:
+    """No line numbers: a URL argument run again keeps its latest record, once, in its place;
+    a list given between arguments keeps its lines together."""
+    first = [("arg", None, 500), ("l", 1, 200), ("l", 2, 200), ("arg", None, 200)]
+    path = tmp_path / "a"
+    with path.open("w") as out:
+        for n, (source, line, status) in enumerate(first):
+            url = f"https://x.test/{n}" if source == "arg" else f"https://x.test/l{line}"
+            out.write(json.dumps(Result(Target(url, source, line), status=status).to_record()))
+            out.write("\n")
+        again = Result(Target("https://x.test/0", "arg", None), status=200)  # the 500, again
+        out.write(json.dumps(again.to_record()) + "\n")
+    merged = [(m.result.target.url, m.result.status) for m in records.merged([str(path)])]
+    assert sorted(merged) == sorted(
+        [("https://x.test/0", 200), ("https://x.test/3", 200),
+         ("https://x.test/l1", 200), ("https://x.test/l2", 200)]
+    )  # fmt: skip
+    urls = [url for url, _ in merged]
+    assert urls.index("https://x.test/l1") + 1 == urls.index("https://x.test/l2")
+
+
+@pytest.mark.parametrize(
+    "line",
+    ['{"url": "u", "source": "x"}', '{"url": "u", "source": ["x"], "line": 1}',
+     '{"url": "u", "source": "x", "line": "3"}', "[1, 2]", '"text"'],
+)  # fmt: skip
+def test_lines_shaped_almost_like_records_are_passed_over(tmp_path: Path, line: str) -> None:
+    path = _write(tmp_path / "a", [("l", 1, 200)])
+    with open(path, "a") as out:
+        out.write(line + "\n")
+    assert _merged(path) == [("l", 1, 200)]
+
+
+def test_records_appended_after_a_cut_line_start_on_their_own(tmp_path: Path) -> None:
+    from fetchcli.output.wiring import _records_sink
+
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(b'{"line": 1, "source": "l", "url": "https://x.test/cu')
+    sink = _records_sink(path)
+    result = Result(Target("https://x.test/2", "l", 2), status=200)
+    sink.write(result, result.to_record())
+    sink.close()
+    lines = path.read_bytes().split(b"\n")
+    assert lines[1].startswith(b'{"line": 2') and lines[2] == b""
