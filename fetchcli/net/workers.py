@@ -1,10 +1,12 @@
 """`--workers N`: N forked processes fetch; this one (the parent) reads the input, sends each
 Target to a worker and writes what comes back exactly as a one-process run would.
 
-Which worker: with `--per-host`, always the one its origin (scheme, host, port) hashes to
-among the live ones, so the limit per origin is exact for the URLs of the list (a redirect to
-another origin is followed by the worker that has the URL: there the limit holds per worker);
-otherwise the worker with the fewest URLs outstanding, so that one host's list uses every core.
+Which worker: the one its origin (scheme, host, port) hashes to among the live ones, so an
+origin's connections and name lookups stay in one process. With `--per-host`, always: the
+limit per origin is exact for the URLs of the list (a redirect to another origin is followed by
+the worker that has the URL: there the limit holds per worker). Without it, when that worker
+already has `--concurrency` URLs outstanding, the one with the fewest: one host's list uses
+every core.
 A 429/503 cooldown one worker hears is passed to all, and `--rate` is one clock in shared
 memory. `--concurrency` and the pool limits are each worker's.
 
@@ -168,8 +170,11 @@ class WorkerPool:
         alive = [worker for worker in self._workers if worker.death is None]
         if not alive:
             return self._workers[0]
+        home = alive[_origin_hash(target.url) % len(alive)]
         if self._by_origin:  # a dead worker's origins move on together, to one live worker
-            return alive[_origin_hash(target.url) % len(alive)]
+            return home
+        if len(home.pending) < self._config.pool.concurrency:
+            return home  # its connections and names are there already
         return min(alive, key=lambda worker: len(worker.pending))
 
     async def _listen(self, worker: _Worker, reader: asyncio.StreamReader) -> None:

@@ -181,7 +181,7 @@ def test_a_dead_worker_turns_its_urls_into_records(server: TestServer) -> None:
     """A worker killed mid-run: its unfinished URLs become records of kind `other` that say
     so, the other worker finishes its own, nothing is lost, exit 1."""
     hanging = [f"{server.url}/hang?n={n}" for n in range(4)]
-    proc = _start("--workers", "2", "-t", "1", *hanging, stdin=subprocess.DEVNULL)
+    proc = _start("--workers", "2", "-c", "2", "-t", "1", *hanging, stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + TIMEOUT
     while server.stats.in_flight < 4:  # every hanging request has reached the server
         assert time.monotonic() < deadline
@@ -247,3 +247,15 @@ def _holds_connections(pid: int) -> bool:
               if os.readlink(fd).startswith("socket:")}  # fmt: skip
     tcp = Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]
     return any(line.split()[9] in inodes for line in tcp)
+
+
+def test_an_origin_stays_with_one_worker_while_it_has_room(origins: TestServer) -> None:
+    """Many hosts, two URLs each, workers with room: each origin's URLs go to one worker, so
+    each host costs one connection (and one name lookup), not one per worker."""
+    from tests.conftest import ORIGINS
+
+    origins.reset()
+    urls = [f"{origins.url_for(host)}/ok?n={n}" for host in ORIGINS[:40] for n in range(2)]
+    done = _run("--workers", "2", "-c", "100", *urls)
+    assert done.returncode == 0
+    assert origins.stats.connections == 40
