@@ -18,7 +18,7 @@ from fetchcli.dryrun import dry_run
 from fetchcli.errors import UsageError
 from fetchcli.input import records, sources
 from fetchcli.models import Record, Result, Summary, Target
-from fetchcli.net import descriptors, engine
+from fetchcli.net import descriptors
 from fetchcli.net.order import HELD_BYTES, Window
 from fetchcli.output.metrics import write_metrics
 from fetchcli.output.render import Reporter
@@ -153,6 +153,8 @@ class _Run:
                         on_finished=self.reporter.finished,
                     )
                 else:
+                    from fetchcli.net import engine  # httpx: not in the parent of --workers
+
                     await engine.run(
                         targets,
                         config,

@@ -25,6 +25,7 @@ import dataclasses
 import pickle
 import struct
 from collections.abc import Callable
+from multiprocessing.sharedctypes import Synchronized
 from typing import Any, BinaryIO
 
 from fetchcli.models import Result, Target
@@ -89,3 +90,15 @@ class Outbox:
         if self._frames:
             frames, self._frames = self._frames, []
             self._write(encode(frames))
+
+
+class SharedParts:
+    """What the parent makes before forking and every worker shares: the --rate clock, and
+    what the parent wants back besides Results."""
+
+    def __init__(
+        self, rate_next: Synchronized[float] | None, *, bodies: bool, validators: bool
+    ) -> None:
+        self.rate_next = rate_next
+        self.bodies = bodies
+        self.validators = validators

@@ -25,11 +25,11 @@ from typing import BinaryIO
 from fetchcli.config import Config
 from fetchcli.consumer import BodyConsumer, ConsumerFactory
 from fetchcli.models import Result, Target
-from fetchcli.net import engine
 from fetchcli.net.attempt import Conditional
 from fetchcli.net.client import make_client
+from fetchcli.net.dispatch import dispatch
 from fetchcli.net.fetch import Fetcher
-from fetchcli.net.frames import Outbox, read_batch, result_fields
+from fetchcli.net.frames import Outbox, SharedParts, read_batch, result_fields
 from fetchcli.net.limits import Clock, HostGate, Origin, RateLimiter, Sleep
 
 _PR_SET_PDEATHSIG = 1
@@ -59,18 +59,6 @@ def serve(
             sys.stderr.flush()
         status = EXIT_BROKEN
     os._exit(status)  # no atexit handlers, no flushing of the parent's buffers copied by fork
-
-
-class SharedParts:
-    """What the parent makes before forking and every worker shares: the --rate clock, and
-    what the parent wants back besides Results."""
-
-    def __init__(
-        self, rate_next: Synchronized[float] | None, *, bodies: bool, validators: bool
-    ) -> None:
-        self.rate_next = rate_next
-        self.bodies = bodies
-        self.validators = validators
 
 
 def _detach() -> None:
@@ -105,7 +93,7 @@ async def _serve(sock: socket.socket, config: Config, shared: SharedParts) -> No
     if shared.validators:
         conditional = lambda target: validators.get(target.index, {})  # noqa: E731
     async with make_client(config) as client:
-        gc.freeze()  # as engine.run does: what the fork copied lives as long as the worker
+        gc.freeze()  # as engine.run does: what exists now lives as long as the worker
         fetcher = Fetcher(
             client,
             config,
@@ -115,7 +103,7 @@ async def _serve(sock: socket.socket, config: Config, shared: SharedParts) -> No
             gate=gate,
             rate=rate,
         )
-        await engine.dispatch(
+        await dispatch(
             targets,
             fetcher.fetch,
             emit,

@@ -27,19 +27,19 @@ import signal
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from fetchcli.config import Config
 from fetchcli.consumer import BodyConsumer, ConsumerFactory
 from fetchcli.models import ErrorInfo, ErrorKind, Result, Target
-from fetchcli.net import engine
-from fetchcli.net.attempt import Conditional
-from fetchcli.net.classify import classify
-from fetchcli.net.fetch import Log
-from fetchcli.net.frames import Frame, Outbox, next_batch, result_from
+from fetchcli.net.dispatch import Emit, dispatch
+from fetchcli.net.frames import Frame, Outbox, SharedParts, next_batch, result_from
 from fetchcli.net.order import Window
-from fetchcli.net.worker import SharedParts, serve
+
+if TYPE_CHECKING:  # this process never imports httpx: its workers do, after the fork
+    from fetchcli.net.attempt import Conditional
+    from fetchcli.net.fetch import Log
 
 _STOPPING = {signal.SIGINT, signal.SIGTERM}
 _BACKLOG = 256 * 1024  # bytes of URLs queued for a worker before fetch() waits for it
@@ -91,6 +91,8 @@ class WorkerPool:
                 ours, theirs = socket.socketpair()
                 pid = os.fork()
                 if pid == 0:  # the child: drop every parent end, then serve until told to stop
+                    from fetchcli.net.worker import serve  # httpx, aiohttp: the child's own
+
                     ours.close()
                     for worker in self._workers:
                         worker.sock.close()
@@ -115,14 +117,14 @@ class WorkerPool:
     async def run(
         self,
         targets: Iterator[Target],
-        emit: engine.Emit,
+        emit: Emit,
         *,
         window: Window | None,
         consumer_for: ConsumerFactory | None,
         conditional: Conditional | None,
         log: Log | None,
         blocking_input: bool,
-        on_finished: engine.Emit | None,
+        on_finished: Emit | None,
     ) -> None:
         """As engine.run, with the fetching done by the workers."""
         gc.freeze()
@@ -134,7 +136,7 @@ class WorkerPool:
             listeners.append(asyncio.create_task(self._listen(worker, reader)))
         stopping = True
         try:
-            await engine.dispatch(
+            await dispatch(
                 targets,
                 self.fetch,
                 emit,
@@ -211,7 +213,7 @@ class WorkerPool:
         body = worker.bodies.pop(number, None)
         if body is not None:
             if body.failure is not None:
-                result = replace(result, error=classify(body.failure).info(), saved_to=None)
+                result = replace(result, error=_body_error(body.failure), saved_to=None)
             else:
                 result = replace(result, saved_to=body.saved_to)
         if not future.done():
@@ -307,6 +309,14 @@ class WorkerPool:
             await asyncio.sleep(pause)
             waited += pause
             pause = min(0.05, pause * 2)
+
+
+def _body_error(failure: Exception) -> ErrorInfo:
+    """Our write of a body failed (--save on a full disk): the URL's error, as one process
+    classifies it (imported here: classify knows httpx)."""
+    from fetchcli.net.classify import classify
+
+    return classify(failure).info()
 
 
 def _lost(target: Target, worker: _Worker) -> Result:
