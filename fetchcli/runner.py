@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from fetchcli.net.workers import WorkerPool
 
 _PROGRESS_EVERY = 0.25  # seconds between redraws of the progress line
+_STATE_EVERY = 1.0  # seconds between checks for --state updates waiting to be committed
 
 
 def run(
@@ -132,6 +133,7 @@ class _Run:
         self.task = asyncio.current_task()
         config, streams = self.config, self.streams
         ticker = asyncio.create_task(self._tick()) if self.reporter.progress else None
+        committer = asyncio.create_task(self._commit_state()) if self.state else None
         targets = sources.targets(config, streams.stdin, self.summary.skipped, self.meter)
         # A thread only for a pipe or terminal that is read (files never block).
         blocking_input = streams.stdin_blocks and sources.STDIN in config.sources
@@ -173,8 +175,9 @@ class _Run:
             except OSError as exc:  # reading a list failed mid-way (per-URL errors are records)
                 raise UsageError(f"cannot read input: {exc.strerror or exc}") from None
             finally:
-                if ticker is not None:
-                    ticker.cancel()
+                for task in (ticker, committer):
+                    if task is not None:
+                        task.cancel()
 
     def _worker_pool(self) -> WorkerPool:
         from fetchcli.net.workers import WorkerPool  # only for --workers: start-up stays fast
@@ -184,6 +187,16 @@ class _Run:
             bodies=self.outputs.consumer_for is not None,
             validators=self.state is not None,
         )
+
+    async def _commit_state(self) -> None:
+        """What finished reaches the state file within seconds, even while the rest hangs."""
+        assert self.state is not None
+        while True:
+            await asyncio.sleep(_STATE_EVERY)
+            try:
+                self.state.tick()
+            except StateError:
+                return  # a full disk, say: the next update or the close says so, and stops the run
 
     async def _tick(self) -> None:
         """A long run on a terminal always shows that it is alive."""
@@ -209,7 +222,13 @@ class _Run:
 
     async def _merge(self) -> None:
         """--merge: the shards' records, in input order, through the outputs as if fetched."""
+        changed_only = self.config.run.changed_only
         for count, found in enumerate(records.merged(self.config.sources, self.reporter.warning)):
+            if changed_only and "changed" not in found.record:
+                raise UsageError(
+                    "--changed-only: these records have no 'changed' (their shards ran "
+                    "without --state)"
+                )
             self.reporter.finished(found.result)
             record = found.result.to_record()
             if "changed" in found.record:  # the shard ran with --state

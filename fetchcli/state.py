@@ -127,11 +127,24 @@ class StateStore:
             )
             self._pending += 1
             if self._pending >= BATCH or now - self._last_commit >= BATCH_SECONDS:
-                self._db.execute("COMMIT")
-                self._db.execute("BEGIN IMMEDIATE")
-                self._pending, self._last_commit = 0, now
+                self._commit(now)
         except sqlite3.Error as exc:
             raise StateError(_plain(exc)) from None
+
+    def tick(self) -> None:
+        """Commit what is pending once it is BATCH_SECONDS old, also when no URL finishes
+        (the rest of a list hanging): the runner calls this every second."""
+        now = self._clock()
+        if self._pending and now - self._last_commit >= BATCH_SECONDS:
+            try:
+                self._commit(now)
+            except sqlite3.Error as exc:
+                raise StateError(_plain(exc)) from None
+
+    def _commit(self, now: float) -> None:
+        self._db.execute("COMMIT")
+        self._db.execute("BEGIN IMMEDIATE")
+        self._pending, self._last_commit = 0, now
 
 
 def _plain(exc: sqlite3.Error) -> str:

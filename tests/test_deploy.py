@@ -59,9 +59,20 @@ def test_each_pod_takes_its_own_shard(name: str) -> None:
     assert args[args.index("--shard-base") + 1] == "0"
     files = [arg for arg in args if arg.startswith("/data/") and "$(SHARD)" in arg]
     assert files and all("shard-$(SHARD)" in arg for arg in files)
-    (env,) = container["env"]
-    assert env["valueFrom"]["fieldRef"]["fieldPath"].endswith("job-completion-index']")
+    env = {item["name"]: item["valueFrom"]["fieldRef"]["fieldPath"] for item in container["env"]}
+    assert env["SHARD"].endswith("job-completion-index']")
+    assert spec["template"]["spec"]["restartPolicy"] == "Never" and spec["backoffLimitPerIndex"]
     assert container["resources"]["requests"]["memory"] == "128Mi"
+
+
+def test_the_nightly_shards_rerun_only_within_their_night() -> None:
+    """A nightly pod started again skips what it did that night (its own records file, named
+    after the night's Job), so --state is not asked twice in one night."""
+    document = _documents(DEPLOY / "kubernetes" / "cronjob.yaml")[0]
+    args = _pod_spec(document)["template"]["spec"]["containers"][0]["args"]
+    records = args[args.index("--records") + 1]
+    assert args[args.index("--skip-done") + 1] == records
+    assert "$(NIGHT)" in records and "--state" in args
 
 
 def test_the_slurm_script_parses() -> None:

@@ -278,3 +278,40 @@ def test_ctrl_c_while_stdin_is_still_open(server: TestServer) -> None:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=TIMEOUT) == 130
         assert b"Fatal" not in proc.stderr.read()
+
+
+def test_a_hanging_rest_does_not_hold_back_the_state(server: TestServer, tmp_path) -> None:
+    """URLs that finished reach the state file within seconds even when every other URL hangs
+    and nothing else finishes: killed outright after that, the file holds them."""
+    state = tmp_path / "state.db"
+    urls = [f"{server.url}/ok?n={n}" for n in range(10)]
+    args = ("-q", "-t", "300", "--order", "completion", "--state", str(state))
+    args = (*args, f"{server.url}/hang", *urls)
+    proc = _start(*args, stdin=subprocess.DEVNULL)
+    for _ in urls:
+        _read_line(proc)
+    deadline = time.monotonic() + TIMEOUT
+    while _committed_urls(state, tmp_path / "copy") != set(urls):  # what a crash would keep
+        assert time.monotonic() < deadline, "nothing was committed while the rest hung"
+        time.sleep(0.1)
+    proc.kill()
+    proc.communicate(timeout=TIMEOUT)
+    stored = {url for (url,) in sqlite3.connect(state).execute("SELECT url FROM urls")}
+    assert stored == set(urls)
+
+
+def _committed_urls(state: Path, copy: Path) -> set[str]:
+    """The URLs a crash now would leave in the state file: a copy of its files (committed
+    pages are in them, uncommitted ones only in the writer's memory) opened apart."""
+    copy.mkdir(exist_ok=True)
+    for suffix in ("", "-wal"):
+        source = state.with_name(state.name + suffix)
+        if source.exists():
+            (copy / (state.name + suffix)).write_bytes(source.read_bytes())
+    db = sqlite3.connect(copy / state.name)
+    try:
+        return {url for (url,) in db.execute("SELECT url FROM urls")}
+    except sqlite3.Error:
+        return set()
+    finally:
+        db.close()

@@ -226,26 +226,29 @@ def test_the_gnu_parallel_one_liner(server: TestServer, tmp_path: Path) -> None:
 @pytest.mark.parametrize("first", [0, 1])
 def test_the_slurm_array_script(server: TestServer, tmp_path: Path, first: int) -> None:
     """deploy/slurm/fetch.sbatch as Slurm runs it: one task per shard, all at once, numbered
-    from 0 or from 1; together they fetch the list once, and the merge is one run."""
+    from 0 or from 1; together they fetch the list once, and the merge is one run. A task run
+    again on its own (`sbatch --array=N`: Slurm then says the array is that one task) is still
+    its shard, and fetches nothing it has already."""
     script = ROOT / "deploy" / "slurm" / "fetch.sbatch"
     assert subprocess.run(["bash", "-n", str(script)], check=False).returncode == 0
     listing = _url_list(server, tmp_path / "urls.txt", tmp_path.name)
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+
+    def tasks_env(task: int) -> dict[str, str]:
+        return {
+            **_env(),
+            "PATH": path,
+            "LIST": str(listing),
+            "OUT": "records",
+            "SLURM_ARRAY_TASK_ID": str(task),
+            "SHARDS": str(SHARDS),
+            "SHARD_BASE": str(first),
+        }
+
     tasks = [
         subprocess.Popen(
-            ["bash", str(script)],
-            cwd=tmp_path,
-            env={
-                **_env(),
-                "PATH": path,
-                "LIST": str(listing),
-                "OUT": "records",
-                "SLURM_ARRAY_TASK_ID": str(task),
-                "SLURM_ARRAY_TASK_COUNT": str(SHARDS),
-                "SLURM_ARRAY_TASK_MIN": str(first),
-            },
-            stderr=subprocess.PIPE,
-        )
+            ["bash", str(script)], cwd=tmp_path, env=tasks_env(task), stderr=subprocess.PIPE
+        )  # fmt: skip
         for task in range(first, first + SHARDS)
     ]
     _wait(tasks)
@@ -255,6 +258,17 @@ def test_the_slurm_array_script(server: TestServer, tmp_path: Path, first: int) 
     merged = _run("--merge", *files)
     one = _run(str(listing))
     assert _comparable(_records(merged.stdout)) == _comparable(_records(one.stdout))
+    server.reset()
+    again = subprocess.run(
+        ["bash", str(script)],
+        cwd=tmp_path,
+        env={**tasks_env(first + 2), "SLURM_ARRAY_TASK_MIN": str(first + 2),
+             "SLURM_ARRAY_TASK_COUNT": "1"},
+        capture_output=True,
+        timeout=TIMEOUT,
+    )  # fmt: skip
+    assert again.returncode in (0, 1), again.stderr  # 1: its shard holds a failure again
+    assert not [path for path in server.stats.paths if "/pattern/" in path]  # all done before
 
 
 def test_merge_changed_only_of_nightly_state_shards(server: TestServer, tmp_path: Path) -> None:
@@ -280,3 +294,11 @@ def test_merge_changed_only_of_nightly_state_shards(server: TestServer, tmp_path
     assert [r["url"] for r in _records(merged.stdout)] == [urls[4]]
     everything = _records(_run("--merge", *files, "-q").stdout)
     assert [r["changed"] for r in everything] == [n == 4 for n in range(12)]
+
+
+def test_merge_changed_only_needs_records_with_changed(server: TestServer, tmp_path) -> None:
+    records = tmp_path / "r.jsonl"
+    assert _run(f"{server.url}/ok", "-q", "--records", str(records)).returncode == 0
+    done = _run("--merge", str(records), "--changed-only")
+    assert done.returncode == 2 and done.stdout == b""
+    assert "no 'changed'" in done.stderr.decode() and done.stderr.decode().count("\n") == 1
