@@ -181,30 +181,10 @@ def _blocking(records: AsyncIterator[Record]) -> Iterator[Record]:
     own for the whole iteration, so fetches go on (and deadlines mean what they say) while
     the caller works on a record. At most _HANDOFF records wait for the caller; past that the
     loop stops taking records, and the input stops being read (_Room)."""
-    handoff: queue.Queue[tuple[str, Any]] = queue.Queue(_HANDOFF)
-    running: list[tuple[asyncio.AbstractEventLoop, asyncio.Task[None]]] = []
-    started = threading.Event()
-
-    async def pump() -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        running.append((asyncio.get_running_loop(), task))
-        started.set()
-        try:
-            async for record in records:
-                await _hand_over(handoff, ("record", record))
-            await _hand_over(handoff, ("end", None))
-        except asyncio.CancelledError:
-            pass  # the caller left early
-        except BaseException as exc:  # raised in the caller's thread
-            await _hand_over(handoff, ("error", exc))
-
-    thread = threading.Thread(target=asyncio.run, args=(pump(),), name="fetchcli", daemon=True)
-    thread.start()
-    started.wait()
+    pump = _Pump(records)
     try:
         while True:
-            kind, value = handoff.get()
+            kind, value = pump.handoff.get()
             if kind == "record":
                 yield value
             elif kind == "error":
@@ -212,18 +192,51 @@ def _blocking(records: AsyncIterator[Record]) -> Iterator[Record]:
             else:
                 return
     finally:
-        loop, task = running[0]
-        if thread.is_alive():
+        pump.stop()
+
+
+class _Pump:
+    """The thread that runs the loop and hands records over to the caller's thread."""
+
+    def __init__(self, records: AsyncIterator[Record]) -> None:
+        self.handoff: queue.Queue[tuple[str, Any]] = queue.Queue(_HANDOFF)
+        self._records = records
+        self._task: tuple[asyncio.AbstractEventLoop, asyncio.Task[None]] | None = None
+        started = threading.Event()
+        self._thread = threading.Thread(
+            target=asyncio.run, args=(self._pump(started),), name="fetchcli", daemon=True
+        )
+        self._thread.start()
+        started.wait()
+
+    async def _pump(self, started: threading.Event) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._task = (asyncio.get_running_loop(), task)
+        started.set()
+        try:
+            async for record in self._records:
+                await self._hand_over(("record", record))
+            await self._hand_over(("end", None))
+        except asyncio.CancelledError:
+            pass  # the caller left early
+        except BaseException as exc:  # raised in the caller's thread
+            await self._hand_over(("error", exc))
+
+    async def _hand_over(self, item: tuple[str, Any]) -> None:
+        try:
+            self.handoff.put_nowait(item)
+        except queue.Full:  # the caller is behind: wait for room without stopping the loop
+            await asyncio.to_thread(self.handoff.put, item)
+
+    def stop(self) -> None:
+        """Cancel the run if it is still going, and wait for the thread to end."""
+        assert self._task is not None
+        loop, task = self._task
+        if self._thread.is_alive():
             with contextlib.suppress(RuntimeError):  # the loop has just ended
                 loop.call_soon_threadsafe(task.cancel)
-        while thread.is_alive():  # a hand-over may wait for room: make some
+        while self._thread.is_alive():  # a hand-over may wait for room: make some
             with contextlib.suppress(queue.Empty):
-                handoff.get_nowait()
-            thread.join(0.01)
-
-
-async def _hand_over(handoff: queue.Queue[tuple[str, Any]], item: tuple[str, Any]) -> None:
-    try:
-        handoff.put_nowait(item)
-    except queue.Full:  # the caller is behind: wait for room without stopping the loop
-        await asyncio.to_thread(handoff.put, item)
+                self.handoff.get_nowait()
+            self._thread.join(0.01)

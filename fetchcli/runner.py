@@ -131,44 +131,11 @@ class _Run:
 
     async def _main(self) -> None:
         self.task = asyncio.current_task()
-        config, streams = self.config, self.streams
         ticker = asyncio.create_task(self._tick()) if self.reporter.progress else None
         committer = asyncio.create_task(self._commit_state()) if self.state else None
-        targets = sources.targets(config, streams.stdin, self.summary.skipped, self.meter)
-        # A thread only for a pipe or terminal that is read (files never block).
-        blocking_input = streams.stdin_blocks and sources.STDIN in config.sources
-        log = self.reporter.line if config.output.verbose else None
-        conditional = self._validators if self.state is not None else None
         with _signals_handled(self.stop):
             try:
-                if config.run.merge:
-                    await self._merge()
-                elif self.pool is not None:
-                    await self.pool.run(
-                        targets,
-                        self.emit,
-                        window=window_for(config),
-                        consumer_for=self.outputs.consumer_for,
-                        conditional=conditional,
-                        log=log,
-                        blocking_input=blocking_input,
-                        on_finished=self.reporter.finished,
-                    )
-                else:
-                    from fetchcli.net import engine  # httpx: not in the parent of --workers
-
-                    await engine.run(
-                        targets,
-                        config,
-                        self.emit,
-                        window=window_for(config),
-                        transport=self.transport,
-                        consumer_for=self.outputs.consumer_for,
-                        log=log,
-                        blocking_input=blocking_input,
-                        on_finished=self.reporter.finished,
-                        conditional=conditional,
-                    )
+                await (self._merge() if self.config.run.merge else self._fetch())
             except asyncio.CancelledError:
                 if self.summary.signal is None and not self.summary.stdout_closed:
                     raise
@@ -178,6 +145,41 @@ class _Run:
                 for task in (ticker, committer):
                     if task is not None:
                         task.cancel()
+
+    async def _fetch(self) -> None:
+        """Every target, fetched in this process or by the workers, emitted as it comes."""
+        config, streams = self.config, self.streams
+        targets = sources.targets(config, streams.stdin, self.summary.skipped, self.meter)
+        conditional = self._validators if self.state is not None else None
+        log = self.reporter.line if config.output.verbose else None
+        # A thread only for a pipe or terminal that is read (files never block).
+        blocking_input = streams.stdin_blocks and sources.STDIN in config.sources
+        if self.pool is not None:
+            await self.pool.run(
+                targets,
+                self.emit,
+                window=window_for(config),
+                consumer_for=self.outputs.consumer_for,
+                conditional=conditional,
+                log=log,
+                blocking_input=blocking_input,
+                on_finished=self.reporter.finished,
+            )
+            return
+        from fetchcli.net import engine  # httpx: never in the parent of --workers
+
+        await engine.run(
+            targets,
+            config,
+            self.emit,
+            window=window_for(config),
+            transport=self.transport,
+            consumer_for=self.outputs.consumer_for,
+            conditional=conditional,
+            log=log,
+            blocking_input=blocking_input,
+            on_finished=self.reporter.finished,
+        )
 
     def _worker_pool(self) -> WorkerPool:
         from fetchcli.net.workers import WorkerPool  # only for --workers: start-up stays fast
