@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import platform
 import statistics
@@ -55,13 +54,8 @@ def _aiohttp(workers: int) -> Callable[[Path], list[str]]:
 
 
 def parse_jsonl(out: Path) -> tuple[int, int]:
-    ok = total = 0
-    with out.open() as lines:
-        for line in lines:
-            record = json.loads(line)
-            ok += record["status"] == 200 and record["error"] is None
-            total += record["bytes"]
-    return ok, total
+    outcome = bench.parse_jsonl(out, out)
+    return outcome.ok, outcome.bytes
 
 
 def parse_totals(out: Path) -> tuple[int, int]:

@@ -337,11 +337,6 @@ PLAIN_URL = re.compile(
 )
 
 
-def _port_out_of_range(url: str) -> bool:
-    match = PLAIN_URL.fullmatch(url)
-    return match is not None and match[3] is not None and int(match[3]) > 65535
-
-
 def url_problem(url: str) -> str | None:
     """Why `url` is not a fetchable http(s) URL, or None.
 
@@ -350,7 +345,8 @@ def url_problem(url: str) -> str | None:
     """
     if len(url.encode()) > MAX_URL_LENGTH:
         return f"URL longer than {MAX_URL_LENGTH} bytes"
-    if PLAIN_URL.fullmatch(url) and not _port_out_of_range(url):
+    plain = PLAIN_URL.fullmatch(url)
+    if plain is not None and (plain[3] is None or int(plain[3]) <= 65535):
         return None  # most lines: nothing for urlsplit to find
     if not url.isprintable() or " " in url:
         return "URL contains whitespace or control characters"

@@ -5,7 +5,7 @@ from anywhere else is an ordinary timeout, and the two are told apart here."""
 from __future__ import annotations
 
 import asyncio
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, nullcontext
 from types import TracebackType
 
 
@@ -26,15 +26,7 @@ def within(deadline: float | None) -> AbstractAsyncContextManager[None]:
     return _NO_DEADLINE if deadline is None else _Within(deadline)
 
 
-class _NoDeadline:
-    async def __aenter__(self) -> None:
-        return None
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        return None
-
-
-_NO_DEADLINE = _NoDeadline()
+_NO_DEADLINE: AbstractAsyncContextManager[None] = nullcontext()
 
 
 class _Within:

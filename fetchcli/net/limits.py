@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from fetchcli.net.deadline import within
@@ -40,15 +40,7 @@ class RateLimiter:
             await self._sleep(start - now)
 
 
-class _Free:
-    async def __aenter__(self) -> None:
-        return None
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        return None
-
-
-_FREE = _Free()
+_FREE: AbstractAsyncContextManager[None] = nullcontext()  # no slot to hold, no cooldown
 
 
 @dataclass(slots=True)

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,6 +39,27 @@ def _start(*args: str, stdin: int | None = subprocess.PIPE) -> subprocess.Popen[
         stderr=subprocess.PIPE,
         env=_env(),
     )
+
+
+def _run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
+    """The installed fetchcli run to its end, stdin closed, both outputs captured."""
+    return subprocess.run(
+        [*FETCHCLI, *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        env=_env(),
+        timeout=TIMEOUT * 2,
+        cwd=cwd,
+    )
+
+
+def _records(data: bytes) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in data.decode().splitlines()]
+
+
+def _timeless(record: dict[str, Any]) -> dict[str, Any]:
+    """A record without its `elapsed`, the one field two runs never share."""
+    return {name: value for name, value in record.items() if name != "elapsed"}
 
 
 def _read_line(proc: subprocess.Popen[bytes], stream: str = "stdout") -> bytes:

@@ -3,7 +3,6 @@ brought back together by --merge into what one run over the whole list writes.""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -14,7 +13,7 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.cli.test_e2e import FETCHCLI, TIMEOUT, _env
+from tests.cli.test_e2e import FETCHCLI, TIMEOUT, _env, _records, _run, _timeless
 from tests.server import TestServer
 
 pytestmark = pytest.mark.e2e
@@ -22,23 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SHARDS = 4
 
 
-def _run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [*FETCHCLI, *args],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        env=_env(),
-        timeout=TIMEOUT * 2,
-        cwd=cwd,
-    )
-
-
-def _records(data: bytes) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in data.decode().splitlines()]
-
-
 def _comparable(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{k: v for k, v in r.items() if k != "elapsed"} for r in records]
+    return [_timeless(record) for record in records]
 
 
 def _summary(stderr: bytes) -> str:
@@ -85,6 +69,15 @@ def _start_shards(listing: Path, out: Path, *extra: str) -> list[subprocess.Pope
     ]
 
 
+def _sharded(server: TestServer, tmp_path: Path) -> tuple[Path, list[str]]:
+    """A list, and its shards' records files once every shard has run (all at once)."""
+    listing = _url_list(server, tmp_path / "urls.txt", tmp_path.name)
+    out = tmp_path / "records"
+    out.mkdir()
+    _wait(_start_shards(listing, out))
+    return listing, sorted(str(path) for path in out.iterdir())
+
+
 def _wait(shards: list[subprocess.Popen[bytes]]) -> None:
     for shard in shards:
         _, err = shard.communicate(timeout=TIMEOUT)
@@ -94,15 +87,11 @@ def _wait(shards: list[subprocess.Popen[bytes]]) -> None:
 def test_shards_at_once_fetch_every_url_once_and_merge_into_one_run(
     server: TestServer, tmp_path: Path
 ) -> None:
-    listing = _url_list(server, tmp_path / "urls.txt", tmp_path.name)
-    out = tmp_path / "records"
-    out.mkdir()
-    _wait(_start_shards(listing, out))
+    listing, shard_files = _sharded(server, tmp_path)
     fetched = {path: n for path, n in server.stats.paths.items() if "/pattern/" in path}
     assert len(fetched) == 116 and set(fetched.values()) == {1}  # every URL once, no more
 
     one = _run(str(listing), "--no-progress")
-    shard_files = sorted(str(p) for p in out.iterdir())
     merged = _run("--merge", *shard_files, "--no-progress")
     assert merged.returncode == one.returncode == 1
     assert _comparable(_records(merged.stdout)) == _comparable(_records(one.stdout))
@@ -113,11 +102,8 @@ def test_shards_at_once_fetch_every_url_once_and_merge_into_one_run(
 def test_merge_writes_failed_out_metrics_and_table_as_one_run(
     server: TestServer, tmp_path: Path
 ) -> None:
-    listing = _url_list(server, tmp_path / "urls.txt", tmp_path.name)
-    out = tmp_path / "records"
-    out.mkdir()
-    _wait(_start_shards(listing, out))
-    files = sorted(str(p) for p in out.iterdir())
+    listing, shard_files = _sharded(server, tmp_path)
+    files = shard_files
     merged_failed, one_failed = tmp_path / "merged-failed.txt", tmp_path / "one-failed.txt"
     merged_metrics, one_metrics = tmp_path / "merged.prom", tmp_path / "one.prom"
     _run("--merge", *files, "--failed-out", str(merged_failed), "--metrics", str(merged_metrics))

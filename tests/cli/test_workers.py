@@ -3,38 +3,27 @@ test server. Whatever the number of processes, the user sees one run."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.cli.test_e2e import FETCHCLI, TIMEOUT, _env, _read_line, _start
+from tests.cli.test_e2e import (
+    FETCHCLI,
+    TIMEOUT,
+    _env,
+    _read_line,
+    _records,
+    _run,
+    _start,
+    _timeless,
+)
 from tests.server import TestServer
 
 pytestmark = pytest.mark.e2e
-
-
-def _run(*args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [*FETCHCLI, *args],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        env=_env(),
-        timeout=TIMEOUT * 2,
-    )
-
-
-def _records(stdout: bytes) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in stdout.decode().splitlines()]
-
-
-def _comparable(record: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in record.items() if name != "elapsed"}
 
 
 def _mixed_list(server: TestServer, path: Path) -> Path:
@@ -65,12 +54,12 @@ def test_two_workers_write_what_one_process_writes(
     one = _run(str(urls), "--order", order, "--no-progress")
     two = _run(str(urls), "--order", order, "--no-progress", "--workers", "2")
     assert one.returncode == two.returncode == 1
-    alone, split = [_comparable(r) for r in _records(one.stdout)], _records(two.stdout)
+    alone, split = [_timeless(r) for r in _records(one.stdout)], _records(two.stdout)
     if order == "input":
-        assert [_comparable(r) for r in split] == alone
+        assert [_timeless(r) for r in split] == alone
     else:
         key = lambda r: r["line"]  # noqa: E731
-        assert sorted((_comparable(r) for r in split), key=key) == sorted(alone, key=key)
+        assert sorted((_timeless(r) for r in split), key=key) == sorted(alone, key=key)
     assert len(split) == 300
     assert _summary(two.stderr) == _summary(one.stderr)
     assert b"Traceback" not in two.stderr

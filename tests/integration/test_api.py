@@ -13,12 +13,9 @@ from typing import Any
 import pytest
 
 import fetchcli
+from tests.cli.test_e2e import _timeless
 from tests.conftest import RunCli
 from tests.server import TestServer
-
-
-def _comparable(record: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in record.items() if name != "elapsed"}
 
 
 def _urls(server: TestServer) -> list[str]:
@@ -39,7 +36,7 @@ def test_fetch_yields_the_records_the_command_line_writes(
     urls = _urls(server)
     cli = run_cli("--snippet", "40", "--retries", "1", "--retry-backoff", "0", *urls, expect=1)
     records = list(fetchcli.fetch(urls, snippet=40, retries=1, retry_backoff=0))
-    assert [_comparable(r) for r in records] == [_comparable(r) for r in cli.records]
+    assert [_timeless(r) for r in records] == [_timeless(r) for r in cli.records]
     assert [r["url"] for r in records] == urls
     json.dumps(records)  # JSON-ready, as the JSON lines are
 

@@ -15,6 +15,7 @@ from dask.distributed import Client, LocalCluster  # noqa: E402
 
 import fetchcli  # noqa: E402
 from fetchcli.dask import fetch_bag, write_records  # noqa: E402
+from tests.cli.test_e2e import _timeless  # noqa: E402
 from tests.server import TestServer  # noqa: E402
 
 
@@ -51,7 +52,3 @@ def test_a_bag_of_urls_comes_back_as_a_bag_of_records(
 def test_a_bad_option_fails_before_anything_is_submitted() -> None:
     with pytest.raises(ValueError, match="concurrency"):
         fetch_bag(db.from_sequence(["http://127.0.0.1:9/"]), concurrency=0)
-
-
-def _timeless(record: dict[str, object]) -> dict[str, object]:
-    return {name: value for name, value in record.items() if name != "elapsed"}
