@@ -40,7 +40,7 @@ def run(
     config: Config, streams: Streams, *, transport: httpx.AsyncBaseTransport | None = None
 ) -> Summary:
     """Fetch everything `config` names; UsageError (exit 2) before any fetch if inputs are bad."""
-    check_inputs(config)
+    check_inputs(config, streams.stdout)
     if config.run.dry_run:
         return dry_run(config, streams)
     config, shortage = descriptors.fit(config, descriptors.open_file_limit())
@@ -152,8 +152,8 @@ class _Run:
         targets = sources.targets(config, streams.stdin, self.summary.skipped, self.meter)
         conditional = self._validators if self.state is not None else None
         log = self.reporter.line if config.output.verbose else None
-        # A thread only for a pipe or terminal that is read (files never block).
-        blocking_input = streams.stdin_blocks and sources.STDIN in config.sources
+        # A thread only for a pipe, terminal or FIFO that is read (files never block).
+        blocking_input = sources.input_blocks(config.sources, streams.stdin_blocks)
         if self.pool is not None:
             await self.pool.run(
                 targets,

@@ -20,7 +20,7 @@ from pathlib import Path
 from fetchcli.config import MAX_URL_LENGTH, Config, InputConfig, Shard, url_problem
 from fetchcli.models import ErrorInfo, ErrorKind, Target
 from fetchcli.sanitize import mask_url
-from fetchcli.streams import LineInput
+from fetchcli.streams import LineInput, PipeReader
 
 STDIN = "-"
 ARG = "arg"
@@ -29,6 +29,26 @@ _SHOWN_INVALID_CHARS = 200  # an invalid line is echoed back, but not all 8 KiB 
 
 def is_url_argument(source: str) -> bool:
     return "://" in source
+
+
+def is_special_file(path: str) -> bool:
+    """A FIFO, a character device or a socket: opening it may wait for a writer, and a read may
+    wait as long as the writer likes, so it is opened and read in a thread, never on the loop
+    (where it would stall the run and the signals with it)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
+def input_blocks(sources: Iterable[str], stdin_blocks: bool) -> bool:
+    """Whether reading these SOURCEs may block: stdin from a pipe or terminal, or a FIFO."""
+    return any(
+        (source == STDIN and stdin_blocks)
+        or (source != STDIN and not is_url_argument(source) and is_special_file(source))
+        for source in sources
+    )
 
 
 @dataclass(slots=True)
@@ -131,9 +151,21 @@ def read_sources(
             yield make_target(source, ARG, None, default_scheme)
         elif source == STDIN:
             yield from iter_lines(stdin, STDIN, default_scheme, meter)
+        elif is_special_file(source):
+            yield from _special_lines(source, default_scheme, meter)
         else:
             with open(source, "rb") as lines:
                 yield from iter_lines(lines, source, default_scheme, meter)
+
+
+def _special_lines(path: str, default_scheme: str, meter: InputMeter) -> Iterator[Target]:
+    """A FIFO's lines: opened here, in the input thread (the open waits for a writer), and read
+    with a bare os.read, which holds no lock a shutting-down interpreter would wait for."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        yield from iter_lines(PipeReader(fd), path, default_scheme, meter)
+    finally:
+        os.close(fd)
 
 
 def iter_lines(
@@ -142,8 +174,9 @@ def iter_lines(
     """Targets from a URL list: blank lines and `#` comments skipped, line numbers kept."""
     meter = InputMeter() if meter is None else meter
     for number, raw in enumerate(_bounded_lines(stream, meter), start=1):
-        if raw is None:
-            yield _invalid("", source, number, f"line longer than {MAX_URL_LENGTH} bytes")
+        if isinstance(raw, _LongLine):
+            start = raw.decode("utf-8", "ignore").strip()[: _SHOWN_INVALID_CHARS - 1] + "…"
+            yield _invalid(start, source, number, f"line longer than {MAX_URL_LENGTH} bytes")
             continue
         try:
             text = raw.decode("utf-8").strip()
@@ -155,9 +188,13 @@ def iter_lines(
             yield make_target(text, source, number, default_scheme)
 
 
-def _bounded_lines(stream: LineInput, meter: InputMeter) -> Iterator[bytes | None]:
-    """Lines of at most MAX_URL_LENGTH bytes; a longer one is skipped whole and yields None,
-    so a hostile input without newlines cannot fill memory."""
+class _LongLine(bytes):
+    """The start of a line longer than MAX_URL_LENGTH bytes, whose rest was skipped."""
+
+
+def _bounded_lines(stream: LineInput, meter: InputMeter) -> Iterator[bytes]:
+    """Lines of at most MAX_URL_LENGTH bytes; a longer one is skipped whole and yields its
+    start as a _LongLine, so a hostile input without newlines cannot fill memory."""
     limit = MAX_URL_LENGTH + 2  # room for CR LF
     while line := stream.readline(limit):
         meter.read_bytes += len(line)
@@ -167,7 +204,7 @@ def _bounded_lines(stream: LineInput, meter: InputMeter) -> Iterator[bytes | Non
         while (rest := stream.readline(limit)) and not rest.endswith(b"\n"):
             meter.read_bytes += len(rest)
         meter.read_bytes += len(rest)
-        yield None
+        yield _LongLine(line[: 4 * _SHOWN_INVALID_CHARS])  # enough UTF-8 for the start shown
 
 
 def make_target(text: str, source: str, line: int | None, default_scheme: str) -> Target:
@@ -180,7 +217,7 @@ def make_target(text: str, source: str, line: int | None, default_scheme: str) -
 
 
 def _invalid(text: str, source: str, line: int | None, reason: str) -> Target:
-    shown = text[:_SHOWN_INVALID_CHARS]
+    shown = text if len(text) <= _SHOWN_INVALID_CHARS else text[: _SHOWN_INVALID_CHARS - 1] + "…"
     return Target(shown, source, line, ErrorInfo(ErrorKind.INVALID_URL, reason))
 
 
