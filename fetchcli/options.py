@@ -173,14 +173,22 @@ def config_from(sources: Sequence[str], options: Mapping[str, Any]) -> Config:
 _NOT_WITH_MERGE = ("save", "state", "dry_run", "shard", "skip_done", "dedupe")
 
 
+_MERGE_EXAMPLE = "fetchcli --merge records/shard-*.jsonl"
+
+
 def _check_merge(sources: Sequence[str], values: Mapping[str, Any]) -> None:
     for option in _NOT_WITH_MERGE:
         if values.get(option):
             raise OptionError("merge", f"reads records: {flag(option)} has nothing to act on")
     if values.get("format") is Format.BODY:
         raise OptionError("merge", "reads records, which hold no bodies: not with -f body")
+    if not sources:
+        raise OptionError("merge", f"name the shards' records files ({_MERGE_EXAMPLE})")
     for source in sources:
-        if source == "-" or "://" in source:
+        if source == "-":
+            raise OptionError("merge", f"reads each records file twice, so not stdin ('-'): "
+                              f"name the files ({_MERGE_EXAMPLE})")
+        if "://" in source:
             raise OptionError("merge", f"reads records files: {source!r} is not one")
 
 

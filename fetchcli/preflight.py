@@ -12,7 +12,7 @@ from typing import BinaryIO
 
 from fetchcli.config import Config
 from fetchcli.errors import UsageError, cannot_read, cannot_write
-from fetchcli.input.sources import STDIN, is_url_argument
+from fetchcli.input.sources import STDIN, is_special_file, is_url_argument
 from fetchcli.output.save import prepare_directory
 
 
@@ -28,6 +28,10 @@ def check_inputs(config: Config, stdout: BinaryIO | None = None) -> None:
         files.append((config.request.cacert, "--cacert"))
     for path, option in files:
         _check_readable(path, option)
+    if config.run.merge:
+        for source in sources:
+            if is_special_file(str(source)):
+                raise UsageError(f"--merge: '{source}' is not a plain file: each is read twice")
     _check_not_read_back(sources, config.output.records, stdout)
     if config.request.cacert is not None:
         _check_certificates(config.request.cacert)

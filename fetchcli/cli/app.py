@@ -104,8 +104,11 @@ def fetch(
 def build_config(params: dict[str, Any], streams: Streams) -> Config:
     """The Config from the command's parameters (named as options.py names options), with the
     defaults that depend on the terminal decided from `streams`."""
-    if not params["sources"] and streams.stdin_isatty:
-        raise UsageError("no SOURCE given and stdin is a terminal (try: fetchcli URL or FILE)")
+    sources = params["sources"] or []
+    if not sources and not params["merge"]:  # --merge: options.py says what it needs instead
+        if streams.stdin_isatty:
+            raise UsageError("no SOURCE given and stdin is a terminal (try: fetchcli URL or FILE)")
+        sources = ["-"]
     options = {name: value for name, value in params.items() if name not in _NOT_OPTIONS}
     if options["format"] is None:
         options["format"] = Format.TABLE if streams.stdout_isatty else Format.JSONL
@@ -113,7 +116,7 @@ def build_config(params: dict[str, Any], streams: Streams) -> Config:
         options["progress"] = streams.stderr_isatty
     options["data"] = _read_data(options["data"])
     try:
-        return config_from(params["sources"] or ["-"], options)
+        return config_from(sources, options)
     except OptionError as exc:
         raise UsageError(str(exc)) from None
 

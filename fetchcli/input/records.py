@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import heapq
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -142,9 +143,20 @@ def _runs_of(path: str, warn: Warn | None) -> list[_Run]:
         raise UsageError(f"--merge: cannot read '{path}': {exc.strerror or exc}") from None
     if previous is not None:
         runs.append(_Run(path, start, None, tuple(sources)))
+    elif _has_text(path):
+        raise UsageError(
+            f"--merge: '{path}' holds no records (a URL list?): --merge reads the records "
+            "files that runs wrote with --records or -f jsonl"
+        )
     elif warn is not None:
-        warn(f"--merge: no records in '{path}'")
+        warn(f"--merge: no records in '{path}'")  # a shard that had no URLs
     return runs
+
+
+def _has_text(path: str) -> bool:
+    """Whether the file has a line that is not blank (read up to the first one)."""
+    with open(path, "rb") as lines:
+        return any(line.strip() for line in lines)
 
 
 def _goes_back(previous: tuple[str, Any], source: str, line: Any, sources: list[str]) -> bool:
@@ -194,16 +206,20 @@ def _keyed(run: _Run, number: int, rank: dict[str, int]) -> Iterator[tuple[Key, 
 
 def _latest_per_line(items: Iterator[tuple[Key, Record]]) -> Iterator[Merged]:
     """Of the records for one line of one source, the last run's. URL arguments have no line:
-    they are told apart by URL instead, the last run's record of each, in the order first met
-    (a handful, held until their block ends)."""
+    they are told apart by URL and by which repeat of it in its run they are (`fetchcli a a b`
+    has two records of `a`), the last run's record of each, in the order first met (a handful,
+    held until their block ends)."""
     held: tuple[Key, Record] | None = None
-    arguments: dict[str, Record] = {}
+    arguments: dict[tuple[str, int], Record] = {}
+    repeats: Counter[tuple[int, str]] = Counter()  # (run, URL): records met so far
     for item in items:
         if item[0][1] == -1:
             if held is not None:
                 yield from _made(held[1])
                 held = None
-            arguments[item[1]["url"]] = item[1]  # a later run's replaces it, in its place
+            url = item[1]["url"]
+            repeats[item[0][2], url] += 1
+            arguments[url, repeats[item[0][2], url]] = item[1]  # a later run's replaces it
             continue
         if arguments:
             yield from _flushed(arguments)
@@ -215,7 +231,7 @@ def _latest_per_line(items: Iterator[tuple[Key, Record]]) -> Iterator[Merged]:
     yield from _flushed(arguments)
 
 
-def _flushed(arguments: dict[str, Record]) -> Iterator[Merged]:
+def _flushed(arguments: dict[tuple[str, int], Record]) -> Iterator[Merged]:
     for record in arguments.values():
         yield from _made(record)
     arguments.clear()

@@ -181,6 +181,7 @@ def test_merge_keeps_the_order_of_several_sources(server: TestServer, tmp_path: 
         (["--state", "s.db"], "--state"),
         (["--shard", "1/2"], "--shard"),
         (["http://example.com/"], "not one"),
+        (["-"], "not stdin"),
     ],
 )
 def test_merge_refuses_what_it_cannot_do(tmp_path: Path, args: list[str], words: str) -> None:
@@ -288,3 +289,28 @@ def test_merge_changed_only_needs_records_with_changed(server: TestServer, tmp_p
     done = _run("--merge", str(records), "--changed-only")
     assert done.returncode == 2 and done.stdout == b""
     assert "no 'changed'" in done.stderr.decode() and done.stderr.decode().count("\n") == 1
+
+
+def test_bare_merge_says_what_it_needs() -> None:
+    """`fetchcli --merge` with no files: exit 2, naming what to give it."""
+    done = _run("--merge")
+    assert done.returncode == 2
+    assert "name the shards' records files" in done.stderr.decode()
+
+
+def test_merge_of_a_url_list_is_a_usage_error(tmp_path: Path) -> None:
+    """A URL list given to --merge: exit 2 (it holds no records), not a warning and exit 0."""
+    urls = tmp_path / "urls.txt"
+    urls.write_text("https://example.test/\n")
+    done = _run("--merge", str(urls))
+    assert done.returncode == 2
+    assert "holds no records" in done.stderr.decode()
+
+
+def test_merge_of_a_fifo_is_refused(tmp_path: Path) -> None:
+    """--merge reads every file twice: a FIFO is refused before anything is read."""
+    fifo = tmp_path / "records"
+    os.mkfifo(fifo)
+    done = _run("--merge", str(fifo))
+    assert done.returncode == 2
+    assert "not a plain file" in done.stderr.decode()

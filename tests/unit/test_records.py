@@ -128,3 +128,35 @@ def test_records_appended_after_a_cut_line_start_on_their_own(tmp_path: Path) ->
     sink.close()
     lines = path.read_bytes().split(b"\n")
     assert lines[1].startswith(b'{"line": 2') and lines[2] == b""
+
+
+def test_repeated_url_arguments_of_one_run_stay_apart(tmp_path: Path) -> None:
+    """`fetchcli a a b --records r`: merging r gives three records, not two."""
+    path = tmp_path / "r.jsonl"
+    with path.open("w") as out:
+        for n, url in enumerate(["https://x.test/a", "https://x.test/a", "https://x.test/b"]):
+            result = Result(Target(url, "arg", None), status=200 + n)
+            out.write(json.dumps(result.to_record()) + "\n")
+    merged = [(m.result.target.url, m.result.status) for m in records.merged([str(path)])]
+    assert merged == [
+        ("https://x.test/a", 200),
+        ("https://x.test/a", 201),
+        ("https://x.test/b", 202),
+    ]
+
+
+def test_a_url_list_is_not_a_records_file(tmp_path: Path) -> None:
+    """A URL list given to --merge by mistake is a usage error, not a warning and exit 0."""
+    path = tmp_path / "urls.txt"
+    path.write_text("# my list\nhttps://x.test/a\n")
+    with pytest.raises(UsageError, match="holds no records"):
+        list(records.merged([str(path)]))
+
+
+def test_an_empty_records_file_is_only_a_warning(tmp_path: Path) -> None:
+    """A shard that had no URLs wrote an empty file: merged with a warning."""
+    path = tmp_path / "r.jsonl"
+    path.write_text("\n")
+    warnings: list[str] = []
+    assert list(records.merged([str(path)], warnings.append)) == []
+    assert warnings == [f"--merge: no records in '{path}'"]
