@@ -24,6 +24,7 @@ EMFILE/ENFILE in the chain .......... io        (out of descriptors: local, not 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import ssl
 from dataclasses import dataclass
@@ -140,10 +141,12 @@ def describe(exc: BaseException) -> str:
     for cause in chain:
         if getattr(cause, "verify_message", None):  # OpenSSL's own reason for refusing it
             return f"certificate verify failed: {cause.verify_message}"  # type: ignore[attr-defined]
-    for cause in chain:
-        if isinstance(cause, ssl.SSLError | ssl.CertificateError):
-            reason = getattr(cause, "reason", None) or " ".join(str(cause).split())
-            return f"TLS handshake failed: {_lower_first(reason)}"
+    tls = [cause for cause in chain if isinstance(cause, ssl.SSLError | ssl.CertificateError)]
+    if tls:
+        # OpenSSL's own error is the one with a `reason`; aiohttp's wrapper (also an
+        # SSLError) carries its own text around it.
+        cause = next((c for c in tls if getattr(c, "reason", None)), tls[-1])
+        return f"TLS handshake failed: {tls_words(cause)}"
     for cls, words in _TIMEOUTS.items():
         if isinstance(exc, cls):
             return words
@@ -157,6 +160,31 @@ def describe(exc: BaseException) -> str:
         if text:
             return text
     return type(exc).__name__
+
+
+_OPENSSL_TEXT = re.compile(r"^\[[^\]]*\]\s*(?P<words>.*?)\s*(?:\(_ssl\.c:\d+\))?$")
+# What a TLS failure most often means, where OpenSSL's words do not say it.
+_TLS_HINTS = {
+    "wrong version number": "is the port plain HTTP?",
+    "packet length too long": "is the port plain HTTP?",
+    "record layer failure": "is the port plain HTTP?",
+}
+
+
+def tls_words(error: ssl.SSLError | ssl.CertificateError) -> str:
+    """OpenSSL's reason in plain words, the same on every transport.
+
+    >>> tls_words(ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)"))
+    'wrong version number (is the port plain HTTP?)'
+    """
+    text = " ".join(str(error.args[1] if len(error.args) > 1 else error).split())
+    match = _OPENSSL_TEXT.match(text)
+    words = match["words"] if match and match["words"] else ""
+    if not words:
+        reason = getattr(error, "reason", None)
+        words = reason.lower().replace("_", " ") if reason else _lower_first(text)
+    hint = _TLS_HINTS.get(words)
+    return f"{words} ({hint})" if hint else words
 
 
 # Exactly these words, whichever transport raised the timeout; fetch.py adds the seconds.

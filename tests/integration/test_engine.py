@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import socket
+import threading
 
 import pytest
 
@@ -223,6 +224,22 @@ def test_requests_go_through_the_proxy(run_cli, server) -> None:
     assert (echoed["path"], echoed["query"]) == ("/echo", "via=proxy")
 
 
+def _plain_http_answerer(connections: int) -> int:
+    """A port that answers every connection with a plain HTTP 400 before reading anything, as
+    a web server does to a TLS ClientHello; its port."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def answer() -> None:
+        with listener:
+            for _ in range(connections):
+                conn, _ = listener.accept()
+                with conn:
+                    conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    threading.Thread(target=answer, daemon=True).start()
+    return int(listener.getsockname()[1])
+
+
 @pytest.mark.parametrize(
     ("path", "kind", "message"),
     [
@@ -232,6 +249,7 @@ def test_requests_go_through_the_proxy(run_cli, server) -> None:
         ("/close-mid-headers", "protocol", "server closed the connection without answering"),
         ("/short-body", "protocol", "server closed the connection before the end of the body"),
         ("/bad-chunked", "protocol", "malformed chunked body"),
+        ("tls", "tls", "TLS handshake failed: wrong version number (is the port plain HTTP?)"),
     ],
 )
 def test_failures_read_the_same_on_every_transport(server, path, kind, message) -> None:
@@ -241,6 +259,8 @@ def test_failures_read_the_same_on_every_transport(server, path, kind, message) 
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    elif path == "tls":  # https:// to a port that answers plain HTTP at once
+        url = f"https://127.0.0.1:{_plain_http_answerer(connections=2)}/"
     else:
         url = f"{server.url}{path}"
     for transport in ("aiohttp", "httpcore"):
