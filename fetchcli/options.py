@@ -186,8 +186,11 @@ def _check_merge(sources: Sequence[str], values: Mapping[str, Any]) -> None:
         raise OptionError("merge", f"name the shards' records files ({_MERGE_EXAMPLE})")
     for source in sources:
         if source == "-":
-            raise OptionError("merge", f"reads each records file twice, so not stdin ('-'): "
-                              f"name the files ({_MERGE_EXAMPLE})")
+            raise OptionError(
+                "merge",
+                f"reads each records file twice, so not stdin ('-'): "
+                f"name the files ({_MERGE_EXAMPLE})",
+            )
         if "://" in source:
             raise OptionError("merge", f"reads records files: {source!r} is not one")
 

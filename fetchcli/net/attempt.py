@@ -47,13 +47,15 @@ class Body:
 class Outcome:
     """What one attempt came to.
 
-    `response` is the last one seen (closed), `body` is set once the final body started (from
-    then on a failure is final: bytes may be out already), `error` is what ended the attempt
-    early, and `retry` says the final status asks for another try, after `retry_after`
-    seconds if the server said."""
+    `response` is the last one seen (closed), or None when the attempt failed on its way to a
+    redirect's target (`hop_url`); `body` is set once the final body started (from then on a
+    failure is final: bytes may be out already), `error` is what ended the attempt early, and
+    `retry` says the final status asks for another try, after `retry_after` seconds if the
+    server said."""
 
     response: httpx.Response | None = None
     redirects: int = 0
+    hop_url: str | None = None  # the redirect being followed when the attempt failed
     body: Body | None = None
     error: Exception | None = None
     retry: bool = False
@@ -86,8 +88,10 @@ class Attempter:
         self._rate = rate
         self._consumer_for = consumer_for
         self._wall = wall
-        user = config.request.user
-        self._auth = None if user is None else basic_auth(*user)
+        # -H Authorization, then -u, then credentials in the URL (Sender.send), as curl ranks them.
+        user, headers = config.request.user, config.request.headers
+        given = any(name.lower() == "authorization" for name, _ in headers)
+        self._auth = None if user is None or given else basic_auth(*user)
 
     async def attempt(self, target: Target, *, may_retry: bool, deadline: float | None) -> Outcome:
         """One try. With `may_retry`, a retryable status ends it before its body is read."""
@@ -99,6 +103,7 @@ class Attempter:
             request.headers.update(self._conditional(target))
         response: httpx.Response | None = None
         redirects = 0
+        hop_url: str | None = None
         try:
             while True:
                 origin = origin_of(request.url)
@@ -117,16 +122,17 @@ class Attempter:
                     finally:
                         await response.aclose()
                 redirects += 1
-                request = hop
+                request, response, hop_url = hop, None, str(hop.url)
         except Exception as exc:  # the network's or a server's doing: part of the outcome
-            return Outcome(response, redirects, error=exc)
+            return Outcome(response, redirects, hop_url, error=exc)
         except asyncio.CancelledError as exc:
             task = asyncio.current_task()
             if task is None or task.cancelling():
                 raise  # the run is stopping, or --max-time: not this URL's outcome
             # Nobody cancelled this task: a CancelledError from a bug (a library's, or ours).
             # A record says so rather than the URL vanishing from the output.
-            return Outcome(response, redirects, error=RuntimeError(f"cancelled inside: {exc!r}"))
+            bug = RuntimeError(f"cancelled inside: {exc!r}")
+            return Outcome(response, redirects, hop_url, error=bug)
 
     def _redirect(
         self, request: httpx.Request, response: httpx.Response, origin: Origin, redirects: int

@@ -17,6 +17,7 @@ ssl.SSLError anywhere in the chain .. tls
 socket.gaierror in the chain ........ dns
 DeadlinePassed (--max-time) ......... deadline
 DecodeError (a body that won't decode) protocol
+RedirectRefused (to ftp:, file:...) .. redirects
 WriteFailed (a body we could not write) io
 EMFILE/ENFILE in the chain .......... io        (out of descriptors: local, not the URL's fault)
 """
@@ -36,6 +37,7 @@ from fetchcli.consumer import WriteFailed
 from fetchcli.errors import exception_chain
 from fetchcli.models import ErrorInfo, ErrorKind
 from fetchcli.net import descriptors
+from fetchcli.net.client import RedirectRefused
 from fetchcli.net.deadline import DeadlinePassed
 from fetchcli.net.decode import DecodeError
 
@@ -109,6 +111,8 @@ def _kind(exc: BaseException) -> tuple[ErrorKind, Retry]:
         return ErrorKind.IO, Retry.NEVER
     if isinstance(exc, DecodeError):
         return ErrorKind.PROTOCOL, Retry.NEVER
+    if isinstance(exc, RedirectRefused):
+        return ErrorKind.REDIRECTS, Retry.NEVER
     chain = list(exception_chain(exc))
     # A name that does not resolve or a certificate that does not verify will not change a
     # second later: never retried.
@@ -132,7 +136,7 @@ def describe(exc: BaseException) -> str:
     library's internals (object reprs, cancel scopes, `ssl:default`)."""
     if descriptors.exhausted(exc):
         return descriptors.exhausted_message()
-    if isinstance(exc, WriteFailed | DecodeError):  # ours: they say what they were doing
+    if isinstance(exc, WriteFailed | DecodeError | RedirectRefused):  # ours: they say it
         return " ".join(str(exc).split())
     chain = list(exception_chain(exc))
     for cause in chain:

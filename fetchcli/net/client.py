@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import ssl
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -80,6 +81,10 @@ def raw_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
     return response.aiter_raw()
 
 
+class RedirectRefused(Exception):
+    """A redirect fetchcli will not follow (another scheme than http and https)."""
+
+
 class _NoCookies(httpx.Cookies):
     """Keeps no cookies, and skips the 0.1 ms per response httpx spends offering them to a jar
     (it builds urllib request/response stand-ins and an email.Message of the headers)."""
@@ -123,7 +128,8 @@ class Sender:
     async def send(self, request: httpx.Request) -> httpx.Response:
         """One hop: the response with its body not read yet."""
         url = request.url
-        if url.username or url.password:  # as httpx's auth flow does for URL credentials
+        # As httpx's auth flow does for URL credentials; -H Authorization and -u come first.
+        if (url.username or url.password) and "authorization" not in request.headers:
             request.headers["Authorization"] = basic_auth(url.username, url.password)
         response = await self._client._transport_for_url(url).handle_async_request(request)
         response.request = request
@@ -134,6 +140,11 @@ class Sender:
         a redirect."""
         if not response.has_redirect_location:
             return None
+        location = response.headers["location"]
+        scheme = urlsplit(location).scheme.lower() if ":" in location else ""
+        if scheme and scheme not in ("http", "https"):
+            # Refused before httpx builds it: httpx would give `file:///etc/passwd` a host.
+            raise RedirectRefused(f"redirect to unsupported scheme {scheme!r}: {location[:200]}")
         return self._client._build_redirect_request(request, response)
 
 

@@ -139,8 +139,15 @@ class Fetcher:
     def _result(self, target: Target, outcome: Outcome, attempts: int, elapsed: float) -> Result:
         error = _error_of(outcome, self._config)
         response, body = outcome.response, outcome.body
-        if response is None:
-            return Result(target, elapsed=elapsed, attempts=attempts, error=error)
+        if response is None:  # no answer; after redirects, the failed hop is the final URL
+            return Result(
+                target,
+                final_url=outcome.hop_url,
+                elapsed=elapsed,
+                attempts=attempts,
+                redirects=outcome.redirects,
+                error=error,
+            )
         headers = None
         if self._config.output.include_headers:
             headers = tuple(response.headers.multi_items())
@@ -187,7 +194,16 @@ def _out_of_descriptors(outcome: Outcome, waited: float) -> bool:
 
 
 def _error_of(outcome: Outcome, config: Config) -> ErrorInfo | None:
-    """The record's error: what ended the last attempt, else a body cut by --max-size."""
+    """The record's error: what ended the last attempt (naming the redirect it was following),
+    else a body cut by --max-size."""
+    error = _attempt_error(outcome, config)
+    if error is not None and outcome.response is None and outcome.hop_url is not None:
+        where = f"redirect {outcome.redirects} to {outcome.hop_url}"
+        return ErrorInfo(error.kind, f"{error.message} (at {where})")
+    return error
+
+
+def _attempt_error(outcome: Outcome, config: Config) -> ErrorInfo | None:
     if outcome.error is not None:
         failure = outcome.failure
         assert failure is not None

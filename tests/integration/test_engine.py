@@ -268,3 +268,46 @@ def test_failures_read_the_same_on_every_transport(server, path, kind, message) 
         main(["--transport", transport, "-t", "0.5", url], Streams(io.BytesIO(), stdout, stderr))
         [record] = [json.loads(line) for line in stdout.getvalue().splitlines()]
         assert record["error"] == {"kind": kind, "message": message}, transport
+
+
+def _refused_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}/next"
+
+
+def test_a_failed_redirect_hop_is_named(run_cli, server) -> None:
+    """A redirect to a dead port: the record's final_url is that hop, and its message says
+    which redirect failed, not only "connection refused"."""
+    hop = _refused_url()
+    [record] = run_cli(f"{server.url}/redirect-abs?to={hop}", expect=1).records
+    assert record["final_url"] == hop
+    assert (record["status"], record["redirects"]) == (None, 1)
+    assert record["error"] == {
+        "kind": "connect",
+        "message": f"connection refused (at redirect 1 to {hop})",
+    }
+
+
+@pytest.mark.parametrize("location", ["ftp://127.0.0.1/pub/file.tar", "file:///etc/passwd"])
+def test_a_redirect_to_another_scheme_is_refused_as_sent(run_cli, server, location) -> None:
+    """A redirect to ftp: or file: is not followed; the message shows the Location as the
+    server sent it (httpx would have given file:///etc/passwd the server's host)."""
+    [record] = run_cli(f"{server.url}/redirect-abs?to={location}", expect=1).records
+    scheme = location.split(":")[0]
+    assert record["status"] == 302
+    assert record["error"] == {
+        "kind": "redirects",
+        "message": f"redirect to unsupported scheme '{scheme}': {location}",
+    }
+
+
+def test_user_option_wins_over_credentials_in_the_url(run_cli, server) -> None:
+    """-u beats user:pass@ in the URL, and -H Authorization beats both (as with curl)."""
+    url = server.url.replace("http://", "http://alice:s3cret@") + "/echo"
+    [by_user] = run_cli("--snippet", "2000", "-u", "bob:pw", url).records
+    assert _echoed(by_user)["headers"]["authorization"] == "Basic Ym9iOnB3"
+    [by_header] = run_cli(
+        "--snippet", "2000", "-u", "bob:pw", "-H", "Authorization: Bearer t", url
+    ).records
+    assert _echoed(by_header)["headers"]["authorization"] == "Bearer t"
