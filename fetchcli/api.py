@@ -82,6 +82,8 @@ def _config(options: dict[str, Any]) -> Config:
     except UsageError as exc:  # "--save: cannot write to 'DIR': ..." -> "save: ..."
         flag_name, _, problem = str(exc).partition(": ")
         raise ValueError(f"{flag_name.removeprefix('--').replace('-', '_')}: {problem}") from None
+    for ignored in config.warnings:
+        warnings.warn(ignored, RuntimeWarning, stacklevel=3)
     config, shortage = descriptors.fit(config, descriptors.open_file_limit())
     if shortage is not None:
         warnings.warn(shortage, RuntimeWarning, stacklevel=3)
@@ -139,7 +141,7 @@ def _open_state(config: Config) -> StateStore | None:
 def _saver(config: Config) -> ConsumerFactory | None:
     if config.output.save is None:
         return None
-    saver = Saver(config.output.save)
+    saver = Saver(config.output.save, overwrite=config.output.overwrite)
     return lambda target, status, _content_type: saver.open(target.url, status)
 
 

@@ -133,6 +133,7 @@ class OutputConfig:
     include_headers: bool = False
     separator: bytes = b""
     save: Path | None = None
+    overwrite: bool = False  # --save replaces a file of the same name instead of a new name
     records: Path | None = None
     max_size: int = DEFAULT_MAX_SIZE
     progress: bool = False
@@ -184,6 +185,7 @@ class Config:
     request: RequestConfig = field(default_factory=RequestConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    warnings: tuple[str, ...] = ()  # options given that have nothing to act on, said once
 
 
 FEW_URLS = 8  # below this many URL arguments, aiohttp's 0.1 s import outweighs its speed

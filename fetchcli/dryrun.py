@@ -17,6 +17,14 @@ from fetchcli.streams import Streams
 HOSTS_SHOWN = 20  # the busiest; the rest are summed on one line
 
 
+def _count(number: int, noun: str) -> str:
+    """
+    >>> _count(1, "URL"), _count(3, "host")
+    ('1 URL', '3 hosts')
+    """
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def dry_run(config: Config, streams: Streams) -> Summary:
     summary = Summary()
     reporter = Reporter(streams.stderr, is_terminal=streams.stderr_isatty, progress=False)
@@ -32,7 +40,7 @@ def dry_run(config: Config, streams: Streams) -> Summary:
     streams.stdout.flush()
     skipped = sum(summary.skipped.values())
     reporter.line(
-        f"fetchcli: dry run: {summary.ok} URLs on {len(hosts)} hosts"
+        f"fetchcli: dry run: {_count(summary.ok, 'URL')} on {_count(len(hosts), 'host')}"
         + (f", {skipped} skipped" if skipped else "")
         + "; nothing was fetched"
     )

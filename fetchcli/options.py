@@ -166,7 +166,24 @@ def config_from(sources: Sequence[str], options: Mapping[str, Any]) -> Config:
         request=dataclasses.replace(request, method=method),
         output=sections[OutputConfig],
         run=run,
+        warnings=_ignored(values),
     )
+
+
+def _ignored(values: Mapping[str, Any]) -> tuple[str, ...]:
+    """What an option given with nothing to act on does (nothing), said rather than silent.
+
+    >>> _ignored({"follow": False, "max_redirects": 3, "overwrite": True})
+    ('--max-redirects: ignored with --no-follow', '--overwrite: ignored without --save')
+    """
+    ignored = []
+    if values.get("separator") and values.get("format") is not Format.BODY:
+        ignored.append("--separator: ignored: only -f body writes bodies")
+    if values.get("follow") is False and "max_redirects" in values:
+        ignored.append("--max-redirects: ignored with --no-follow")
+    if values.get("overwrite") and values.get("save") is None:
+        ignored.append("--overwrite: ignored without --save")
+    return tuple(ignored)
 
 
 # What --merge cannot do: there is nothing to fetch, and no body to write or save.

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import signal
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -97,7 +98,7 @@ class _Run:
         with reporter:
             if self.config.request.insecure:
                 reporter.warning("TLS certificate verification is disabled (--insecure)")
-            for warning in self.warnings:
+            for warning in (*self.config.warnings, *self.warnings):
                 reporter.warning(warning)
             started = time.perf_counter()
             failed = False
@@ -124,7 +125,12 @@ class _Run:
         if summary.stdout_closed:
             return summary  # the reader left: nothing more to say
         if summary.total == 0 and summary.signal is None:
-            reporter.warning("no URLs to fetch")
+            skipped = summary.skipped
+            reporter.warning(
+                f"no URLs to fetch: all {skipped.total()} skipped ({_skipped_by(skipped)})"
+                if skipped
+                else "no URLs to fetch"
+            )
         elif not self.config.output.quiet:
             reporter.summary(summary)
         return summary
@@ -293,6 +299,14 @@ class _Run:
         except OSError as exc:
             if not quietly:  # else the run is already failing with its own message
                 raise UsageError(f"cannot write output: {exc.strerror or exc}") from None
+
+
+def _skipped_by(skipped: Counter[str]) -> str:
+    """
+    >>> _skipped_by(Counter({"skip-done": 40, "dedupe": 2}))
+    '--skip-done 40, --dedupe 2'
+    """
+    return ", ".join(f"--{flag} {count}" for flag, count in skipped.most_common())
 
 
 def _open_state(path: Path) -> StateStore:

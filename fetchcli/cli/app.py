@@ -76,6 +76,7 @@ def fetch(
     include_headers: o.IncludeHeaders = False,
     separator: o.Separator = None,
     save: o.Save = None,
+    overwrite: o.Overwrite = False,
     records: o.Records = None,
     max_size: o.MaxSize = None,
     progress: o.Progress = None,

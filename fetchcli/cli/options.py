@@ -319,6 +319,15 @@ Save = Annotated[
         metavar="DIR", help="Also save every 2xx body to a file in DIR.", rich_help_panel=OUTPUT
     ),
 ]
+Overwrite = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite",
+        help="With --save: replace a file of the same name (atomically) instead of saving "
+        "page-1.html beside it; for mirrors.",
+        rich_help_panel=OUTPUT,
+    ),
+]
 Records = Annotated[
     Path | None,
     typer.Option(metavar="FILE", help="Also append JSONL records to FILE.", rich_help_panel=OUTPUT),

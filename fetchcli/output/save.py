@@ -1,17 +1,22 @@
 """`--save DIR`: a file per 2xx body, named from the URL, always inside DIR, never half-written.
 
-A body is written to a hidden temporary file in DIR and given its name only when complete, with
+A body is written to an unnamed file in DIR and given its name only when complete, with
 `os.link`, which refuses to replace an existing file: two URLs with the same name, or two runs,
-never overwrite each other (the later one gets `-1`, `-2`, ... before the extension).
+never overwrite each other (the later one gets `-1`, `-2`, ... before the extension). With
+`--overwrite`, a mirror's files are replaced instead, atomically (a rename).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import hashlib
 import os
 import re
+import secrets
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -102,17 +107,27 @@ def candidates(name: str) -> Callable[[int], str]:
 
 
 class SavedFile:
-    """One body being saved: a temporary file in DIR until `finish(complete=True)` names it."""
+    """One body being saved: an unnamed file in DIR (O_TMPFILE) until `finish(complete=True)`
+    links it under its name, so a killed run leaves nothing behind. Where the filesystem has no
+    unnamed files, a hidden `.fetchcli-*.part` file, locked while it is written, so that a
+    later run can tell a stale one from a live one (`clean_stale_parts`)."""
 
-    def __init__(self, directory: Path, name: str) -> None:
+    def __init__(self, directory: Path, name: str, *, overwrite: bool = False) -> None:
         self._directory = directory
         self._name = name
+        self._overwrite = overwrite
+        self._temp: Path | None = None  # the named part file, on the fallback only
         try:
-            descriptor, temp = _make_temp(directory)
+            descriptor = _unnamed_file(directory)
+            if descriptor is None:
+                descriptor, temp = tempfile.mkstemp(
+                    dir=directory, prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX
+                )
+                self._temp = Path(temp)
+                fcntl.flock(descriptor, fcntl.LOCK_EX)  # live: not stale, whatever its age
+                os.fchmod(descriptor, _FILE_MODE)  # mkstemp makes 0600; a saved page is not
         except OSError as exc:
             raise WriteFailed(f"cannot write in '{directory}': {exc.strerror or exc}") from exc
-        self._temp = Path(temp)
-        os.fchmod(descriptor, _FILE_MODE)  # mkstemp makes 0600; a saved page is an ordinary file
         self._file = os.fdopen(descriptor, "wb")
 
     def feed(self, chunk: bytes) -> None:
@@ -120,63 +135,148 @@ class SavedFile:
             self._file.write(chunk)
         except OSError as exc:
             self._discard()
-            raise WriteFailed(f"cannot write '{self._temp}': {exc.strerror or exc}") from exc
+            raise WriteFailed(f"cannot write '{self._name}': {exc.strerror or exc}") from exc
 
     def finish(self, complete: bool) -> str | None:
         if not complete or self._file.closed:
             self._discard()
             return None
         try:
-            self._file.close()
-            return str(_publish(self._temp, self._directory, self._name))
+            self._file.flush()
+            return str(self._publish())
         except OSError as exc:
             raise WriteFailed(f"cannot save '{self._name}': {exc.strerror or exc}") from exc
         finally:
             self._discard()
 
+    def _publish(self) -> Path:
+        """Give the finished file its name: a free one (never replacing a file), or with
+        --overwrite its own name, replaced atomically."""
+        source = self._temp or Path(f"/proc/self/fd/{self._file.fileno()}")
+        if self._overwrite:
+            final = self._directory / self._name
+            if self._temp is None:  # linked beside it first: rename replaces, link cannot
+                self._temp = _linked_part(source, self._directory)
+            os.replace(self._temp, final)
+            self._temp = None
+            return final
+        return _link_free_name(source, self._directory, self._name, named=self._temp is not None)
+
     def _discard(self) -> None:
         with contextlib.suppress(OSError):
             self._file.close()
-        with contextlib.suppress(FileNotFoundError):
-            self._temp.unlink()
+        if self._temp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self._temp.unlink()
 
 
-def _make_temp(directory: Path) -> tuple[int, str]:
-    return tempfile.mkstemp(dir=directory, prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX)
+def _unnamed_file(directory: Path) -> int | None:
+    """An unnamed file in `directory` (Linux's O_TMPFILE), or None where the system or the
+    filesystem has none, or /proc is missing to give it a name later."""
+    flag = getattr(os, "O_TMPFILE", None)
+    if flag is None or not _HAVE_PROC_FD:
+        return None
+    try:
+        return os.open(directory, flag | os.O_WRONLY, 0o666)
+    except OSError as exc:
+        if exc.errno in _NO_TMPFILE:
+            return None
+        raise
 
 
-def _publish(temp: Path, directory: Path, name: str) -> Path:
-    """Give the finished temp file its final name without ever replacing an existing file."""
+_HAVE_PROC_FD = os.path.isdir("/proc/self/fd")
+# What open(O_TMPFILE) says where the filesystem (or an old kernel) cannot make one.
+_NO_TMPFILE = {errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT}
+
+
+def _link_free_name(source: Path, directory: Path, name: str, *, named: bool) -> Path:
+    """Link `source` under the first free name (`name`, `stem-1.ext`, ...): a link never
+    replaces an existing file."""
     nth = candidates(name)
     for n in range(10_000):
         final = directory / nth(n)
         try:
-            os.link(temp, final)
+            _link(source, final)
             return final
         except FileExistsError:
             continue
-        except OSError:  # a file system without hard links: check, then rename
-            if final.exists():
+        except OSError:
+            if not named:
+                raise
+            if final.exists():  # a file system without hard links: check, then rename
                 continue
-            temp.rename(final)
+            source.rename(final)
             return final
     raise FileExistsError(f"no free name for '{name}' in '{directory}'")
+
+
+def _link(source: Path, final: Path) -> None:
+    """A hard link that follows `source` if it is a symlink: /proc/self/fd/N names an unnamed
+    file only when followed (linkat's AT_SYMLINK_FOLLOW; os.link uses plain link() unless a
+    directory descriptor is given)."""
+    directory = os.open(final.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.link(source, final.name, dst_dir_fd=directory, follow_symlinks=True)
+    finally:
+        os.close(directory)
+
+
+def _linked_part(source: Path, directory: Path) -> Path:
+    """The unnamed file given a hidden part name (still locked by us until it is renamed)."""
+    for _ in range(100):
+        part = directory / f"{_TEMP_PREFIX}{secrets.token_hex(6)}{_TEMP_SUFFIX}"
+        try:
+            _link(source, part)
+            return part
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name in '{directory}'")
 
 
 class Saver:
     """Makes a SavedFile for each 2xx body; other statuses are not saved."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, overwrite: bool = False) -> None:
         self._directory = directory
+        self._overwrite = overwrite
 
     def open(self, url: str, status: int) -> SavedFile | None:
         if not 200 <= status < 300:
             return None
-        return SavedFile(self._directory, filename_for(url))
+        return SavedFile(self._directory, filename_for(url), overwrite=self._overwrite)
 
 
 def prepare_directory(directory: Path) -> None:
-    """Create DIR if missing; raises OSError when it cannot be created or is not a directory."""
+    """Create DIR if missing and check that a file can be made in it (raises OSError with the
+    real reason: a read-only filesystem says so); remove what killed runs left behind."""
     directory.mkdir(parents=True, exist_ok=True)
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise PermissionError(13, "Permission denied")
+    with tempfile.TemporaryFile(dir=directory):
+        pass
+    clean_stale_parts(directory)
+
+
+STALE_AFTER = 60.0  # seconds: a part file this old that nobody holds is a killed run's
+
+
+def clean_stale_parts(directory: Path, *, now: float | None = None) -> int:
+    """Remove `.fetchcli-*.part` files that no live run holds locked and that have not changed
+    for STALE_AFTER seconds (left by a run killed outright, on a filesystem without unnamed
+    files); how many were removed."""
+    now = time.time() if now is None else now
+    removed = 0
+    for part in directory.glob(f"{_TEMP_PREFIX}*{_TEMP_SUFFIX}"):
+        try:
+            descriptor = os.open(part, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            continue  # gone already, or a symlink: not ours
+        try:
+            if now - os.fstat(descriptor).st_mtime < STALE_AFTER:
+                continue
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises while a run holds it
+            part.unlink()
+            removed += 1
+        except OSError:
+            continue
+        finally:
+            os.close(descriptor)
+    return removed

@@ -53,7 +53,8 @@ def build_outputs(
     if config.run.failed_out is not None:
         sink = TeeSink(sink, FailedOut(config.run.failed_out, failure_test(output.fail_on)))
     guard = _binary_guard(warn) if bodies is not None and streams.stdout_isatty else None
-    return Outputs(sink, _consumer_factory(output.save, bodies, guard))
+    saver = Saver(output.save, overwrite=output.overwrite) if output.save is not None else None
+    return Outputs(sink, _consumer_factory(saver, bodies, guard))
 
 
 def failure_test(fail_on: FailOn) -> Callable[[Result], bool]:
@@ -92,9 +93,8 @@ Guard = Callable[[BodyConsumer, Target, str | None], BodyConsumer]
 
 
 def _consumer_factory(
-    save: Path | None, bodies: BodySink | None, guard: Guard | None
+    saver: Saver | None, bodies: BodySink | None, guard: Guard | None
 ) -> ConsumerFactory | None:
-    saver = Saver(save) if save is not None else None
     if saver is None and bodies is None:
         return None
 

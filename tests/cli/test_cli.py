@@ -235,3 +235,32 @@ def test_summary_counts_what_was_skipped_and_why(run_cli, transport, tmp_path) -
     assert f"{skipped} skipped (" in result.stderr
     for part in (f"shard {other_shard}", "dedupe 1", "skip-done 1"):
         assert part in result.stderr
+
+
+def test_skipping_everything_says_how_many_were_skipped(run_cli, tmp_path) -> None:
+    """Every URL already done (--skip-done): the warning says they were skipped, and by what."""
+    done = tmp_path / "log.jsonl"
+    done.write_text('{"url": "https://ok.test/a", "status": 200, "error": null}\n')
+    result = run_cli("--skip-done", str(done), "https://ok.test/a")
+    assert "fetchcli: warning: no URLs to fetch: all 1 skipped (--skip-done 1)" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "warning"),
+    [
+        (["--separator", "\\n"], "--separator: ignored: only -f body writes bodies"),
+        (["--no-follow", "--max-redirects", "3"], "--max-redirects: ignored with --no-follow"),
+        (["--overwrite"], "--overwrite: ignored without --save"),
+    ],
+)
+def test_options_with_nothing_to_act_on_are_warned_about(run_cli, transport, args, warning) -> None:
+    """An option that would do nothing is said once on stderr; the run goes on."""
+    result = run_cli(*args, "https://ok.test/", transport=transport)
+    assert f"fetchcli: warning: {warning}\n" in result.stderr
+    assert result.records[0]["status"] == 200
+
+
+def test_dry_run_counts_in_the_singular(run_cli) -> None:
+    """One URL on one host reads as such."""
+    result = run_cli("--dry-run", "https://a.test/x")
+    assert "dry run: 1 URL on 1 host; nothing was fetched" in result.stderr

@@ -183,18 +183,16 @@ def test_write_error_is_io_for_that_url_and_the_run_goes_on(
     run_cli, server, tmp_path, monkeypatch
 ) -> None:
     """A disk-full error while saving: error kind io for that URL; the others are fine."""
-    real = fetchcli.output.save._make_temp
+    real = fetchcli.output.save._unnamed_file
     calls = []
 
-    def full_disk(directory: Path) -> tuple[int, str]:
+    def full_disk(directory: Path) -> int | None:
         calls.append(directory)
         if len(calls) == 1:
-            fd, name = real(directory)
-            os.close(fd)
-            return os.open("/dev/full", os.O_WRONLY), name
+            return os.open("/dev/full", os.O_WRONLY)
         return real(directory)
 
-    monkeypatch.setattr(fetchcli.output.save, "_make_temp", full_disk)
+    monkeypatch.setattr(fetchcli.output.save, "_unnamed_file", full_disk)
     out_dir = tmp_path / "out"
     result = run_cli(
         "--save", str(out_dir), "-c", "1", f"{server.url}/ok", f"{server.url}/bytes/5", expect=1

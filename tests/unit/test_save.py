@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
 
 from fetchcli.consumer import WriteFailed
-from fetchcli.output.save import SavedFile, Saver, candidates, filename_for
+from fetchcli.output import save
+from fetchcli.output.save import SavedFile, Saver, candidates, clean_stale_parts, filename_for
 
 
 @pytest.mark.parametrize(
@@ -57,11 +60,22 @@ def test_candidates_add_a_suffix_before_the_extension() -> None:
     assert candidates("127.0.0.1_8080_ok")(1) == "127.0.0.1_8080_ok-1"
 
 
-def test_saved_file_appears_only_when_complete(tmp_path: Path) -> None:
-    """While a body is written only a hidden temporary exists; finish() gives it its name."""
+@pytest.fixture(params=["unnamed", "named"])
+def kind_of_temp(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each test once with unnamed files (O_TMPFILE) and once as on a filesystem without them."""
+    if request.param == "named":
+        monkeypatch.setattr(save, "_unnamed_file", lambda directory: None)
+    return str(request.param)
+
+
+def test_saved_file_appears_only_when_complete(tmp_path: Path, kind_of_temp: str) -> None:
+    """While a body is written nothing but (without O_TMPFILE) a hidden part file exists;
+    finish() gives it its name."""
     saved = SavedFile(tmp_path, "page.html")
     saved.feed(b"hello ")
-    assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".fetchcli-")] == []
+    visible = [p.name for p in tmp_path.iterdir()]
+    assert [n for n in visible if not n.startswith(".fetchcli-")] == []
+    assert len(visible) == (1 if kind_of_temp == "named" else 0)
     saved.feed(b"world")
     path = saved.finish(complete=True)
     assert path == str(tmp_path / "page.html")
@@ -69,7 +83,7 @@ def test_saved_file_appears_only_when_complete(tmp_path: Path) -> None:
     assert (tmp_path / "page.html").read_bytes() == b"hello world"
 
 
-def test_incomplete_body_leaves_nothing(tmp_path: Path) -> None:
+def test_incomplete_body_leaves_nothing(tmp_path: Path, kind_of_temp: str) -> None:
     """finish(complete=False) removes the temporary file and names nothing."""
     saved = SavedFile(tmp_path, "page.html")
     saved.feed(b"partial")
@@ -77,7 +91,7 @@ def test_incomplete_body_leaves_nothing(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_existing_files_are_never_replaced(tmp_path: Path) -> None:
+def test_existing_files_are_never_replaced(tmp_path: Path, kind_of_temp: str) -> None:
     """A name already taken (by an earlier run too) gets the next suffix."""
     (tmp_path / "page.html").write_bytes(b"old")
     saved = SavedFile(tmp_path, "page.html")
@@ -100,3 +114,32 @@ def test_missing_directory_is_a_write_failure(tmp_path: Path) -> None:
     """A directory that vanished mid-run is an io failure for that URL, not a crash."""
     with pytest.raises(WriteFailed):
         SavedFile(tmp_path / "gone", "x")
+
+
+def test_overwrite_replaces_a_file_of_the_same_name(tmp_path: Path, kind_of_temp: str) -> None:
+    """--overwrite: a mirror's file is replaced in place, no page-1.html, no part left."""
+    (tmp_path / "page.html").write_bytes(b"old")
+    saved = SavedFile(tmp_path, "page.html", overwrite=True)
+    saved.feed(b"new")
+    assert saved.finish(complete=True) == str(tmp_path / "page.html")
+    assert [p.name for p in tmp_path.iterdir()] == ["page.html"]
+    assert (tmp_path / "page.html").read_bytes() == b"new"
+
+
+def test_stale_parts_are_cleaned_and_live_ones_kept(tmp_path: Path, monkeypatch) -> None:
+    """A part file a killed run left (old, unlocked) goes; one a live run writes stays, and
+    so does a fresh one (a run that has only just made it)."""
+    monkeypatch.setattr(save, "_unnamed_file", lambda directory: None)
+    stale = tmp_path / ".fetchcli-dead.part"
+    stale.write_bytes(b"half")
+    fresh = tmp_path / ".fetchcli-new.part"
+    fresh.write_bytes(b"")
+    live = SavedFile(tmp_path, "page.html")
+    live.feed(b"going")
+    [live_part] = [p for p in tmp_path.iterdir() if p not in (stale, fresh)]
+    old = time.time() - 3600
+    for path in (stale, live_part):
+        os.utime(path, (old, old))
+    assert clean_stale_parts(tmp_path, now=time.time() - 1) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([fresh.name, live_part.name])
+    assert live.finish(complete=True) == str(tmp_path / "page.html")
