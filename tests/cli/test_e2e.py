@@ -237,8 +237,8 @@ def test_interrupted_save_leaves_no_partial_file(server: TestServer, tmp_path) -
     url = f"{server.url}/drip?chunks=100&delay_ms=100"
     proc = _start("-f", "body", "--save", str(out_dir), url, stdin=subprocess.DEVNULL)
     assert proc.stdout is not None
-    os.read(proc.stdout.fileno(), 1)  # the body has started, so its temporary file exists
-    assert len(list(out_dir.iterdir())) == 1
+    os.read(proc.stdout.fileno(), 1)  # the body has started, into an unnamed file
+    assert list(out_dir.iterdir()) == []  # nothing in DIR until the body is complete
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=TIMEOUT)
     assert proc.returncode == 130
