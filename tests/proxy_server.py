@@ -2,11 +2,12 @@
 in-process runs and subprocesses alike can reach it), listening on 127.0.0.1:0.
 
 - A request in absolute form (`GET http://host:port/path HTTP/1.1`) is forwarded to its origin
-  in origin form, one request per connection (`Connection: close` both ways), so every request
-  that goes through the proxy is seen and counted.
+  in origin form, over a connection of its own (so every request through the proxy is seen),
+  and the answer relayed whole; the client's connection is kept alive for its next request.
 - `CONNECT host:port` opens a tunnel: `200 Connection established`, then bytes both ways.
 - Given `credentials`, a request without the matching `Proxy-Authorization: Basic` is answered
   `407 Proxy Authentication Required`.
+- Given an `ssl_context`, it is an https proxy: TLS to the proxy itself.
 - `hosts` maps names to addresses, so a test's URLs can name hosts that do not resolve: only the
   proxy needs them, which shows that fetchcli did not look them up.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import ssl
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -44,7 +46,9 @@ class ProxyServer:
         *,
         credentials: tuple[str, str] | None = None,
         hosts: Mapping[str, str] | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
+        self.ssl_context = ssl_context
         self.expected = None
         if credentials is not None:
             token = base64.b64encode(":".join(credentials).encode()).decode()
@@ -64,7 +68,7 @@ class ProxyServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._port}"
+        return f"{'https' if self.ssl_context else 'http'}://127.0.0.1:{self._port}"
 
     @property
     def port(self) -> int:
@@ -109,7 +113,7 @@ class ProxyServer:
         self._loop = asyncio.get_running_loop()
         self._loop.set_exception_handler(lambda loop, context: None)  # reset peers: expected
         self._stopping = asyncio.Event()
-        server = await asyncio.start_server(self._connection, "127.0.0.1", 0)
+        server = await asyncio.start_server(self._connection, "127.0.0.1", 0, ssl=self.ssl_context)
         self._port = server.sockets[0].getsockname()[1]
         self._ready.set()
         await self._stopping.wait()
@@ -143,7 +147,15 @@ class ProxyServer:
             self._tasks.discard(task)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
+        while await self._serve_one(reader, writer):
+            pass
+
+    async def _serve_one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        """One request; whether the client's connection stays open for another."""
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError:
+            return False  # the client is done
         lines = head.decode("latin-1").split("\r\n")
         method, target, _version = lines[0].split(" ", 2)
         headers = [
@@ -155,11 +167,11 @@ class ProxyServer:
             self.seen.append(Seen(method, target, authorization))
         if self.expected is not None and authorization != self.expected:
             await _answer(writer, "407 Proxy Authentication Required", 'Basic realm="tests"')
-            return
+            return False
         if method == "CONNECT":
             await self._tunnel(target, reader, writer)
-        else:
-            await self._forward(method, target, headers, reader, writer)
+            return False
+        return await self._forward(method, target, headers, reader, writer)
 
     async def _tunnel(
         self, target: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -184,17 +196,17 @@ class ProxyServer:
         headers: list[tuple[str, str]],
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
-    ) -> None:
+    ) -> bool:
         parts = urlsplit(target)
         if parts.scheme != "http" or not parts.hostname:
             await _answer(writer, "400 Bad Request")
-            return
+            return False
         body = await reader.readexactly(int(_header(headers, "content-length") or 0))
         try:
             up_reader, up_writer = await self._open(parts.hostname, parts.port or 80)
         except OSError:
             await _answer(writer, "502 Bad Gateway")
-            return
+            return False
         try:
             path = parts.path or "/"
             kept = [(n, v) for n, v in headers if n.lower() not in _DROPPED]
@@ -202,18 +214,21 @@ class ProxyServer:
             request += [f"{name}: {value}" for name, value in kept] + ["Connection: close"]
             up_writer.write(("\r\n".join(request) + "\r\n\r\n").encode("latin-1") + body)
             answer = (await up_reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-            status, answered = answer[0], [line for line in answer[1:] if line]
-            answered = [
-                line for line in answered if line.partition(":")[0].strip().lower() not in _DROPPED
-            ]
-            writer.write(
-                ("\r\n".join([status, *answered, "Connection: close"]) + "\r\n\r\n").encode(
-                    "latin-1"
-                )
-            )
-            await _pipe(up_reader, writer)
+            rest = await up_reader.read()  # the origin closes after its answer
         finally:
             await _close(up_writer)
+        status, lines = answer[0], [line for line in answer[1:] if line]
+        answered = [(n.strip(), v.strip()) for n, _, v in (line.partition(":") for line in lines)]
+        answered = [(n, v) for n, v in answered if n.lower() not in _DROPPED]
+        framed = _header(answered, "content-length") or _header(answered, "transfer-encoding")
+        if framed is None:  # its body ended with the connection: say where it ends
+            answered.append(("Content-Length", str(len(rest))))
+        keep = (_header(headers, "connection") or "").lower() != "close"
+        answered.append(("Connection", "keep-alive" if keep else "close"))
+        out = "\r\n".join([status, *(f"{n}: {v}" for n, v in answered)]) + "\r\n\r\n"
+        writer.write(out.encode("latin-1") + rest)
+        await writer.drain()
+        return keep
 
     async def _open(
         self, host: str, port: int

@@ -199,7 +199,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         """The request's proxy, and its URL for aiohttp (with credentials: aiohttp sends them
         as Proxy-Authorization, to a forward proxy and in a CONNECT alike)."""
         url = request.url
-        proxy = self._proxies.proxy_for(url.scheme, url.host) if self._proxies.active else None
+        host = url.raw_host.decode("ascii")  # as the httpcore transport asks: xn-- names
+        proxy = self._proxies.proxy_for(url.scheme, host) if self._proxies.active else None
         if proxy is None:
             return None, None
         if proxy.problem is not None:

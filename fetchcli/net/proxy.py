@@ -8,8 +8,12 @@ environment, and followed by every transport.
 - `no_proxy` (or `NO_PROXY`) names the hosts that go direct, as curl reads it, and, as with
   curl, it exempts them from `--proxy` too: `*` for every host; host names, each covering the
   name and its subdomains (`example.com` or `.example.com` covers `www.example.com`), in any
-  case; IP addresses (IPv6 with or without brackets) and CIDR ranges (`10.0.0.0/8`, `::1/128`),
-  matched against URLs whose host is an address (no name is resolved to decide).
+  case, an international name in Unicode or its `xn--` form alike; IP addresses (IPv6 with or
+  without brackets) and CIDR ranges (`10.0.0.0/8`, `::1/128`), matched against URLs whose host
+  is an address (no name is resolved to decide).
+
+Transports ask with the URL's host as sent on the wire (`xn--` for an international name), so
+the answer is the same wherever it is asked.
 
 A proxy URL without a scheme is http, as with curl; its port defaults to the scheme's (80,
 443), as with httpx and aiohttp. Credentials in it (`http://user:pass@proxy:3128`) are sent
@@ -119,6 +123,8 @@ class Bypass:
     [True, True, False, True, False]
     >>> Bypass.parse("*").covers("anything.test")
     True
+    >>> Bypass.parse("bücher.example").covers("www.xn--bcher-kva.example")
+    True
     """
 
     everything: bool = False
@@ -140,7 +146,7 @@ class Bypass:
                     ipaddress.ip_network(entry.replace("[", "").replace("]", ""), False)
                 )
             except ValueError:
-                name = entry.strip(".").lower()
+                name = _ascii_name(entry.strip(".").lower())
                 if name:
                     names.append(name)
         return cls(everything, tuple(names), tuple(networks))
@@ -212,6 +218,16 @@ def refused_tunnel(proxy: Proxy, answer: str) -> str:
     'proxy proxy.local:3128 refused the tunnel: 407 Proxy Auth Required'
     """
     return f"proxy {proxy.address} refused the tunnel: {' '.join(answer.split())}"
+
+
+def _ascii_name(name: str) -> str:
+    """A host name as URLs carry it on the wire: `xn--` labels for an international one."""
+    if name.isascii():
+        return name
+    try:
+        return name.encode("idna").decode("ascii")
+    except UnicodeError:
+        return name  # matches no URL's host, as an entry of no meaning should
 
 
 def _variable(environ: Mapping[str, str], name: str) -> tuple[str, str | None]:

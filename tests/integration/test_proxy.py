@@ -67,6 +67,21 @@ def tls_server(ca: trustme.CA) -> Iterator[TestServer]:
         yield server
 
 
+@pytest.fixture(scope="module")
+def _tls_proxy(ca: trustme.CA) -> Iterator[ProxyServer]:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    with ProxyServer(hosts=HOSTS, ssl_context=context) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def tls_proxy(_tls_proxy: ProxyServer) -> ProxyServer:
+    """An https proxy: TLS to the proxy itself, its certificate from `ca`."""
+    _tls_proxy.reset()
+    return _tls_proxy
+
+
 def _echoed(record: dict[str, Any]) -> dict[str, Any]:
     assert record["status"] == 200, record
     echoed: dict[str, Any] = json.loads(record["snippet"])
@@ -108,6 +123,31 @@ def test_tunnelled_tls_is_still_verified(
     [record] = run_cli(f"{tls_server.url_for('secure.invalid')}/ok", expect=1).records
     assert record["error"]["kind"] == "tls"
     assert proxy.targets() == [f"CONNECT secure.invalid:{tls_server.port}"]
+
+
+def test_an_https_proxy_is_checked_by_the_run_s_tls_rules(
+    run_cli: RunCli,
+    server: TestServer,
+    tls_server: TestServer,
+    ca_file: Path,
+    tls_proxy: ProxyServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ALL_PROXY=https://…: TLS to the proxy, its certificate trusted by --cacert (refused,
+    kind tls, without it); an https URL is TLS to the origin inside TLS to the proxy."""
+    monkeypatch.setenv("ALL_PROXY", tls_proxy.url)
+    plain = f"{server.url_for('target.invalid')}/ok"
+    secure = f"{tls_server.url_for('secure.invalid')}/ok"
+    records = run_cli("--cacert", str(ca_file), plain, secure).records
+    assert [(r["status"], r["snippet"]) for r in records] == [(200, "hello world")] * 2
+    assert sorted(tls_proxy.targets()) == [
+        f"CONNECT secure.invalid:{tls_server.port}",
+        f"GET {plain}",
+    ]
+    tls_proxy.reset()
+    [refused] = run_cli(plain, expect=1).records
+    assert refused["error"]["kind"] == "tls"
+    assert tls_proxy.targets() == []  # nothing is sent to a proxy that failed its check
 
 
 def test_all_proxy_is_honoured(
@@ -152,6 +192,20 @@ def test_no_proxy_names_go_direct(
     monkeypatch.setenv("no_proxy", "example.test, .LocalHost")
     [record] = run_cli(f"{server.url_for('localhost')}/ok").records
     assert record["status"] == 200
+
+
+def test_no_proxy_international_names_match_either_spelling(
+    run_cli: RunCli, server: TestServer, proxy: ProxyServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NO_PROXY=bücher.invalid sends http://www.bücher.invalid/ direct on every transport
+    (here: not found, as that name is), never to the proxy that knows it."""
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    monkeypatch.setenv("NO_PROXY", "bücher.invalid")
+    proxy.hosts["www.xn--bcher-kva.invalid"] = "127.0.0.1"
+    url = f"{server.url_for('www.bücher.invalid')}/ok"
+    [record] = run_cli("--connect-timeout", "1", url, expect=1).records
+    assert record["error"]["kind"] == "dns"
+    assert proxy.targets() == []
 
 
 def test_given_proxy_is_used_for_every_url(

@@ -83,6 +83,9 @@ def test_given_proxy_beats_the_environment() -> None:
         ("fd00::/8", "[fe80::1]", False),
         ("127.0.0.0/8", "[::1]", False),
         ("localhost", "localhost", True),
+        ("bücher.example", "www.xn--bcher-kva.example", True),  # hosts come as sent: xn--
+        ("BÜCHER.example", "xn--bcher-kva.example", True),
+        ("xn--bcher-kva.example", "xn--bcher-kva.example", True),
         ("", "a.test", False),
         (" , ,", "a.test", False),
     ],
