@@ -198,9 +198,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     def _proxy_for(self, request: httpx.Request) -> tuple[Proxy | None, URL | None]:
         """The request's proxy, and its URL for aiohttp (with credentials: aiohttp sends them
         as Proxy-Authorization, to a forward proxy and in a CONNECT alike)."""
-        url = request.url
-        host = url.raw_host.decode("ascii")  # as the httpcore transport asks: xn-- names
-        proxy = self._proxies.proxy_for(url.scheme, host) if self._proxies.active else None
+        if not self._proxies.active:
+            return None, None
+        url = request.url  # its raw_host, as the httpcore transport asks: xn-- names
+        proxy = self._proxies.proxy_for(url.scheme, url.raw_host.decode("ascii"))
         if proxy is None:
             return None, None
         if proxy.problem is not None:

@@ -215,10 +215,10 @@ class HttpcoreTransport(httpx.AsyncHTTPTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         proxies = self._pool._proxies
-        url = request.url
-        # raw_host, as the pool's Origin has it: both ask the policy the same question.
-        host = url.raw_host.decode("ascii")
-        proxy = proxies.proxy_for(url.scheme, host) if proxies.active else None
+        if not proxies.active:
+            return await super().handle_async_request(request)
+        url = request.url  # its raw_host, as the pool's Origin has it: the same question
+        proxy = proxies.proxy_for(url.scheme, url.raw_host.decode("ascii"))
         if proxy is None:
             return await super().handle_async_request(request)
         if proxy.problem is not None:

@@ -53,6 +53,15 @@ def test_a_one_off_fetch_goes_through_http_proxy(server: TestServer, proxy: Prox
     assert proxy.targets() == [f"GET {url}"]
 
 
+def test_worker_processes_go_through_http_proxy(server: TestServer, proxy: ProxyServer) -> None:
+    """`--workers 2`: each worker process follows HTTP_PROXY as one process does."""
+    proxy.reset()
+    urls = [f"{server.url}/ok?n={n}" for n in range(4)]
+    code, records = _run("--workers", "2", *urls, HTTP_PROXY=proxy.url)
+    assert (code, [r["status"] for r in records]) == (0, [200] * 4)
+    assert sorted(proxy.targets()) == [f"GET {url}" for url in urls]
+
+
 def test_a_one_off_fetch_through_a_dead_proxy_fails(server: TestServer) -> None:
     """`HTTP_PROXY=http://127.0.0.1:1 fetchcli URL` fails with kind connect, never direct."""
     code, [record] = _run(f"{server.url}/ok", HTTP_PROXY="http://127.0.0.1:1")
