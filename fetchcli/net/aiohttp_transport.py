@@ -14,7 +14,6 @@ import contextlib
 import functools
 import socket
 import ssl
-import urllib.request
 from asyncio import sslproto
 from collections.abc import AsyncIterator, Iterator
 
@@ -27,6 +26,7 @@ from fetchcli.net.classify import BAD_CHUNKS, BAD_HEAD, BODY_CUT, DISCONNECTED
 from fetchcli.net.client import DirectStream
 from fetchcli.net.connector import BoundedConnector
 from fetchcli.net.dns import Resolver
+from fetchcli.net.proxy import NO_PROXY, Proxy, ProxyPolicy, refused_tunnel
 
 _TLS_READ_BUFFER = 64 * 1024
 
@@ -43,8 +43,8 @@ EXCEPTIONS: dict[type[BaseException], type[httpx.TransportError]] = {
     aiohttp.ClientSSLError: httpx.ConnectError,
     aiohttp.ClientConnectorSSLError: httpx.ConnectError,
     aiohttp.ClientConnectorCertificateError: httpx.ConnectError,
-    aiohttp.ClientProxyConnectionError: httpx.ProxyError,
-    aiohttp.ClientHttpProxyError: httpx.ProxyError,
+    aiohttp.ClientProxyConnectionError: httpx.ConnectError,  # as a direct one: retried
+    aiohttp.ClientHttpProxyError: httpx.ProxyError,  # the proxy refused the CONNECT
     aiohttp.ServerConnectionError: httpx.ConnectError,
     aiohttp.ServerFingerprintMismatch: httpx.ConnectError,
     aiohttp.ServerDisconnectedError: httpx.RemoteProtocolError,
@@ -75,9 +75,13 @@ def httpx_error_for(exc: BaseException) -> type[httpx.TransportError]:
 
 
 @contextlib.contextmanager
-def _mapped_exceptions(request: httpx.Request) -> Iterator[None]:
+def _mapped_exceptions(request: httpx.Request, proxy: Proxy | None = None) -> Iterator[None]:
     try:
         yield
+    except aiohttp.ClientHttpProxyError as exc:
+        assert proxy is not None  # only a request sent through a proxy meets one
+        answer = f"{exc.status} {exc.message}"  # its str() holds the proxy URL, password too
+        raise httpx.ProxyError(refused_tunnel(proxy, answer), request=request) from exc
     except aiohttp.ClientError as exc:
         target = httpx_error_for(exc)
         raise target(_message(exc), request=request) from exc
@@ -155,13 +159,13 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         verify: ssl.SSLContext | bool,
         limits: httpx.Limits,
         resolver: Resolver,
-        proxy: str | None = None,
+        proxies: ProxyPolicy = NO_PROXY,
     ) -> None:
         self._verify = verify
         self._limits = limits
         self._resolver = resolver
-        self._proxy = proxy
-        self._env_proxies = urllib.request.getproxies_environment()  # HTTP_PROXY, NO_PROXY...
+        self._proxies = proxies
+        self._proxy_urls: dict[Proxy, URL] = {}
         self._session: aiohttp.ClientSession | None = None
 
     def _open_session(self) -> aiohttp.ClientSession:
@@ -182,7 +186,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             ssl=self._verify,
         )
         # trust_env would send every request through a thread (proxy and netrc look-ups), and
-        # the threads then fight the event loop for the GIL: proxies are read once instead.
+        # the threads then fight the event loop for the GIL: the run's ProxyPolicy, read once,
+        # says which proxy each request takes.
         return aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
@@ -190,19 +195,36 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             trust_env=False,
         )
 
-    def _proxy_for(self, url: httpx.URL) -> str | None:
-        if self._proxy is not None or not self._env_proxies:
-            return self._proxy
-        if urllib.request.proxy_bypass_environment(url.host, self._env_proxies):  # type: ignore[attr-defined]  # untyped, present since 3.0
-            return None
-        return self._env_proxies.get(url.scheme)
+    def _proxy_for(self, request: httpx.Request) -> tuple[Proxy | None, URL | None]:
+        """The request's proxy, and its URL for aiohttp (with credentials: aiohttp sends them
+        as Proxy-Authorization, to a forward proxy and in a CONNECT alike)."""
+        if not self._proxies.active:
+            return None, None
+        url = request.url  # its raw_host, as the httpcore transport asks: xn-- names
+        proxy = self._proxies.proxy_for(url.scheme, url.raw_host.decode("ascii"))
+        if proxy is None:
+            return None, None
+        if proxy.problem is not None:
+            raise httpx.ProxyError(proxy.problem, request=request)
+        found = self._proxy_urls.get(proxy)
+        if found is None:
+            found = URL.build(
+                scheme=proxy.scheme,
+                user=proxy.username or None,
+                password=proxy.password or None,
+                host=proxy.host,
+                port=proxy.port,
+            )
+            self._proxy_urls[proxy] = found
+        return proxy, found
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self._session is None:
             self._session = self._open_session()
         timeout = request.extensions.get("timeout", {})
         body = await request.aread() or None  # redirect hops carry an unread stream
-        with _mapped_exceptions(request):
+        proxy, proxy_url = self._proxy_for(request)
+        with _mapped_exceptions(request, proxy):
             response = await self._session.request(
                 request.method,
                 _without_userinfo(request.url),
@@ -210,7 +232,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 data=body,
                 allow_redirects=False,
                 compress=False,
-                proxy=self._proxy_for(request.url),
+                proxy=proxy_url,
                 timeout=_client_timeout(**timeout),
             )
         return httpx.Response(

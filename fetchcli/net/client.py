@@ -5,6 +5,7 @@ way fetchcli sends a request through that client."""
 from __future__ import annotations
 
 import base64
+import os
 import ssl
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
@@ -15,14 +16,19 @@ from fetchcli import __version__
 from fetchcli.config import Config, Transport
 from fetchcli.net.decode import ACCEPT_ENCODING
 from fetchcli.net.dns import Resolver
+from fetchcli.net.proxy import ProxyPolicy
 from fetchcli.net.urls import parse_url
 
 
 def make_client(
     config: Config, transport: httpx.AsyncBaseTransport | None = None
 ) -> httpx.AsyncClient:
-    """The one client of a run. `transport` replaces the network (tests pass a mock)."""
-    pool, timeouts, request = config.pool, config.timeouts, config.request
+    """The one client of a run. `transport` replaces the network (tests pass a mock).
+
+    httpx is given no proxy and no environment: with one it would mount a stock transport of
+    its own for the proxied URLs, beside the run's (its own pool and bound, no Resolver, no
+    aiohttp). The run's transport follows the ProxyPolicy instead."""
+    pool, timeouts = config.pool, config.timeouts
     limits = httpx.Limits(
         max_connections=pool.connections,
         max_keepalive_connections=pool.keepalive,
@@ -38,8 +44,7 @@ def make_client(
             pool=timeouts.pool_timeout,
         ),
         http2=pool.http2,
-        verify=verify,  # for the proxy transports httpx mounts itself (--proxy, HTTP_PROXY)
-        proxy=request.proxy,
+        trust_env=False,
         headers=default_headers(config),
         follow_redirects=False,  # attempt.py follows redirects itself, hop by hop
         transport=transport or _transport(config, verify, limits),
@@ -53,17 +58,23 @@ def make_client(
 def _transport(
     config: Config, verify: ssl.SSLContext | bool, limits: httpx.Limits
 ) -> httpx.AsyncBaseTransport:
-    """The chosen transport, with the run's one Resolver."""
+    """The chosen transport, with the run's one Resolver and one ProxyPolicy (--proxy and the
+    environment's proxy variables, read here once)."""
     resolver = Resolver(config.timeouts.connect_timeout)
+    proxies = ProxyPolicy.from_environ(os.environ, config.request.proxy)
     if config.pool.transport is Transport.AIOHTTP:
         from fetchcli.net.aiohttp_transport import AiohttpTransport  # 0.1 s to import
 
-        return AiohttpTransport(
-            verify=verify, limits=limits, resolver=resolver, proxy=config.request.proxy
-        )
+        return AiohttpTransport(verify=verify, limits=limits, resolver=resolver, proxies=proxies)
     from fetchcli.net.httpcore_transport import make_transport
 
-    return make_transport(verify=verify, limits=limits, http2=config.pool.http2, resolver=resolver)
+    return make_transport(
+        verify=verify,
+        limits=limits,
+        http2=config.pool.http2,
+        resolver=resolver,
+        proxies=proxies,
+    )
 
 
 class DirectStream(httpx.AsyncByteStream):

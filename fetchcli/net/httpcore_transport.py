@@ -6,7 +6,10 @@ on lists of many hosts:
 - the pool's bookkeeping costs one pass over its connections per request. httpcore 1.0 counts
   idle connections once per idle connection (quadratic, and it counts all of them) and polls every
   idle socket on every request and every response closed: 10 ms of CPU per request with 200
-  connections open.
+  connections open;
+- the run's ProxyPolicy decides, per origin, whether a new connection goes direct, to a forward
+  proxy (http) or through a CONNECT tunnel (https): one pool and one bound for all of them,
+  where httpx would mount a pool of its own per proxy, beside this one.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import httpcore
 import httpx
 
 from fetchcli.net.dns import Resolver, is_address
+from fetchcli.net.proxy import NO_PROXY, Proxy, ProxyPolicy, refused_tunnel
 
 _SWEEP_EVERY = 1.0  # seconds between checks of every idle connection for expiry
 Connection = httpcore.AsyncConnectionInterface
@@ -77,13 +81,52 @@ class Pool(httpcore.AsyncConnectionPool):
     max_connections in all, idle ones past max_keepalive closed oldest first, a request served
     by an available connection to its origin, else a new one, else the oldest idle connection
     closed to make room. A connection is checked for a server-side close when about to be
-    reused, and all idle ones for expiry once a second."""
+    reused, and all idle ones for expiry once a second. A connection the ProxyPolicy sends
+    through a proxy counts like any other."""
 
     _last_sweep = 0.0
 
-    def __init__(self, *, network_backend: ResolvingBackend, **options: Any) -> None:
+    def __init__(
+        self,
+        *,
+        network_backend: ResolvingBackend,
+        proxies: ProxyPolicy = NO_PROXY,
+        **options: Any,
+    ) -> None:
         super().__init__(network_backend=network_backend, **options)
         self._resolver = network_backend.resolver
+        self._proxies = proxies
+        self._via: dict[Proxy, httpcore.AsyncHTTPProxy] = {}
+
+    def create_connection(self, origin: httpcore.Origin) -> Connection:
+        """A direct connection, or one through the origin's proxy."""
+        if self._proxies.active:
+            proxy = self._proxies.proxy_for(origin.scheme.decode(), origin.host.decode())
+            if proxy is not None:
+                return self._through(proxy).create_connection(origin)
+        return super().create_connection(origin)
+
+    def _through(self, proxy: Proxy) -> httpcore.AsyncHTTPProxy:
+        """httpcore's proxy pool for `proxy`, used only to make connections (a forward one for
+        http, a CONNECT tunnel for https) that this pool then keeps and counts."""
+        via = self._via.get(proxy)
+        if via is None:
+            authorization = proxy.authorization
+            via = httpcore.AsyncHTTPProxy(
+                proxy_url=proxy.url,
+                proxy_headers=[]
+                if authorization is None
+                else [(b"Proxy-Authorization", authorization.encode("latin-1"))],
+                ssl_context=self._ssl_context,  # the origin's TLS, inside a tunnel
+                # An https proxy is checked by the run's rules too (-k, --cacert).
+                proxy_ssl_context=self._ssl_context if proxy.scheme == "https" else None,
+                keepalive_expiry=self._keepalive_expiry,
+                http1=self._http1,
+                http2=self._http2,
+                network_backend=self._network_backend,  # the proxy's own name: the Resolver
+            )
+            self._via[proxy] = via
+        return via
 
     async def close_idle(self) -> None:
         """Close the idle connections that no request has been given."""
@@ -170,6 +213,21 @@ class HttpcoreTransport(httpx.AsyncHTTPTransport):
 
     _pool: Pool
 
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        proxies = self._pool._proxies
+        if not proxies.active:
+            return await super().handle_async_request(request)
+        url = request.url  # its raw_host, as the pool's Origin has it: the same question
+        proxy = proxies.proxy_for(url.scheme, url.raw_host.decode("ascii"))
+        if proxy is None:
+            return await super().handle_async_request(request)
+        if proxy.problem is not None:
+            raise httpx.ProxyError(proxy.problem, request=request)
+        try:
+            return await super().handle_async_request(request)
+        except httpx.ProxyError as exc:  # httpcore's one: a CONNECT answered without a 2xx
+            raise httpx.ProxyError(refused_tunnel(proxy, str(exc)), request=request) from exc
+
     async def close_idle(self) -> None:
         """Close every idle keep-alive connection (the process ran out of descriptors)."""
         await self._pool.close_idle()
@@ -181,6 +239,7 @@ def make_transport(
     limits: httpx.Limits,
     http2: bool,
     resolver: Resolver,
+    proxies: ProxyPolicy = NO_PROXY,
 ) -> HttpcoreTransport:
     transport = HttpcoreTransport(verify=verify, limits=limits, http2=http2)
     pool = transport._pool
@@ -192,5 +251,6 @@ def make_transport(
         http1=True,
         http2=http2,
         network_backend=ResolvingBackend(resolver),
+        proxies=proxies,
     )
     return transport
