@@ -45,6 +45,7 @@ class Transport(StrEnum):
     AUTO = "auto"
     HTTPCORE = "httpcore"
     AIOHTTP = "aiohttp"
+    CURL = "curl"
 
 
 class Scheme(StrEnum):

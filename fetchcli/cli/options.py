@@ -145,9 +145,9 @@ Http2 = Annotated[
 TransportChoice = Annotated[
     Transport | None,
     typer.Option(
-        help="What sends requests under the httpx client: aiohttp (fast, HTTP/1.1) or "
-        "httpcore (HTTP/2, write timeouts); auto picks httpcore for --http2 or a few URL "
-        "arguments, aiohttp otherwise.",
+        help="What sends requests under the httpx client: aiohttp (fast, HTTP/1.1), "
+        "httpcore (HTTP/2, write timeouts) or curl (libcurl: HTTP/1.1 and HTTP/2); auto "
+        "picks httpcore for --http2 or a few URL arguments, aiohttp otherwise.",
         show_default=shown_default("transport"),
         rich_help_panel=POOL,
     ),

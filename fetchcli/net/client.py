@@ -62,6 +62,18 @@ def _transport(
     environment's proxy variables, read here once)."""
     resolver = Resolver(config.timeouts.connect_timeout)
     proxies = ProxyPolicy.from_environ(os.environ, config.request.proxy)
+    if config.pool.transport is Transport.CURL:
+        from fetchcli.net.curl_transport import CurlTransport
+
+        cacert = config.request.cacert
+        return CurlTransport(
+            limits=limits,
+            resolver=resolver,
+            cafile=None if cacert is None else str(cacert),
+            insecure=config.request.insecure,
+            http2=config.pool.http2,
+            proxies=proxies,
+        )
     if config.pool.transport is Transport.AIOHTTP:
         from fetchcli.net.aiohttp_transport import AiohttpTransport  # 0.1 s to import
 

@@ -31,7 +31,7 @@ def _run_limited(limit: int, *args: str) -> subprocess.CompletedProcess[bytes]:
     )
 
 
-@pytest.mark.parametrize("transport", ["aiohttp", "httpcore"])
+@pytest.mark.parametrize("transport", ["aiohttp", "httpcore", "curl"])
 def test_many_origins_under_64_descriptors(
     origins: TestServer, tmp_path: Path, transport: str
 ) -> None:

@@ -7,7 +7,7 @@ import pytest
 from tests.conftest import CliResult, RunCli
 
 
-@pytest.fixture(params=["aiohttp", "httpcore"])
+@pytest.fixture(params=["aiohttp", "httpcore", "curl"])
 def run_cli(request: pytest.FixtureRequest, run_cli: RunCli) -> RunCli:
     def run(*args: str, **options: object) -> CliResult:
         return run_cli("--transport", request.param, *args, **options)

@@ -260,10 +260,10 @@ def test_failures_read_the_same_on_every_transport(server, path, kind, message) 
             sock.bind(("127.0.0.1", 0))
             url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
     elif path == "tls":  # https:// to a port that answers plain HTTP at once
-        url = f"https://127.0.0.1:{_plain_http_answerer(connections=2)}/"
+        url = f"https://127.0.0.1:{_plain_http_answerer(connections=3)}/"
     else:
         url = f"{server.url}{path}"
-    for transport in ("aiohttp", "httpcore"):
+    for transport in ("aiohttp", "httpcore", "curl"):
         stdout, stderr = io.BytesIO(), io.StringIO()
         main(["--transport", transport, "-t", "0.5", url], Streams(io.BytesIO(), stdout, stderr))
         [record] = [json.loads(line) for line in stdout.getvalue().splitlines()]

@@ -18,7 +18,7 @@ from tests.conftest import ORIGINS, RunCli
 from tests.dns_server import DOMAIN, SILENT, DnsServer, resolver_sandbox, sandbox_available
 from tests.server import TestServer
 
-TRANSPORTS = ["aiohttp", "httpcore"]
+TRANSPORTS = ["aiohttp", "httpcore", "curl"]
 TIMEOUT = 60
 
 

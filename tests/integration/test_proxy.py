@@ -331,7 +331,7 @@ def test_proxied_connections_count_toward_max_connections(
     assert origins.stats.peak_in_flight == 1
 
 
-@pytest.mark.parametrize("transport", ["aiohttp", "httpcore"])
+@pytest.mark.parametrize("transport", ["aiohttp", "httpcore", "curl"])
 def test_the_python_api_follows_the_proxy_variables(
     server: TestServer, proxy: ProxyServer, monkeypatch: pytest.MonkeyPatch, transport: str
 ) -> None:
