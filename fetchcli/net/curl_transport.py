@@ -17,10 +17,13 @@ to the httpx exceptions and words of the other transports (curl_errors.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
+import os
 import socket
 import ssl
 import time
+import warnings
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -51,8 +54,11 @@ class _Multi:
         self._multi.setopt(pycurl.M_MAX_TOTAL_CONNECTIONS, limits.max_connections or 0)
         keepalive = limits.max_keepalive_connections
         self._multi.setopt(pycurl.M_MAXCONNECTS, max(1, keepalive if keepalive is not None else 0))
-        self._watched: dict[int, int] = {}
+        self._readers: dict[int, bool] = {}  # socket -> libcurl wants it read now
+        self._registered: set[int] = set()  # sockets with a reader on the loop
+        self._writers: set[int] = set()
         self._timer: asyncio.TimerHandle | None = None
+        self._deadline: float | None = None  # loop time libcurl last asked to be called at
         self.transfers: dict[pycurl.Curl, _Transfer] = {}
 
     def start(self, transfer: _Transfer) -> None:
@@ -70,40 +76,91 @@ class _Multi:
     def close(self) -> None:
         for transfer in list(self.transfers.values()):
             self.stop(transfer)
-        for fd in list(self._watched):
-            self._unwatch(fd)
         if self._timer is not None:
             self._timer.cancel()
-        self._multi.close()
+        # Closing the multi closes the cached connections, but pycurl cannot call back into
+        # Python from there ("closesocket_callback failed to acquire thread"): the sockets
+        # still watched are unwatched and closed here instead.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            self._multi.close()
+        for fd in self._registered | self._writers:
+            self._loop.remove_reader(fd)
+            self._loop.remove_writer(fd)
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._registered.clear()
+        self._writers.clear()
+
+    # A connection that goes back to libcurl's cache is unwatched (POLL_REMOVE) and watched
+    # again when reused: two epoll changes per request. So a socket's reader stays registered
+    # until libcurl closes the socket (on_close_socket); an event on a socket libcurl does not
+    # want read (an idle connection the server closed) unregisters it then. Writers, always
+    # ready, are registered only while wanted.
 
     def _on_socket(self, what: int, fd: int, multi: Any, data: Any) -> None:
-        self._unwatch(fd)
-        if what == pycurl.POLL_REMOVE:
-            return
-        mask = 0
-        if what in (pycurl.POLL_IN, pycurl.POLL_INOUT):
-            self._loop.add_reader(fd, self._act, fd, pycurl.CSELECT_IN)
-            mask |= 1
-        if what in (pycurl.POLL_OUT, pycurl.POLL_INOUT):
+        wants_in = what in (pycurl.POLL_IN, pycurl.POLL_INOUT)
+        wants_out = what in (pycurl.POLL_OUT, pycurl.POLL_INOUT)
+        if wants_in:
+            self._readers[fd] = True
+            if fd not in self._registered:
+                self._loop.add_reader(fd, self._on_readable, fd)
+                self._registered.add(fd)
+        elif fd in self._readers:
+            self._readers[fd] = False
+        if wants_out and fd not in self._writers:
             self._loop.add_writer(fd, self._act, fd, pycurl.CSELECT_OUT)
-            mask |= 2
-        self._watched[fd] = mask
-
-    def _unwatch(self, fd: int) -> None:
-        mask = self._watched.pop(fd, 0)
-        if mask & 1:
-            self._loop.remove_reader(fd)
-        if mask & 2:
+            self._writers.add(fd)
+        elif not wants_out and fd in self._writers:
             self._loop.remove_writer(fd)
+            self._writers.discard(fd)
+
+    def _on_readable(self, fd: int) -> None:
+        if self._readers.get(fd):
+            self._act(fd, pycurl.CSELECT_IN)
+        else:
+            self._loop.remove_reader(fd)
+            self._registered.discard(fd)
+            self._readers.pop(fd, None)
+
+    def on_close_socket(self, fd: int) -> int:
+        """libcurl closes a socket (CURLOPT_CLOSESOCKETFUNCTION): unwatch it, then close it."""
+        if fd in self._registered:
+            self._loop.remove_reader(fd)
+            self._registered.discard(fd)
+        if fd in self._writers:
+            self._loop.remove_writer(fd)
+            self._writers.discard(fd)
+        self._readers.pop(fd, None)
+        os.close(fd)
+        return 0
 
     def _on_timer(self, milliseconds: int) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if milliseconds >= 0:
-            self._timer = self._loop.call_later(
-                milliseconds / 1000, self._act, pycurl.SOCKET_TIMEOUT, 0
-            )
+        """libcurl wants to be called in `milliseconds` (-1: no longer). The loop's timer is
+        moved only when libcurl wants it sooner; one that fires early sees the deadline moved
+        and waits on to it (libcurl says a deadline once, not again when it is due)."""
+        if milliseconds < 0:
+            self._deadline = None
+            return
+        when = self._loop.time() + milliseconds / 1000
+        self._deadline = when
+        timer = self._timer
+        if timer is not None and timer.when() <= when:
+            return
+        if timer is not None:
+            timer.cancel()
+        self._timer = self._loop.call_at(when, self._on_timeout)
+
+    def _on_timeout(self) -> None:
+        self._timer = None
+        deadline = self._deadline
+        if deadline is None:
+            return
+        if deadline > self._loop.time():
+            self._timer = self._loop.call_at(deadline, self._on_timeout)
+            return
+        self._deadline = None
+        self._act(pycurl.SOCKET_TIMEOUT, 0)
 
     def _act(self, fd: int, event: int) -> None:
         while self._multi.socket_action(fd, event)[0] == pycurl.E_CALL_MULTI_PERFORM:
@@ -338,6 +395,8 @@ class CurlTransport(httpx.AsyncBaseTransport):
         curl.setopt(pycurl.HEADERFUNCTION, transfer.on_header)
         curl.setopt(pycurl.WRITEFUNCTION, transfer.on_write)
         curl.setopt(pycurl.PREREQFUNCTION, transfer.on_prereq)
+        assert transfer.multi is not None
+        curl.setopt(pycurl.CLOSESOCKETFUNCTION, transfer.multi.on_close_socket)
         connect, pool = timeout.get("connect"), timeout.get("pool")
         if connect is not None:
             curl.setopt(pycurl.CONNECTTIMEOUT_MS, max(1, int((connect + (pool or 0)) * 1000)))
