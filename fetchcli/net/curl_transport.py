@@ -17,13 +17,10 @@ to the httpx exceptions and words of the other transports (curl_errors.py).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
-import os
 import socket
 import ssl
 import time
-import warnings
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -34,6 +31,7 @@ import pycurl
 from fetchcli.net.classify import DISCONNECTED
 from fetchcli.net.client import DirectStream
 from fetchcli.net.curl_errors import error_for
+from fetchcli.net.curl_sockets import SocketWatch
 from fetchcli.net.dns import Resolver, is_address
 from fetchcli.net.proxy import NO_PROXY, Proxy, ProxyPolicy, refused_tunnel
 
@@ -54,9 +52,7 @@ class _Multi:
         self._multi.setopt(pycurl.M_MAX_TOTAL_CONNECTIONS, limits.max_connections or 0)
         keepalive = limits.max_keepalive_connections
         self._multi.setopt(pycurl.M_MAXCONNECTS, max(1, keepalive if keepalive is not None else 0))
-        self._readers: dict[int, bool] = {}  # socket -> libcurl wants it read now
-        self._registered: set[int] = set()  # sockets with a reader on the loop
-        self._writers: set[int] = set()
+        self._sockets = SocketWatch(loop, self._act_on)
         self._timer: asyncio.TimerHandle | None = None
         self._deadline: float | None = None  # loop time libcurl last asked to be called at
         self.transfers: dict[pycurl.Curl, _Transfer] = {}
@@ -78,62 +74,13 @@ class _Multi:
             self.stop(transfer)
         if self._timer is not None:
             self._timer.cancel()
-        # Closing the multi closes the cached connections, but pycurl cannot call back into
-        # Python from there ("closesocket_callback failed to acquire thread"): the sockets
-        # still watched are unwatched and closed here instead.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            self._multi.close()
-        for fd in self._registered | self._writers:
-            self._loop.remove_reader(fd)
-            self._loop.remove_writer(fd)
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        self._registered.clear()
-        self._writers.clear()
+        self._sockets.close()
+        self._multi.close()
 
-    # A connection that goes back to libcurl's cache is unwatched (POLL_REMOVE) and watched
-    # again when reused: two epoll changes per request. So a socket's reader stays registered
-    # until libcurl closes the socket (on_close_socket); an event on a socket libcurl does not
-    # want read (an idle connection the server closed) unregisters it then. Writers, always
-    # ready, are registered only while wanted.
-
-    def _on_socket(self, what: int, fd: int, multi: Any, data: Any) -> None:
-        wants_in = what in (pycurl.POLL_IN, pycurl.POLL_INOUT)
-        wants_out = what in (pycurl.POLL_OUT, pycurl.POLL_INOUT)
-        if wants_in:
-            self._readers[fd] = True
-            if fd not in self._registered:
-                self._loop.add_reader(fd, self._on_readable, fd)
-                self._registered.add(fd)
-        elif fd in self._readers:
-            self._readers[fd] = False
-        if wants_out and fd not in self._writers:
-            self._loop.add_writer(fd, self._act, fd, pycurl.CSELECT_OUT)
-            self._writers.add(fd)
-        elif not wants_out and fd in self._writers:
-            self._loop.remove_writer(fd)
-            self._writers.discard(fd)
-
-    def _on_readable(self, fd: int) -> None:
-        if self._readers.get(fd):
-            self._act(fd, pycurl.CSELECT_IN)
-        else:
-            self._loop.remove_reader(fd)
-            self._registered.discard(fd)
-            self._readers.pop(fd, None)
-
-    def on_close_socket(self, fd: int) -> int:
-        """libcurl closes a socket (CURLOPT_CLOSESOCKETFUNCTION): unwatch it, then close it."""
-        if fd in self._registered:
-            self._loop.remove_reader(fd)
-            self._registered.discard(fd)
-        if fd in self._writers:
-            self._loop.remove_writer(fd)
-            self._writers.discard(fd)
-        self._readers.pop(fd, None)
-        os.close(fd)
-        return 0
+    def _on_socket(self, what: int, fd: int, multi: Any, known: Any) -> None:
+        self._sockets.watch(fd, what, known is not None)
+        if known is None and what != pycurl.POLL_REMOVE:
+            self._multi.assign(fd, True)  # the next call about it says so: no check needed
 
     def _on_timer(self, milliseconds: int) -> None:
         """libcurl wants to be called in `milliseconds` (-1: no longer). The loop's timer is
@@ -163,8 +110,12 @@ class _Multi:
         self._act(pycurl.SOCKET_TIMEOUT, 0)
 
     def _act(self, fd: int, event: int) -> None:
-        while self._multi.socket_action(fd, event)[0] == pycurl.E_CALL_MULTI_PERFORM:
-            pass
+        self._act_on([(fd, event)])
+
+    def _act_on(self, ready: list[tuple[int, int]]) -> None:
+        for fd, event in ready:
+            while self._multi.socket_action(fd, event)[0] == pycurl.E_CALL_MULTI_PERFORM:
+                pass
         self.collect()
 
     def collect(self) -> None:
@@ -395,8 +346,6 @@ class CurlTransport(httpx.AsyncBaseTransport):
         curl.setopt(pycurl.HEADERFUNCTION, transfer.on_header)
         curl.setopt(pycurl.WRITEFUNCTION, transfer.on_write)
         curl.setopt(pycurl.PREREQFUNCTION, transfer.on_prereq)
-        assert transfer.multi is not None
-        curl.setopt(pycurl.CLOSESOCKETFUNCTION, transfer.multi.on_close_socket)
         connect, pool = timeout.get("connect"), timeout.get("pool")
         if connect is not None:
             curl.setopt(pycurl.CONNECTTIMEOUT_MS, max(1, int((connect + (pool or 0)) * 1000)))
