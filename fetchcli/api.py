@@ -43,6 +43,7 @@ _COMMAND_LINE_ONLY = {
     "records": "write the records you are given",
     "failed_out": "filter the records you are given",
     "metrics": "count the records you are given",
+    "metrics_labels": "there is no metrics file (--metrics)",
     "dry_run": "nothing is fetched by a dry run",
     "changed_only": "filter on the records' 'changed'",
     "fail_on": "there is no exit status",

@@ -171,6 +171,9 @@ class RunConfig:
     max_failures: MaxFailures = field(default_factory=MaxFailures)
     dry_run: bool = False
     metrics: Path | None = None
+    # On every series of --metrics: after options.py, `run` and `shard` first (the defaults),
+    # then --metrics-label's; before it, only what --metrics-label gave.
+    metrics_labels: tuple[tuple[str, str], ...] = ()
     merge: bool = False  # SOURCES are the records files of a list's shards
 
 
@@ -328,6 +331,36 @@ def parse_separator(text: str) -> bytes:
     (b'\\n--\\n', b'\\x00', b'a\\\\qb')
     """
     return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m[1], m[0]), text).encode()
+
+
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+# The labels of fetchcli's own series (output/metrics.py), and those Prometheus attaches to
+# every series it scrapes: a --metrics-label of one of these names would clash with them.
+METRICS_OWN_LABELS = ("result", "kind", "code", "reason", "le")
+SCRAPE_LABELS = ("job", "instance")
+
+
+def parse_metrics_label(text: str) -> tuple[str, str]:
+    """`KEY=VALUE`, a label for every series of --metrics; KEY a Prometheus label name that
+    is not taken, VALUE any text (empty: no such label, as Prometheus reads an empty one).
+
+    >>> parse_metrics_label("site=eu-1"), parse_metrics_label("run=")
+    (('site', 'eu-1'), ('run', ''))
+    """
+    name, equals, value = text.partition("=")
+    if not equals:
+        raise ValueError(f"must be KEY=VALUE, got {text!r}")
+    if not _LABEL_NAME.fullmatch(name):
+        raise ValueError(
+            f"{name!r} is not a Prometheus label name (letters, digits and _, not first a digit)"
+        )
+    if name.startswith("__"):
+        raise ValueError(f"{name!r}: names starting with __ are Prometheus' own")
+    if name in METRICS_OWN_LABELS:
+        raise ValueError(f"{name!r} is a label of fetchcli's own series: pick another name")
+    if name in SCRAPE_LABELS:
+        raise ValueError(f"{name!r} is attached by Prometheus when it scrapes: pick another name")
+    return name, value
 
 
 _SCHEMES = ("http", "https")

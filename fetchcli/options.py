@@ -27,11 +27,13 @@ from fetchcli.config import (
     RetryConfig,
     RunConfig,
     Scheme,
+    Shard,
     TimeoutConfig,
     Transport,
     choose_transport,
     parse_header,
     parse_max_failures,
+    parse_metrics_label,
     parse_proxy,
     parse_rate,
     parse_separator,
@@ -94,9 +96,13 @@ class OptionError(ValueError):
         self.problem = problem
 
 
+# Options whose flag is not their name with dashes: repeatable ones, named in the singular.
+_FLAGS = {"headers": "-H", "metrics_labels": "--metrics-label"}
+
+
 def flag(option: str) -> str:
     """The long flag of an option name: `max_size` -> `--max-size` (`headers` is -H)."""
-    return "-H" if option == "headers" else "--" + option.replace("_", "-")
+    return _FLAGS.get(option) or "--" + option.replace("_", "-")
 
 
 def known_options() -> frozenset[str]:
@@ -141,6 +147,7 @@ def config_from(sources: Sequence[str], options: Mapping[str, Any]) -> Config:
     unknown = sorted(set(options) - known_options())
     if unknown:
         raise OptionError(unknown[0], "no such option")
+    shard_base = options.get("shard_base")
     options = _with_shard_base(options)
     values = {name: _value(name, value) for name, value in options.items() if value is not None}
     _apply_timeout(values)
@@ -157,6 +164,10 @@ def config_from(sources: Sequence[str], options: Mapping[str, Any]) -> Config:
         _check_merge(sources, values)
     if run.changed_only and sections[OutputConfig].format is Format.BODY:
         raise OptionError("changed_only", "filters records; -f body writes bodies as they come")
+    if run.metrics is not None:
+        shard = sections[InputConfig].shard
+        labels = _metrics_labels(run, shard, 1 if shard_base is None else shard_base)
+        run = dataclasses.replace(run, metrics_labels=labels)
     return Config(
         sources=tuple(sources),
         input=sections[InputConfig],
@@ -183,7 +194,29 @@ def _ignored(values: Mapping[str, Any]) -> tuple[str, ...]:
         ignored.append("--max-redirects: ignored with --no-follow")
     if values.get("overwrite") and values.get("save") is None:
         ignored.append("--overwrite: ignored without --save")
+    if values.get("metrics_labels") and values.get("metrics") is None:
+        ignored.append("--metrics-label: ignored without --metrics")
     return tuple(ignored)
+
+
+def _metrics_labels(run: RunConfig, shard: Shard | None, base: int) -> tuple[tuple[str, str], ...]:
+    """The labels on every series of --metrics. By default `run`, the file's name, and with
+    --shard `shard`, its index as written, so that no two runs' files collide in one
+    node_exporter; then --metrics-label's, which replace a default of the same name. An empty
+    value leaves its label out.
+
+    >>> run = RunConfig(metrics=Path("m/nightly.prom"), metrics_labels=(("site", "eu"),))
+    >>> _metrics_labels(run, Shard(index=1, count=8), base=0)
+    (('run', 'nightly'), ('shard', '0'), ('site', 'eu'))
+    >>> _metrics_labels(RunConfig(metrics=Path("a.prom"), metrics_labels=(("run", ""),)), None, 1)
+    ()
+    """
+    assert run.metrics is not None
+    labels = {"run": run.metrics.name.removesuffix(".prom")}
+    if shard is not None:
+        labels["shard"] = str(shard.index - 1 + base)
+    labels.update(run.metrics_labels)
+    return tuple((name, value) for name, value in labels.items() if value)
 
 
 # What --merge cannot do: there is nothing to fetch, and no body to write or save.
@@ -253,6 +286,8 @@ def _value(name: str, value: Any) -> Any:
             return Path(value)
         if name == "headers":
             return _headers(value)
+        if name == "metrics_labels":
+            return _labels(value)
         if name == "data" and isinstance(value, str):
             return value.encode()
         if name == "method":
@@ -267,6 +302,24 @@ def _headers(values: Iterable[str | tuple[str, str]]) -> tuple[tuple[str, str], 
     if isinstance(values, str):
         values = [values]
     return tuple(parse_header(item) if isinstance(item, str) else item for item in values)
+
+
+def _labels(values: Iterable[str | tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """--metrics-label KEY=VALUE, each key once.
+
+    >>> _labels(["site=eu", "team=web"])
+    (('site', 'eu'), ('team', 'web'))
+    """
+    if isinstance(values, str):
+        values = [values]
+    labels = tuple(
+        parse_metrics_label(item if isinstance(item, str) else "=".join(item)) for item in values
+    )
+    names = [name for name, _ in labels]
+    for name in names:
+        if names.count(name) > 1:
+            raise ValueError(f"{name!r} given twice")
+    return labels
 
 
 def _method(method: str) -> str:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from fetchcli.config import Config, Format, Order
 from fetchcli.dryrun import dry_run
-from fetchcli.errors import UsageError
+from fetchcli.errors import UsageError, cannot_write
 from fetchcli.input import records, sources
 from fetchcli.models import Record, Result, Summary, Target
 from fetchcli.net import descriptors
@@ -120,8 +120,7 @@ class _Run:
                     self._close_state(quietly=failed)  # what finished is kept, Ctrl-C included
                 if not summary.stdout_closed:
                     self._close_outputs(quietly=failed)
-        if self.config.run.metrics is not None:
-            write_metrics(self.config.run.metrics, summary)
+        metrics_failed = self._write_metrics()
         if summary.stdout_closed:
             return summary  # the reader left: nothing more to say
         if summary.total == 0 and summary.signal is None:
@@ -133,7 +132,20 @@ class _Run:
             )
         elif not self.config.output.quiet:
             reporter.summary(summary)
+        if metrics_failed is not None:
+            raise metrics_failed  # after the summary: the run itself is told in full
         return summary
+
+    def _write_metrics(self) -> UsageError | None:
+        """--metrics, once everything else is written; a full disk is the error to end with."""
+        run = self.config.run
+        if run.metrics is None:
+            return None
+        try:
+            write_metrics(run.metrics, self.summary, labels=run.metrics_labels)
+        except OSError as exc:
+            return cannot_write(run.metrics, exc, "--metrics")
+        return None
 
     async def _main(self) -> None:
         self.task = asyncio.current_task()

@@ -4,13 +4,23 @@ library's), so that a run can ask the server "has it changed?" and say what did.
 Per URL (after the default scheme): the ETag, Last-Modified, a SHA-256 of the decoded body, the
 final status and when it was fetched. Looked up one URL at a time (a million URLs cost an index,
 not memory); written in batches inside transactions, so a crash or kill -9 loses at most the last
-batch and never leaves the file unusable (SQLite's write-ahead log). A run holds the file
-exclusively: a second run on it (cron starting the next before the last ended) is told so at
-once instead of mixing its answers in.
+batch and never leaves the file unusable. A run holds the file exclusively: a second run on it
+(cron starting the next before the last ended) is told so at once instead of mixing its answers
+in.
+
+The journal is SQLite's write-ahead log on a local filesystem, and its rollback journal on one
+shared between hosts (NFS, SMB, CephFS, FUSE...): SQLite says WAL does not work over a network
+filesystem, because the readers of a WAL file share an index in memory that only processes of
+one host can map. fetchcli's own exclusive lock keeps that index in its process, but the mode is
+stored in the file, and anything else that opens it (sqlite3 on another node, to look) would
+map one on the network filesystem. Taking a local filesystem for a network one only costs
+speed, so any FUSE filesystem counts as a network one.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import sqlite3
 import time
 from collections.abc import Callable
@@ -32,6 +42,12 @@ CREATE TABLE IF NOT EXISTS urls (
 BATCH = 500  # updates per transaction
 BATCH_SECONDS = 2.0  # and at most this long between commits
 _LOCK_WAIT = 1.0  # seconds to wait for a file another run holds
+_MOUNTINFO = Path("/proc/self/mountinfo")
+# Filesystems that several hosts mount at once: over a network, or shared disks.
+NETWORK_FILESYSTEMS = frozenset(
+    {"nfs", "nfs4", "cifs", "smb3", "smbfs", "ceph", "glusterfs", "lustre", "gpfs", "afs", "9p"}
+    | {"beegfs", "ocfs2", "gfs2", "fuse"}
+)
 
 
 class StateError(Exception):
@@ -49,7 +65,12 @@ class Stored:
 class StateStore:
     """The state file of one run. Not thread-safe: the event loop's thread uses it."""
 
-    def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, path: Path, *, clock: Callable[[], float] = time.time, shared: bool | None = None
+    ) -> None:
+        """`shared`: whether the file's filesystem is a network one (None: from the mounts)."""
+        if shared is None:
+            shared = on_network_filesystem(path)
         self._clock = clock
         self._pending = 0
         self._last_commit = clock()
@@ -60,8 +81,11 @@ class StateStore:
         try:
             # Before anything else touches the file: its locks are then kept until close.
             self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            # A rollback journal is safe from a power cut only when synced in full; commits
+            # are one per batch, so that costs little.
+            journal, synchronous = ("DELETE", "FULL") if shared else ("WAL", "NORMAL")
+            self._db.execute(f"PRAGMA journal_mode={journal}")
+            self._db.execute(f"PRAGMA synchronous={synchronous}")
             self._db.execute(_SCHEMA)
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
@@ -155,3 +179,43 @@ def _plain(exc: sqlite3.Error) -> str:
     if message == "file is not a database":
         return "not a fetchcli state file (not an SQLite database)"
     return message
+
+
+def on_network_filesystem(path: Path) -> bool:
+    """Whether `path` (it need not exist yet) is on a filesystem other hosts share."""
+    kind = filesystem_type(path)
+    return kind is not None and (kind in NETWORK_FILESYSTEMS or kind.startswith("fuse."))
+
+
+def filesystem_type(path: Path) -> str | None:
+    """The type of the filesystem `path` is on: that of the mount that holds it, the longest
+    mount point its real path starts with (the last of them: mounted on top). None when the
+    mount table cannot be read (not Linux)."""
+    try:
+        table = _MOUNTINFO.read_text(encoding="utf-8", errors="surrogateescape")
+    except OSError:
+        return None
+    return _mount_of(os.path.realpath(path), table)
+
+
+def _mount_of(path: str, table: str) -> str | None:
+    """
+    >>> table = ("1 0 8:1 / / rw - ext4 /dev/sda1 rw\\n"
+    ...          "2 1 0:50 /export /mnt/my\\\\040data rw shared:7 - nfs4 srv:/export rw\\n")
+    >>> _mount_of("/mnt/my data/state.db", table), _mount_of("/mnt/my", table)
+    ('nfs4', 'ext4')
+    """
+    found, longest = None, -1
+    for line in table.splitlines():
+        before, separator, after = line.partition(" - ")
+        fields, kind = before.split(" "), after.split(" ", 1)[0]
+        if not separator or len(fields) < 5:
+            continue
+        point = _OCTAL.sub(lambda m: chr(int(m[1], 8)), fields[4])
+        inside = path == point or path.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= longest:
+            found, longest = kind, len(point)
+    return found
+
+
+_OCTAL = re.compile(r"\\([0-7]{3})")  # mountinfo writes a space in a mount point as \040

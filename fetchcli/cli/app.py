@@ -89,6 +89,7 @@ def fetch(
     max_failures: o.MaxFailures = None,
     dry_run: o.DryRun = False,
     metrics: o.Metrics = None,
+    metrics_labels: o.MetricsLabels = None,
     merge: o.Merge = False,
     version: o.Version = False,
     help: o.Help = False,

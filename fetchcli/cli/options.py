@@ -414,6 +414,17 @@ Metrics = Annotated[
         rich_help_panel=UNATTENDED,
     ),
 ]
+MetricsLabels = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--metrics-label",
+        metavar="KEY=VALUE",
+        help="Add this label to every series of --metrics (repeatable; an empty VALUE drops "
+        "it). By default run=<FILE's name without .prom>, and shard=<I> with --shard, so that "
+        "runs' files never collide in one node_exporter.",
+        rich_help_panel=UNATTENDED,
+    ),
+]
 Merge = Annotated[
     bool,
     typer.Option(

@@ -171,8 +171,8 @@ def test_signal_keeps_state_and_failed_out(server: TestServer, tmp_path, signum:
     stored = sqlite3.connect(state).execute("SELECT url, status FROM urls").fetchall()
     assert sorted(stored) == [(urls[1], 200), (urls[2], 404)]
     assert failed.read_text() == f"# http 404: Not Found\n{urls[2]}\n"
-    assert "\nfetchcli_run_interrupted 1.0\n" in metrics.read_text()
-    assert 'fetchcli_urls_total{result="failed"} 1.0' in metrics.read_text()
+    assert '\nfetchcli_run_interrupted{run="m"} 1.0\n' in metrics.read_text()
+    assert 'fetchcli_urls{result="failed",run="m"} 1.0' in metrics.read_text()
 
 
 def test_killed_run_leaves_a_usable_state_file(server: TestServer, tmp_path) -> None:

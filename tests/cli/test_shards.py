@@ -109,20 +109,29 @@ def test_merge_writes_failed_out_metrics_and_table_as_one_run(
     _run("--merge", *files, "--failed-out", str(merged_failed), "--metrics", str(merged_metrics))
     _run(str(listing), "--failed-out", str(one_failed), "--metrics", str(one_metrics))
     assert merged_failed.read_text() == one_failed.read_text()
-    assert _counters(merged_metrics) == _counters(one_metrics)
+    assert _counts(merged_metrics) == _counts(one_metrics)
+    assert {"run": "merged"} in _label_sets(merged_metrics)  # the merge's own series
     table = _run("--merge", *files, "-f", "table", "--no-progress")
     assert table.stdout.decode().count("\n") > 120
     assert b"not a url" in table.stdout
 
 
-def _counters(path: Path) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+def _counts(path: Path) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """The run's counts, without the file's `run` label, which names the file (when and how
+    long are each run's own)."""
     values = {}
     for family in text_string_to_metric_families(path.read_text()):
-        if family.type != "counter":
+        if family.type != "gauge" or family.name.endswith(("_seconds", "_interrupted")):
             continue
         for sample in family.samples:
-            values[sample.name, tuple(sorted(sample.labels.items()))] = sample.value
+            labels = tuple(sorted((k, v) for k, v in sample.labels.items() if k != "run"))
+            values[sample.name, labels] = sample.value
     return values
+
+
+def _label_sets(path: Path) -> list[dict[str, str]]:
+    families = text_string_to_metric_families(path.read_text())
+    return [sample.labels for family in families for sample in family.samples]
 
 
 def test_a_shard_run_again_fetches_only_its_rest(server: TestServer, tmp_path: Path) -> None:

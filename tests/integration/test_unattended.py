@@ -131,14 +131,15 @@ def test_metrics_file_parses_as_prometheus(run_cli, server, tmp_path) -> None:
         for family in families.values()
         for s in family.samples
     }
-    assert samples[("fetchcli_urls_total", (("result", "ok"),))] == 1
-    assert samples[("fetchcli_urls_total", (("result", "failed"),))] == 2
-    assert samples[("fetchcli_errors_total", (("kind", "connect"),))] == 1
-    assert samples[("fetchcli_responses_total", (("code", "404"),))] == 1
-    assert samples[("fetchcli_request_duration_seconds_count", ())] == 3
+    run = ("run", "fetchcli")  # the file's name: each run's series are its own
+    assert samples[("fetchcli_urls", (("result", "ok"), run))] == 1
+    assert samples[("fetchcli_urls", (("result", "failed"), run))] == 2
+    assert samples[("fetchcli_errors", (("kind", "connect"), run))] == 1
+    assert samples[("fetchcli_responses", (("code", "404"), run))] == 1
+    assert samples[("fetchcli_request_duration_seconds_count", (run,))] == 3
     assert families["fetchcli_request_duration_seconds"].type == "histogram"
-    assert samples[("fetchcli_run_duration_seconds", ())] > 0
-    assert samples[("fetchcli_last_run_timestamp_seconds", ())] > 1.7e9
+    assert samples[("fetchcli_run_duration_seconds", (run,))] > 0
+    assert samples[("fetchcli_last_run_timestamp_seconds", (run,))] > 1.7e9
 
 
 def test_summary_has_latency_percentiles(run_cli, server) -> None:
