@@ -138,26 +138,57 @@ def _fit(cell: str, width: int, column: int) -> str:
 
 
 def shorten_middle(url: str, width: int) -> str:
-    """A URL cut to `width` in the middle: it keeps its start (scheme and host) and its end
-    (the last path segment and the query), which tell rows apart.
+    """A URL cut to `width` in the middle: it keeps its origin (scheme, host and port) and its
+    end (the last path segment and the query), which tell rows apart.
+
+    The path's middle goes first; then the scheme (and any user:****@), when keeping it would
+    leave the end fewer than 8 characters; the host and port are cut only when they alone do
+    not fit.
 
     >>> shorten_middle("https://example.com/a/very/long/path/to/page.html?x=1", 36)
     'https://example.com/a/…page.html?x=1'
+    >>> shorten_middle("http://127.0.0.1:8080/a/long/path/page?n=12", 24)
+    '127.0.0.1:8080/…age?n=12'
     """
     if cell_len(url) <= width:
         return url
-    if not url.isascii():  # wide characters: cut at the end, by cells
+    if width <= 1:
+        return "…"[:width]
+    if not url.isascii():  # wide characters: cut at the end, by cells (the origin comes first)
         return set_cell_size(url, width - 1) + "…"
     room = width - 1
-    host_end = url.find("/", url.find("//") + 2)
-    head = len(url) if host_end < 0 else host_end + 1
-    tail = len(url) - max(url.rfind("/"), head - 1) - 1
-    if head + tail > room:  # the two ends alone are too long: share the room between them
-        tail = min(tail, max(room - head, room // 2))
-        head = room - tail
-    else:
-        head = room - tail  # the rest goes to the start of the path
-    return url[:head] + "…" + url[len(url) - tail :]
+    host, origin_end = _origin(url)
+    end = len(url) - max(url.rfind("/") + 1, origin_end)
+    for start, least in ((0, min(end, _LEAST_END)), (host, 0)):
+        text = url[start:]
+        if len(text) <= width:
+            return text
+        head = origin_end - start + url.startswith("/", origin_end)
+        if start == host and origin_end - start <= room:
+            head = min(head, room)  # `host:port…` at the least
+        if head + end <= room:  # the path's middle goes
+            return text[: room - end] + "…" + text[len(text) - end :]
+        if head + least <= room:  # the end is cut too, from its start
+            return text[:head] + "…" + text[len(text) - (room - head) :]
+    origin = url[host:origin_end] or url
+    keep_end = room // 2  # the port is at the end of it
+    return origin[: room - keep_end] + "…" + origin[len(origin) - keep_end :]
+
+
+_LEAST_END = 8  # the scheme goes rather than leave less of the URL's end than this
+
+
+def _origin(url: str) -> tuple[int, int]:
+    """Where the host starts (after `scheme://` and `user:****@`) and where the port ends.
+
+    >>> _origin("https://u:****@example.com:8443/a?b"), _origin("not a url")
+    ((15, 31), (0, 9))
+    """
+    scheme = url.find("://")
+    start = scheme + 3 if scheme >= 0 else 0
+    stops = [i for i in (url.find(c, start) for c in "/?#") if i >= 0]
+    origin_end = min(stops, default=len(url))
+    return url.rfind("@", start, origin_end) + 1 or start, origin_end
 
 
 def _line(cells: Sequence[str], bar: str) -> str:
