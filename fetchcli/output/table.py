@@ -30,6 +30,7 @@ class Row:
 
     cells: tuple[str, ...]
     status_style: str
+    failed: bool = False  # its Snippet cell holds why it failed
 
 
 def table_row(number: int, result: Result, record: Record) -> Row:
@@ -51,7 +52,7 @@ def table_row(number: int, result: Result, record: Record) -> Row:
         # A failure has no snippet to show, so the column says why it failed.
         record["snippet"] or (record["error"] or {}).get("message") or "",
     )
-    return Row(cells, style)
+    return Row(cells, style, failed=result.error is not None)
 
 
 def render_results(results: Sequence[Result], *, width: int, color: bool) -> str:
@@ -81,24 +82,35 @@ def layout(rows: Sequence[Row], width: int) -> tuple[list[int], list[int]]:
 
     The URL has priority. #, URL, Status, Time and Size come first, each as wide as its widest
     cell; past the width, Status shrinks, then the URL (cut in the middle, see shorten_middle).
-    Type and Snippet then take what is left, if it is enough for them to say something.
+    When a row failed, the Snippet column, which holds its reason, is one of them: it keeps 22
+    columns (`read timeout after 10s`) while the URL gives way to 24 and then Size goes. Type,
+    and the Snippet when nothing failed, then take what is left, if it is enough to say
+    something.
     """
     natural = [cell_len(h) for h in HEADERS]
     for row in rows:
         for column, cell in enumerate(row.cells):
             if len(cell) > natural[column] or not cell.isascii():
                 natural[column] = max(natural[column], cell_len(cell))
-    widths = {c: min(natural[c], _CAPS.get(c, natural[c])) for c in _ESSENTIAL}
-    for column, floor in _SQUEEZE:
+    reasons = [max(cell_len(row.cells[_SNIPPET]), 7) for row in rows if row.failed]
+    essential = (*_ESSENTIAL, _SNIPPET) if reasons else _ESSENTIAL
+    widths = {c: min(natural[c], _CAPS.get(c, natural[c])) for c in essential}
+    for column, floor in _SQUEEZE_WITH_REASONS if reasons else _SQUEEZE:
         excess = _table_width(widths) - width
         if excess <= 0:
             break
+        if column == _SNIPPET and floor is not None:
+            floor = min(floor, max(reasons))  # no room held for snippets beyond the reasons
         if column in widths:
             if floor is None:
                 del widths[column]
             else:
                 widths[column] = max(min(widths[column], floor), widths[column] - excess)
+    if 1 in widths:  # room left by a column that went: back to the URL, if it was cut
+        widths[1] = min(natural[1], widths[1] + max(0, width - _table_width(widths)))
     for column, floor in _OPTIONAL:
+        if column in widths:
+            continue
         room = width - _table_width(widths) - 3
         wanted = min(natural[column], _CAPS.get(column, natural[column]))
         if room >= min(wanted, floor):
@@ -108,6 +120,7 @@ def layout(rows: Sequence[Row], width: int) -> tuple[list[int], list[int]]:
 
 
 _ESSENTIAL = (0, 1, 2, 3, 4)  # #, URL, Status, Time, Size
+_SNIPPET = 6
 # Past the width, in order: (column, the width it may shrink to; None: it goes).
 _SQUEEZE: tuple[tuple[int, int | None], ...] = (
     (2, 12),  # Status: `404 Not Fou…`, and an error kind whole (`200 protocol`)
@@ -117,7 +130,22 @@ _SQUEEZE: tuple[tuple[int, int | None], ...] = (
     (3, None),  # Time
     (4, None),  # Size
 )
-_OPTIONAL = ((5, 10), (6, 16))  # Type, Snippet: (column, the least worth showing)
+# The same when a row failed, with the Snippet column (its reason) among them. A URL cut to 24
+# still tells rows apart (host and port are kept); a failed row has no size to show.
+_SQUEEZE_WITH_REASONS: tuple[tuple[int, int | None], ...] = (
+    (2, 12),
+    (_SNIPPET, 32),
+    (1, 40),
+    (2, 7),
+    (_SNIPPET, 22),  # `connection refused`, `read timeout after 10s` whole
+    (1, 24),
+    (4, None),  # Size
+    (1, 16),
+    (_SNIPPET, 12),
+    (3, None),  # Time
+    (_SNIPPET, None),
+)
+_OPTIONAL = ((5, 10), (_SNIPPET, 16))  # Type, Snippet: (column, the least worth showing)
 
 
 def _table_width(widths: dict[int, int]) -> int:
@@ -125,7 +153,9 @@ def _table_width(widths: dict[int, int]) -> int:
 
 
 def _style(column: int, row: Row) -> str:
-    return row.status_style if column == 2 else "dim" if column == 6 else ""
+    if column == _SNIPPET:
+        return "red" if row.failed else "dim"
+    return row.status_style if column == 2 else ""
 
 
 def _fit(cell: str, width: int, column: int) -> str:

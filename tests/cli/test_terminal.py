@@ -1,11 +1,12 @@
 """What a person sees at a terminal, read off a VT100 emulator (pyte) fed by a real pseudo-
-terminal: the table fits 80 and 120 columns, progress leaves nothing behind, JSON lines start
-clean."""
+terminal: the table fits 80 and 120 columns and says why a URL failed, progress leaves nothing
+behind, JSON lines start clean."""
 
 from __future__ import annotations
 
 import fcntl
 import os
+import socket
 import struct
 import subprocess
 import sys
@@ -96,3 +97,27 @@ def test_json_lines_at_a_terminal_start_clean(server: TestServer) -> None:
     assert len(records) == 6
     assert all(line.startswith('{"line": null') for line in records)
     assert not any(" done · " in line for line in screen.lines)
+
+
+def _refused_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}/"
+
+
+def test_a_failed_row_says_why_at_80_columns(server: TestServer) -> None:
+    """At 80 columns a refused connection and a read timeout show their reasons where the
+    snippet would be; the rows that succeeded keep theirs, and every URL keeps host and port."""
+    refused = _refused_url()
+    urls = [*_urls(server, 2), refused, f"{server.url}/hang", *_urls(server, 2)]
+    screen = run_in_terminal(*urls, "-t", "1", columns=80)
+    table = [line for line in screen.lines if line and line[0] in "┏┃┡│└"]
+    assert all(len(line) <= 80 for line in table)
+    rows = [line for line in table if line.startswith("│")]
+    assert len(rows) == 6
+    assert "connect" in rows[2] and "connection refused" in rows[2]
+    assert refused.split("//")[1] in rows[2]  # 127.0.0.1:PORT/
+    assert "timeout" in rows[3] and "read timeout after 1s" in rows[3]
+    host = server.url.split("//")[1]
+    for row in (rows[0], rows[1], rows[4], rows[5]):
+        assert "200 OK" in row and "hello world" in row and host in row
