@@ -109,6 +109,8 @@ def filtered(
 def _counted(found: Iterable[Target], meter: InputMeter) -> Iterator[Target]:
     for target in found:
         meter.targets += 1
+        # Every byte read: this is the last target (the next pull would only find the end).
+        meter.complete = meter.total_bytes is not None and meter.read_bytes >= meter.total_bytes
         yield target
     meter.complete = True
 

@@ -172,3 +172,16 @@ def test_the_meter_knows_the_total_once_the_input_is_read(tmp_path: Path) -> Non
     assert not meter.complete
     assert len(list(found)) == 29
     assert meter.complete and meter.targets == 30
+
+
+def test_the_meter_is_complete_as_the_last_line_is_handed_on(tmp_path: Path) -> None:
+    """With every byte of a file read, the last target already says the total is known (a
+    run pulls the next one only when a slot frees, which may be at the very end)."""
+    urls = tmp_path / "urls"
+    urls.write_text("https://a.test/1\nhttps://a.test/2\n")
+    meter = InputMeter()
+    found = targets(config_from([str(urls)], {}), io.BytesIO(), meter=meter)
+    next(found)
+    assert not meter.complete
+    next(found)
+    assert meter.complete and meter.targets == 2
