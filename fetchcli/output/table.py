@@ -49,8 +49,8 @@ def table_row(number: int, result: Result, record: Record) -> Row:
         f"{result.elapsed:.2f}s" if result.attempts else "",
         decimal(result.bytes) if result.status is not None else "",
         mime,
-        # A failure has no snippet to show, so the column says why it failed.
-        record["snippet"] or (record["error"] or {}).get("message") or "",
+        # A failed row says why in the column, even when a part of its body came.
+        record["error"]["message"] if record["error"] else record["snippet"] or "",
     )
     return Row(cells, style, failed=result.error is not None)
 
@@ -82,41 +82,50 @@ def layout(rows: Sequence[Row], width: int) -> tuple[list[int], list[int]]:
 
     The URL has priority. #, URL, Status, Time and Size come first, each as wide as its widest
     cell; past the width, Status shrinks, then the URL (cut in the middle, see shorten_middle).
-    When a row failed, the Snippet column, which holds its reason, is one of them: it keeps 22
-    columns (`read timeout after 10s`) while the URL gives way to 24 and then Size goes. Type,
-    and the Snippet when nothing failed, then take what is left, if it is enough to say
-    something.
+    When a row failed, the Snippet column is one of them too, as wide as the longest reason:
+    it keeps 22 columns (`read timeout after 10s`) while the URL gives way to 24, and then
+    Size goes. Type, then the snippets, take what is left, if it is enough to say something.
     """
     natural = [cell_len(h) for h in HEADERS]
     for row in rows:
         for column, cell in enumerate(row.cells):
             if len(cell) > natural[column] or not cell.isascii():
                 natural[column] = max(natural[column], cell_len(cell))
-    reasons = [max(cell_len(row.cells[_SNIPPET]), 7) for row in rows if row.failed]
-    essential = (*_ESSENTIAL, _SNIPPET) if reasons else _ESSENTIAL
-    widths = {c: min(natural[c], _CAPS.get(c, natural[c])) for c in essential}
-    for column, floor in _SQUEEZE_WITH_REASONS if reasons else _SQUEEZE:
+    widths = {c: min(natural[c], _CAPS.get(c, natural[c])) for c in _ESSENTIAL}
+    reasons = [cell_len(row.cells[_SNIPPET]) for row in rows if row.failed]
+    if reasons:  # room for the reasons, not for the longest snippet
+        widths[_SNIPPET] = max(*reasons, cell_len(HEADERS[_SNIPPET]))
+    _squeeze(widths, _SQUEEZE_WITH_REASONS if reasons else _SQUEEZE, width)
+    _grow(widths, 1, natural[1], width)  # room left by a column that went: the URL's again
+    for column, floor in _OPTIONAL:
+        wanted = min(natural[column], _CAPS.get(column, natural[column]))
+        room = width - _table_width(widths) - 3
+        if column in widths:
+            _grow(widths, column, wanted, width)
+        elif room >= min(wanted, floor):
+            widths[column] = min(wanted, room)
+    columns = sorted(widths)
+    return columns, [widths[c] for c in columns]
+
+
+def _squeeze(widths: dict[int, int], order: Sequence[tuple[int, int | None]], width: int) -> None:
+    """Narrow the columns, in `order`, each to its floor at most, until the table fits."""
+    for column, floor in order:
         excess = _table_width(widths) - width
         if excess <= 0:
-            break
-        if column == _SNIPPET and floor is not None:
-            floor = min(floor, max(reasons))  # no room held for snippets beyond the reasons
+            return
         if column in widths:
             if floor is None:
                 del widths[column]
             else:
                 widths[column] = max(min(widths[column], floor), widths[column] - excess)
-    if 1 in widths:  # room left by a column that went: back to the URL, if it was cut
-        widths[1] = min(natural[1], widths[1] + max(0, width - _table_width(widths)))
-    for column, floor in _OPTIONAL:
-        if column in widths:
-            continue
-        room = width - _table_width(widths) - 3
-        wanted = min(natural[column], _CAPS.get(column, natural[column]))
-        if room >= min(wanted, floor):
-            widths[column] = min(wanted, room)
-    columns = sorted(widths)
-    return columns, [widths[c] for c in columns]
+
+
+def _grow(widths: dict[int, int], column: int, wanted: int, width: int) -> None:
+    """Widen a shown column towards `wanted` with the room the table has left."""
+    if column in widths:
+        room = max(0, width - _table_width(widths))
+        widths[column] = max(widths[column], min(wanted, widths[column] + room))
 
 
 _ESSENTIAL = (0, 1, 2, 3, 4)  # #, URL, Status, Time, Size

@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.cells import cell_len
 
-from fetchcli.output.table import HEADERS, Row, render_table
+from fetchcli.models import ErrorInfo, ErrorKind, Result, Target
+from fetchcli.output.table import HEADERS, Row, render_table, table_row
 
 _LONG = "https://www.example.org/a-rather-long/path/to/somewhere/deep/inside/the/site?n="
 
@@ -57,6 +58,30 @@ def test_no_snippet_is_held_back_for_short_reasons() -> None:
     lines = list(render_table(rows, width=80, color=False))
     widths = [len(cell) - 2 for cell in lines[1].strip("┃").split("┃")]
     assert widths[-1] == len("name not found")
+
+
+def test_a_failure_after_part_of_the_body_still_says_why() -> None:
+    """A body cut short has a snippet, but its row shows the reason it failed instead."""
+    message = "server closed the connection before the end of the body"
+    result = Result(
+        Target("http://a.test/short", "-", 1),
+        status=200,
+        reason="OK",
+        snippet="aaaaaaaaaa",
+        error=ErrorInfo(ErrorKind.PROTOCOL, message),
+    )
+    row = table_row(1, result, result.to_record())
+    assert row.failed and row.cells[2] == "200 protocol" and row.cells[6] == message
+
+
+def test_at_a_wide_terminal_a_long_reason_and_then_the_snippets_get_room() -> None:
+    """At 200 columns the reason is whole, Type is back, and the snippets fill what is left."""
+    message = "server closed the connection before the end of the body"
+    rows = [_ok(1, "x" * 80), _failed(2, "protocol", message)]
+    lines = list(render_table(rows, width=200, color=False))
+    assert message in lines[4]
+    assert _header(lines)[-2:] == ["Type", "Snippet"]
+    assert all(cell_len(line) == 200 for line in lines)
 
 
 _CELL = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x4E10), max_size=90)
