@@ -83,6 +83,7 @@ class _Run:
             streams.stderr,
             is_terminal=streams.stderr_isatty,
             progress=config.output.progress and not streaming_here,
+            no_color=streams.no_color,
         )
         self.meter = sources.InputMeter()
         self.reporter.follow(self.meter)

@@ -1,7 +1,8 @@
 """The process's standard streams and what kind of thing each one is, injectable for tests.
 
-Defaults that depend on a terminal (table or jsonl, progress bar, reading stdin) are decided
-from a Streams object, never from `sys` directly, so tests set them without a pty.
+Defaults that depend on a terminal (table or jsonl, progress bar, colours, reading stdin) are
+decided from a Streams object, never from `sys` or `os.environ` directly, so tests set them
+without a pty.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ class Streams:
     stdin_blocks: bool = False  # a pipe or terminal: read it in a thread, never on the loop
     width: int | None = None  # columns for the table: the terminal's, or COLUMNS when piped
     same_terminal: bool = False  # stdout and stderr are one terminal: their lines interleave
+    stdout_to_file: bool = False  # a regular file or /dev/null: none of it reaches a screen
+    no_color: bool = False  # NO_COLOR is set and not empty (https://no-color.org)
 
     @classmethod
     def from_sys(cls) -> Streams:
@@ -80,6 +83,8 @@ class Streams:
             stdin_blocks=stdin_blocks,
             width=_columns(sys.stdout.fileno() if stdout_isatty else None, os.environ),
             same_terminal=stdout_isatty and sys.stderr.isatty() and _same_device(1, 2),
+            stdout_to_file=_reaches_no_screen(sys.stdout.fileno()),
+            no_color=_no_color(os.environ),
         )
 
 
@@ -110,3 +115,24 @@ def _same_device(first: int, second: int) -> bool:
         return os.fstat(first).st_rdev == os.fstat(second).st_rdev
     except OSError:
         return False
+
+
+def _reaches_no_screen(fd: int) -> bool:
+    """A regular file or /dev/null: what is written there is seen by no one at a terminal (a
+    pipe's reader may well write to one)."""
+    try:
+        mode = os.fstat(fd)
+        if stat.S_ISREG(mode.st_mode):
+            return True
+        return stat.S_ISCHR(mode.st_mode) and mode.st_rdev == os.stat(os.devnull).st_rdev
+    except OSError:
+        return False
+
+
+def _no_color(environ: Mapping[str, str]) -> bool:
+    """NO_COLOR present and not empty turns colours off, whatever its value.
+
+    >>> _no_color({"NO_COLOR": "1"}), _no_color({"NO_COLOR": ""}), _no_color({})
+    (True, False, False)
+    """
+    return environ.get("NO_COLOR", "") != ""

@@ -94,6 +94,7 @@ def run_cli() -> RunCli:
         stdout_isatty: bool = False,
         stderr_isatty: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
+        **facts: bool,  # more Streams facts: same_terminal, stdout_to_file, no_color
     ) -> CliResult:
         stdout, stderr = io.BytesIO(), io.StringIO()
         streams = Streams(
@@ -104,6 +105,7 @@ def run_cli() -> RunCli:
             stdout_isatty=stdout_isatty,
             stderr_isatty=stderr_isatty,
             width=120 if stdout_isatty else None,
+            **facts,
         )
         code = main(list(args), streams, transport=transport)
         result = CliResult(code, stdout.getvalue(), stderr.getvalue(), _records(stdout.getvalue()))

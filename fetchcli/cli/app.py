@@ -115,12 +115,19 @@ def build_config(params: dict[str, Any], streams: Streams) -> Config:
     if options["format"] is None:
         options["format"] = Format.TABLE if streams.stdout_isatty else Format.JSONL
     if options["progress"] is None:
-        options["progress"] = streams.stderr_isatty
+        options["progress"] = progress_by_default(streams)
     options["data"] = _read_data(options["data"])
     try:
         return config_from(sources, options)
     except OptionError as exc:
         raise UsageError(str(exc)) from None
+
+
+def progress_by_default(streams: Streams) -> bool:
+    """Progress only where no other program's output can interleave with it: stderr is a
+    terminal, and stdout is that same terminal (records pause the line) or reaches no screen.
+    Stdout to a pipe (`| jq`) or another terminal: the reader's lines would cross it."""
+    return streams.stderr_isatty and (streams.same_terminal or streams.stdout_to_file)
 
 
 def _read_data(data: str | None) -> bytes | None:

@@ -345,7 +345,9 @@ Progress = Annotated[
     bool | None,
     typer.Option(
         "--progress/--no-progress",
-        help="(default: on when stderr is a terminal)",
+        help="A progress line on stderr. (default: on when stderr is a terminal and stdout is "
+        "that terminal, a file or /dev/null; off when stdout is a pipe, whose reader may write "
+        "to the same screen)",
         show_default=False,
         rich_help_panel=OUTPUT,
     ),

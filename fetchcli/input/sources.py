@@ -54,11 +54,13 @@ def input_blocks(sources: Iterable[str], stdin_blocks: bool) -> bool:
 @dataclass(slots=True)
 class InputMeter:
     """How far through its input a run is: bytes read of the total (known when every source
-    is a file or an argument, not a pipe), and targets handed on after the filters."""
+    is a file or an argument, not a pipe), and targets handed on after the filters; once
+    `complete`, the input has been read to its end and `targets` is the run's exact total."""
 
     total_bytes: int | None = None
     read_bytes: int = 0
     targets: int = 0
+    complete: bool = False
 
     @property
     def fraction(self) -> float | None:
@@ -107,7 +109,10 @@ def filtered(
 def _counted(found: Iterable[Target], meter: InputMeter) -> Iterator[Target]:
     for target in found:
         meter.targets += 1
+        # Every byte read: this is the last target (the next pull would only find the end).
+        meter.complete = meter.total_bytes is not None and meter.read_bytes >= meter.total_bytes
         yield target
+    meter.complete = True
 
 
 def _input_size(sources: Iterable[str], stdin: LineInput) -> int | None:

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import TextIO
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.filesize import decimal
 from rich.text import Text
@@ -94,17 +95,22 @@ class Reporter:
         *,
         is_terminal: bool,
         progress: bool,
+        no_color: bool | None = None,
+        width: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.console = Console(
             file=stderr,
             force_terminal=is_terminal,
+            no_color=no_color,
+            width=width,  # None: the terminal's, as it is at each line
             highlight=False,
             markup=False,
             emoji=False,
             soft_wrap=True,
         )
         self._stderr = stderr
+        self._is_terminal = is_terminal
         self.progress = progress
         self._clock = clock
         self._started = clock()
@@ -166,26 +172,44 @@ class Reporter:
             self.refresh()
 
     def progress_text(self) -> str:
-        """`⠹ 1,234 done · 12 failed · 310/s · 45% · ETA 0:12 · 0:04`; the total and the ETA
-        only when the input's size is known (files, not pipes)."""
+        """`⠹ 1,234 done · 12 failed · 310/s · of 4,000 · ETA 0:09 · 0:04`: the total is exact
+        once the input has been read to its end, `of ~N` (estimated from the bytes read) while
+        a file is still being read, and absent while a pipe is."""
         elapsed = self._clock() - self._started
         rate = self._done / elapsed if elapsed > 0 else 0.0
         parts = [f"{_SPINNER[self._frame % len(_SPINNER)]} {self._done:,} done"]
         if self._failed:
             parts.append(f"{self._failed:,} failed")
         parts.append(f"{rate:,.0f}/s")
-        fraction = self._meter.fraction if self._meter is not None else None
-        if fraction and self._meter is not None and self._meter.targets and rate > 0:
-            total = max(self._done, round(self._meter.targets / fraction))
-            parts.append(f"of ~{total:,}")
-            parts.append(f"ETA {_clock_time((total - self._done) / rate)}")
+        total = self._total(rate)
+        if total is not None:
+            parts.append(total[0])
+            if rate > 0:
+                parts.append(f"ETA {_clock_time((total[1] - self._done) / rate)}")
         parts.append(_clock_time(elapsed))
         return " · ".join(parts)
 
+    def _total(self, rate: float) -> tuple[str, int] | None:
+        """`of 40` and 40 once the input is read; `of ~41` while it is, when that can be told."""
+        meter = self._meter
+        if meter is None:
+            return None
+        if meter.complete:
+            total = max(self._done, meter.targets)
+            return f"of {total:,}", total
+        fraction = meter.fraction
+        if not fraction or not meter.targets or rate <= 0:
+            return None
+        total = max(self._done, round(meter.targets / fraction))
+        return f"of ~{total:,}", total
+
     def line(self, text: str) -> None:
-        """A plain line on stderr (never markup), with the progress line kept below it."""
+        """A plain line on stderr (never markup), with the progress line kept below it; at a
+        terminal, wrapped to its width at spaces (see wrap_line)."""
+        lines = wrap_line(text, self.console.width) if self._is_terminal else [text]
         with self.paused():
-            self.console.print(Text(text), soft_wrap=True)
+            for line in lines:
+                self.console.print(Text(line), soft_wrap=True)
 
     def warning(self, text: str) -> None:
         self.line(f"fetchcli: warning: {text}")
@@ -195,6 +219,50 @@ class Reporter:
 
 
 _SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+_INDENT = "  "
+
+
+def wrap_line(text: str, width: int) -> list[str]:
+    """A long stderr line as lines of at most `width` cells, broken at its ` · ` separators
+    where it can be and else at spaces, never inside a word (a word wider than the terminal
+    gets a line of its own); the lines after the first are indented.
+
+    >>> wrap_line("fetchcli: 9 ok, 0 failed · 1.2 kB in 0.46s · 19.5 req/s", 44)
+    ['fetchcli: 9 ok, 0 failed · 1.2 kB in 0.46s', '  · 19.5 req/s']
+    >>> wrap_line("fetchcli: warning: a long warning about a thing", 24)
+    ['fetchcli: warning: a', '  long warning about a', '  thing']
+    """
+    if cell_len(text) <= width:
+        return [text]
+    return [line for part in _at_separators(text, width) for line in _at_spaces(part, width)]
+
+
+def _at_separators(text: str, width: int) -> list[str]:
+    first, *rest = text.split(" · ")
+    lines = [first]
+    for part in rest:
+        joined = f"{lines[-1]} · {part}"
+        if cell_len(joined) <= width:
+            lines[-1] = joined
+        else:
+            lines.append(f"{_INDENT}· {part}")
+    return lines
+
+
+def _at_spaces(line: str, width: int) -> list[str]:
+    if cell_len(line) <= width:
+        return [line]
+    body = line.lstrip(" ")
+    indent = line[: len(line) - len(body)] + _INDENT
+    first, *words = body.split(" ")
+    lines = [line[: len(line) - len(body)] + first]
+    for word in words:
+        joined = f"{lines[-1]} {word}"
+        if cell_len(joined) <= width:
+            lines[-1] = joined
+        else:
+            lines.append(indent + word)
+    return lines
 
 
 def _clock_time(seconds: float) -> str:

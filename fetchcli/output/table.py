@@ -30,6 +30,7 @@ class Row:
 
     cells: tuple[str, ...]
     status_style: str
+    failed: bool = False  # its Snippet cell holds why it failed
 
 
 def table_row(number: int, result: Result, record: Record) -> Row:
@@ -48,10 +49,10 @@ def table_row(number: int, result: Result, record: Record) -> Row:
         f"{result.elapsed:.2f}s" if result.attempts else "",
         decimal(result.bytes) if result.status is not None else "",
         mime,
-        # A failure has no snippet to show, so the column says why it failed.
-        record["snippet"] or (record["error"] or {}).get("message") or "",
+        # A failed row says why in the column, even when a part of its body came.
+        record["error"]["message"] if record["error"] else record["snippet"] or "",
     )
-    return Row(cells, style)
+    return Row(cells, style, failed=result.error is not None)
 
 
 def render_results(results: Sequence[Result], *, width: int, color: bool) -> str:
@@ -81,7 +82,9 @@ def layout(rows: Sequence[Row], width: int) -> tuple[list[int], list[int]]:
 
     The URL has priority. #, URL, Status, Time and Size come first, each as wide as its widest
     cell; past the width, Status shrinks, then the URL (cut in the middle, see shorten_middle).
-    Type and Snippet then take what is left, if it is enough for them to say something.
+    When a row failed, the Snippet column is one of them too, as wide as the longest reason:
+    it keeps 22 columns (`read timeout after 10s`) while the URL gives way to 24, and then
+    Size goes. Type, then the snippets, take what is left, if it is enough to say something.
     """
     natural = [cell_len(h) for h in HEADERS]
     for row in rows:
@@ -89,25 +92,44 @@ def layout(rows: Sequence[Row], width: int) -> tuple[list[int], list[int]]:
             if len(cell) > natural[column] or not cell.isascii():
                 natural[column] = max(natural[column], cell_len(cell))
     widths = {c: min(natural[c], _CAPS.get(c, natural[c])) for c in _ESSENTIAL}
-    for column, floor in _SQUEEZE:
-        excess = _table_width(widths) - width
-        if excess <= 0:
-            break
-        if column in widths:
-            if floor is None:
-                del widths[column]
-            else:
-                widths[column] = max(min(widths[column], floor), widths[column] - excess)
+    reasons = [cell_len(row.cells[_SNIPPET]) for row in rows if row.failed]
+    if reasons:  # room for the reasons, not for the longest snippet
+        widths[_SNIPPET] = max(*reasons, cell_len(HEADERS[_SNIPPET]))
+    _squeeze(widths, _SQUEEZE_WITH_REASONS if reasons else _SQUEEZE, width)
+    _grow(widths, 1, natural[1], width)  # room left by a column that went: the URL's again
     for column, floor in _OPTIONAL:
-        room = width - _table_width(widths) - 3
         wanted = min(natural[column], _CAPS.get(column, natural[column]))
-        if room >= min(wanted, floor):
+        room = width - _table_width(widths) - 3
+        if column in widths:
+            _grow(widths, column, wanted, width)
+        elif room >= min(wanted, floor):
             widths[column] = min(wanted, room)
     columns = sorted(widths)
     return columns, [widths[c] for c in columns]
 
 
+def _squeeze(widths: dict[int, int], order: Sequence[tuple[int, int | None]], width: int) -> None:
+    """Narrow the columns, in `order`, each to its floor at most, until the table fits."""
+    for column, floor in order:
+        excess = _table_width(widths) - width
+        if excess <= 0:
+            return
+        if column in widths:
+            if floor is None:
+                del widths[column]
+            else:
+                widths[column] = max(min(widths[column], floor), widths[column] - excess)
+
+
+def _grow(widths: dict[int, int], column: int, wanted: int, width: int) -> None:
+    """Widen a shown column towards `wanted` with the room the table has left."""
+    if column in widths:
+        room = max(0, width - _table_width(widths))
+        widths[column] = max(widths[column], min(wanted, widths[column] + room))
+
+
 _ESSENTIAL = (0, 1, 2, 3, 4)  # #, URL, Status, Time, Size
+_SNIPPET = 6
 # Past the width, in order: (column, the width it may shrink to; None: it goes).
 _SQUEEZE: tuple[tuple[int, int | None], ...] = (
     (2, 12),  # Status: `404 Not Fou…`, and an error kind whole (`200 protocol`)
@@ -117,7 +139,22 @@ _SQUEEZE: tuple[tuple[int, int | None], ...] = (
     (3, None),  # Time
     (4, None),  # Size
 )
-_OPTIONAL = ((5, 10), (6, 16))  # Type, Snippet: (column, the least worth showing)
+# The same when a row failed, with the Snippet column (its reason) among them. A URL cut to 24
+# still tells rows apart (host and port are kept); a failed row has no size to show.
+_SQUEEZE_WITH_REASONS: tuple[tuple[int, int | None], ...] = (
+    (2, 12),
+    (_SNIPPET, 32),
+    (1, 40),
+    (2, 7),
+    (_SNIPPET, 22),  # `connection refused`, `read timeout after 10s` whole
+    (1, 24),
+    (4, None),  # Size
+    (1, 16),
+    (_SNIPPET, 12),
+    (3, None),  # Time
+    (_SNIPPET, None),
+)
+_OPTIONAL = ((5, 10), (_SNIPPET, 16))  # Type, Snippet: (column, the least worth showing)
 
 
 def _table_width(widths: dict[int, int]) -> int:
@@ -125,7 +162,9 @@ def _table_width(widths: dict[int, int]) -> int:
 
 
 def _style(column: int, row: Row) -> str:
-    return row.status_style if column == 2 else "dim" if column == 6 else ""
+    if column == _SNIPPET:
+        return "red" if row.failed else "dim"
+    return row.status_style if column == 2 else ""
 
 
 def _fit(cell: str, width: int, column: int) -> str:
@@ -138,26 +177,57 @@ def _fit(cell: str, width: int, column: int) -> str:
 
 
 def shorten_middle(url: str, width: int) -> str:
-    """A URL cut to `width` in the middle: it keeps its start (scheme and host) and its end
-    (the last path segment and the query), which tell rows apart.
+    """A URL cut to `width` in the middle: it keeps its origin (scheme, host and port) and its
+    end (the last path segment and the query), which tell rows apart.
+
+    The path's middle goes first; then the scheme (and any user:****@), when keeping it would
+    leave the end fewer than 8 characters; the host and port are cut only when they alone do
+    not fit.
 
     >>> shorten_middle("https://example.com/a/very/long/path/to/page.html?x=1", 36)
     'https://example.com/a/…page.html?x=1'
+    >>> shorten_middle("http://127.0.0.1:8080/a/long/path/page?n=12", 24)
+    '127.0.0.1:8080/…age?n=12'
     """
     if cell_len(url) <= width:
         return url
-    if not url.isascii():  # wide characters: cut at the end, by cells
+    if width <= 1:
+        return "…"[:width]
+    if not url.isascii():  # wide characters: cut at the end, by cells (the origin comes first)
         return set_cell_size(url, width - 1) + "…"
     room = width - 1
-    host_end = url.find("/", url.find("//") + 2)
-    head = len(url) if host_end < 0 else host_end + 1
-    tail = len(url) - max(url.rfind("/"), head - 1) - 1
-    if head + tail > room:  # the two ends alone are too long: share the room between them
-        tail = min(tail, max(room - head, room // 2))
-        head = room - tail
-    else:
-        head = room - tail  # the rest goes to the start of the path
-    return url[:head] + "…" + url[len(url) - tail :]
+    host, origin_end = _origin(url)
+    end = len(url) - max(url.rfind("/") + 1, origin_end)
+    for start, least in ((0, min(end, _LEAST_END)), (host, 0)):
+        text = url[start:]
+        if len(text) <= width:
+            return text
+        head = origin_end - start + url.startswith("/", origin_end)
+        if start == host and origin_end - start <= room:
+            head = min(head, room)  # `host:port…` at the least
+        if head + end <= room:  # the path's middle goes
+            return text[: room - end] + "…" + text[len(text) - end :]
+        if head + least <= room:  # the end is cut too, from its start
+            return text[:head] + "…" + text[len(text) - (room - head) :]
+    origin = url[host:origin_end] or url
+    keep_end = room // 2  # the port is at the end of it
+    return origin[: room - keep_end] + "…" + origin[len(origin) - keep_end :]
+
+
+_LEAST_END = 8  # the scheme goes rather than leave less of the URL's end than this
+
+
+def _origin(url: str) -> tuple[int, int]:
+    """Where the host starts (after `scheme://` and `user:****@`) and where the port ends.
+
+    >>> _origin("https://u:****@example.com:8443/a?b"), _origin("not a url")
+    ((15, 31), (0, 9))
+    """
+    scheme = url.find("://")
+    start = scheme + 3 if scheme >= 0 else 0
+    stops = [i for i in (url.find(c, start) for c in "/?#") if i >= 0]
+    origin_end = min(stops, default=len(url))
+    return url.rfind("@", start, origin_end) + 1 or start, origin_end
 
 
 def _line(cells: Sequence[str], bar: str) -> str:

@@ -128,7 +128,7 @@ def _binary_guard(warn: Callable[[str], None]) -> Guard:
 
 def _table_shower(streams: Streams) -> Callable[[Sequence[Row]], None]:
     def show(rows: Sequence[Row]) -> None:
-        width, color = streams.width or TABLE_WIDTH, streams.stdout_isatty
+        width, color = streams.width or TABLE_WIDTH, streams.stdout_isatty and not streams.no_color
         for line in render_table(rows, width=width, color=color):
             streams.stdout.write(f"{line}\n".encode())
         streams.stdout.flush()

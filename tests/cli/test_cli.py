@@ -184,16 +184,52 @@ def test_insecure_warns(run_cli, transport) -> None:
 
 
 def test_progress_on_a_terminal_stderr_leaves_records_intact(run_cli, transport) -> None:
-    """With stderr a terminal the progress bar is on by default; stdout records are unaffected."""
+    """With stderr a terminal and stdout a file the progress bar is on by default; stdout
+    records are unaffected."""
     result = run_cli(
-        "https://ok.test/1", "https://ok.test/2", transport=transport, stderr_isatty=True
+        "https://ok.test/1",
+        "https://ok.test/2",
+        transport=transport,
+        stderr_isatty=True,
+        stdout_to_file=True,
     )
+    assert " done · " in result.stderr
     assert [r["status"] for r in result.records] == [200, 200]
     assert "2 ok, 0 failed" in result.stderr
     quiet = run_cli(
         "--no-progress", "-q", "https://ok.test/1", transport=transport, stderr_isatty=True
     )
     assert quiet.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("facts", "args", "drawn"),
+    [
+        ({"same_terminal": True}, (), True),  # records pause the line
+        ({"stdout_to_file": True}, (), True),  # > file, > /dev/null: nothing else on screen
+        ({}, (), False),  # | jq: the reader writes to the screen the line is on
+        ({}, ("--progress",), True),
+        ({"same_terminal": True}, ("--no-progress",), False),
+    ],
+)
+def test_progress_by_default_only_where_nothing_interleaves(
+    run_cli, transport, facts, args, drawn
+) -> None:
+    """At a terminal, progress is drawn by default only when stdout is that terminal or
+    reaches no screen; with stdout a pipe it takes --progress."""
+    result = run_cli(*args, "https://ok.test/1", transport=transport, stderr_isatty=True, **facts)
+    assert (" done · " in result.stderr) is drawn
+    assert "1 ok, 0 failed" in result.stderr
+
+
+def test_no_color_turns_the_tables_colours_off(run_cli, transport) -> None:
+    """NO_COLOR (non-empty): the table at a terminal has no escape at all; without it the
+    status is green."""
+    coloured = run_cli("https://ok.test/1", transport=transport, stdout_isatty=True)
+    assert "\x1b[32m200 OK" in coloured.stdout.decode()
+    plain = run_cli("https://ok.test/1", transport=transport, stdout_isatty=True, no_color=True)
+    assert "200 OK" in plain.stdout.decode()
+    assert "\x1b" not in plain.stdout.decode()
 
 
 def test_output_that_cannot_be_written_is_one_line(run_cli, transport) -> None:

@@ -45,9 +45,9 @@ def test_help_has_no_type_noise_and_no_broken_words() -> None:
 
 
 def test_columns_sets_the_table_width_when_piped(tmp_path) -> None:
-    """With stdout not a terminal, COLUMNS sets the table's width (here 60, not 120)."""
+    """With stdout not a terminal, COLUMNS sets the table's width (here 72, not 120)."""
     url = "http://127.0.0.1:9/" + "/".join(f"segment{n}" for n in range(12)) + "?query=last"
-    env = {**os.environ, "COLUMNS": "60"}
+    env = {**os.environ, "COLUMNS": "72"}
     done = subprocess.run(
         [sys.executable, "-m", "fetchcli", "-f", "table", "-t", "1", url],
         capture_output=True,
@@ -55,5 +55,6 @@ def test_columns_sets_the_table_width_when_piped(tmp_path) -> None:
         env=env,
     )
     table = done.stdout.splitlines()
-    assert len(table) == 5 and max(len(line) for line in table) <= 60
-    assert "…" in table[3] and "?query=last │" in table[3]  # the URL cut in its middle
+    assert len(table) == 5 and max(len(line) for line in table) <= 72
+    assert "127.0.0.1:9/…" in table[3] and "?query=last │" in table[3]  # cut in its middle
+    assert "connection refused" in table[3]

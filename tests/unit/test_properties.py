@@ -1,4 +1,5 @@
-"""Property-based: no input bytes crash the URL-list reader; sanitized text is always inert."""
+"""Property-based: no input bytes crash the URL-list reader; sanitized text is always inert;
+the table's URL shortening keeps host and port and never overflows its column."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 from fetchcli.input.sources import iter_lines
 from fetchcli.models import ErrorKind
 from fetchcli.net.snippet import clean_snippet
+from fetchcli.output.table import shorten_middle
 from fetchcli.sanitize import collapse_whitespace, mask_url, sanitize
 
 _FORBIDDEN = {chr(c) for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)]}
@@ -78,3 +80,39 @@ def test_masked_urls_never_show_the_password(password: str) -> None:
 def test_snippet_from_a_prefix_equals_the_snippet_of_the_whole(text: str, chars: int) -> None:
     """The snippet taken from a prefix is exactly the one the whole text would give."""
     assert clean_snippet(text, chars) == collapse_whitespace(sanitize(text))[:chars]
+
+
+_LABEL = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=12)
+_SEGMENT = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-._~%", max_size=15)
+
+
+@st.composite
+def _urls(draw: st.DrawFn) -> tuple[str, str, str]:
+    """A URL, its `scheme://host:port` and its end (last path segment and query)."""
+    scheme = draw(st.sampled_from(["http", "https"]))
+    host = ".".join(draw(st.lists(_LABEL, min_size=1, max_size=4)))
+    port = draw(st.one_of(st.none(), st.integers(min_value=1, max_value=65535)))
+    hostport = host if port is None else f"{host}:{port}"
+    segments = draw(st.lists(_SEGMENT, max_size=6))
+    query = draw(st.one_of(st.none(), st.text(alphabet="abcdefxyz0123456789=&", max_size=30)))
+    end = (segments[-1] if segments else "") + ("" if query is None else f"?{query}")
+    path = "/" + "/".join(segments) + ("" if query is None else f"?{query}")
+    return f"{scheme}://{hostport}{path}", hostport, end
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_urls(), st.integers(min_value=0, max_value=140))
+def test_a_shortened_url_keeps_its_host_and_port(parts: tuple[str, str, str], width: int) -> None:
+    """A URL cut for the table never exceeds its column and keeps host and port whole whenever
+    they fit, so URLs differing by port never look alike; the scheme too, when it leaves room
+    for the end (8 characters of it)."""
+    url, hostport, end = parts
+    shown = shorten_middle(url, width)
+    assert len(shown) <= width
+    if width > len(hostport):
+        assert hostport in shown
+    origin = url[: url.index(hostport) + len(hostport) + 1]  # scheme://host:port/
+    if width > len(origin) + min(len(end), 8):
+        assert shown == url or shown.startswith(origin)
+    if "…" in shown and width > len(hostport):
+        assert url.endswith(shown.rsplit("…", 1)[1])

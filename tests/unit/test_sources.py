@@ -11,6 +11,7 @@ import pytest
 
 from fetchcli.config import Shard
 from fetchcli.input.sources import (
+    InputMeter,
     dedupe,
     in_shard,
     iter_lines,
@@ -18,8 +19,10 @@ from fetchcli.input.sources import (
     read_sources,
     shard_of,
     skip_done,
+    targets,
 )
 from fetchcli.models import ErrorKind, Target
+from fetchcli.options import config_from
 
 
 def _read(data: bytes, scheme: str = "https") -> list[Target]:
@@ -156,3 +159,29 @@ def test_pipe_reader_splits_lines_across_reads(tmp_path: Path) -> None:
         assert reader.readline() == b""
     finally:
         os.close(fd)
+
+
+def test_the_meter_knows_the_total_once_the_input_is_read(tmp_path: Path) -> None:
+    """The progress line's total is exact only after the last line: `complete` is set when
+    the list has been read to its end, with the targets that passed the filters counted."""
+    urls = tmp_path / "urls"
+    urls.write_text("".join(f"https://a.test/{n % 30}\n" for n in range(40)))
+    meter = InputMeter()
+    found = targets(config_from([str(urls)], {"dedupe": True}), io.BytesIO(), meter=meter)
+    next(found)
+    assert not meter.complete
+    assert len(list(found)) == 29
+    assert meter.complete and meter.targets == 30
+
+
+def test_the_meter_is_complete_as_the_last_line_is_handed_on(tmp_path: Path) -> None:
+    """With every byte of a file read, the last target already says the total is known (a
+    run pulls the next one only when a slot frees, which may be at the very end)."""
+    urls = tmp_path / "urls"
+    urls.write_text("https://a.test/1\nhttps://a.test/2\n")
+    meter = InputMeter()
+    found = targets(config_from([str(urls)], {}), io.BytesIO(), meter=meter)
+    next(found)
+    assert not meter.complete
+    next(found)
+    assert meter.complete and meter.targets == 2
