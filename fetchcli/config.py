@@ -12,6 +12,8 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from fetchcli.sanitize import mask_url
+
 DEFAULT_CONCURRENCY = 20
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_KEEPALIVE_EXPIRY = 5.0
@@ -123,7 +125,8 @@ class RequestConfig:
 
     def __repr__(self) -> str:
         user = None if self.user is None else (self.user[0], "****")
-        return f"RequestConfig(method={self.method!r}, user={user!r}, proxy={self.proxy!r})"
+        proxy = None if self.proxy is None else mask_url(self.proxy)
+        return f"RequestConfig(method={self.method!r}, user={user!r}, proxy={proxy!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,11 +402,14 @@ def url_problem(url: str) -> str | None:
 
 
 def parse_proxy(text: str) -> str:
-    """An http(s) proxy URL, checked.
+    """An http(s) proxy URL, checked; without a scheme it is http, as with curl -x and the
+    proxy variables.
 
-    >>> parse_proxy("http://proxy.local:3128")
-    'http://proxy.local:3128'
+    >>> parse_proxy("http://proxy.local:3128"), parse_proxy("proxy.local:3128")
+    ('http://proxy.local:3128', 'http://proxy.local:3128')
     """
+    if "://" not in text:
+        text = f"http://{text}"
     problem = url_problem(text)
     if problem is not None:
         raise ValueError(problem)

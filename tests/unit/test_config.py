@@ -114,3 +114,12 @@ def test_pool_defaults_follow_concurrency() -> None:
 def test_request_repr_hides_the_password() -> None:
     """A Config printed in a traceback or log never shows the -u password."""
     assert "s3cret" not in repr(RequestConfig(user=("alice", "s3cret")))
+
+
+def test_a_proxy_without_a_scheme_is_http() -> None:
+    """--proxy host:3128 works as curl -x does, and a proxy's password never shows in a repr."""
+    from fetchcli.options import config_from
+
+    config = config_from(["u"], {"proxy": "alice:s3cret@proxy.local:3128"})
+    assert config.request.proxy == "http://alice:s3cret@proxy.local:3128"
+    assert "s3cret" not in repr(config.request)
