@@ -125,7 +125,8 @@ class Sender:
     `send` wraps every request in an auth flow, event hooks, a cookie jar, a redirect loop and a
     timing stream: a fifth of fetchcli's time per request, for features it does not use (it
     keeps no cookies and follows redirects itself). What a flag sets still comes from the
-    client: its one transport (with the pool limits, TLS settings and proxy rules), the timeouts, the default headers; httpx builds the redirect requests; and
+    client: its one transport (with the pool limits, TLS settings and proxy rules), the
+    timeouts, the default headers; httpx builds the redirect requests; and
     credentials in a URL become Basic auth as the client's auth flow would make them.
     """
 
