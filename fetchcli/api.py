@@ -19,16 +19,17 @@ import warnings
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
-from fetchcli.config import Config, Order
 from fetchcli.consumer import ConsumerFactory
 from fetchcli.errors import UsageError
+from fetchcli.fetching import descriptors
 from fetchcli.input.sources import from_strings
 from fetchcli.models import Record, Result, Target
-from fetchcli.net import descriptors, engine
-from fetchcli.net.order import HELD_BYTES, Window
-from fetchcli.options import OptionError, config_from
 from fetchcli.output.save import Saver
 from fetchcli.preflight import check_inputs
+from fetchcli.run import engine
+from fetchcli.run.reorder import HELD_BYTES, Window
+from fetchcli.settings.build import OptionError, config_from
+from fetchcli.settings.model import Config, Order
 from fetchcli.state import StateError, StateStore
 
 __all__ = ["afetch", "fetch"]

@@ -1,18 +1,29 @@
-"""What receives a body as it streams: the `BodyConsumer` protocol, a fan-out to several, and
-the error a local write raises. The network layer feeds consumers; the output layer makes them
-(stdout in body format, `--save` files)."""
+"""What the fetching layer calls back, made by the layers above it: the `BodyConsumer` a body
+streams to (stdout in body format, `--save` files), a fan-out to several, the error a local
+write raises; the conditional headers of --state, and the -v log."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
+from fetchcli.models import ErrorInfo, ErrorKind
+
 if TYPE_CHECKING:
     from fetchcli.models import Target
+
+# --state's conditional headers for a Target (If-None-Match, If-Modified-Since).
+Conditional = Callable[["Target"], dict[str, str]]
+Log = Callable[[str], None]  # one -v line
 
 
 class WriteFailed(Exception):
     """A local write of a body failed (disk full, permission): error kind `io` for that URL."""
+
+
+def write_failure(exc: Exception) -> ErrorInfo:
+    """A body we could not write (WriteFailed): error kind `io`, in its own words."""
+    return ErrorInfo(ErrorKind.IO, " ".join(str(exc).split()) or type(exc).__name__)
 
 
 class BodyConsumer(Protocol):

@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections import Counter
 from urllib.parse import urlsplit
 
-from fetchcli.config import Config
 from fetchcli.input import sources
 from fetchcli.models import Summary
 from fetchcli.output.render import Reporter
 from fetchcli.sanitize import shown
+from fetchcli.settings.model import Config
 from fetchcli.streams import Streams
 
 HOSTS_SHOWN = 20  # the busiest; the rest are summed on one line

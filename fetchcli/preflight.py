@@ -10,10 +10,10 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-from fetchcli.config import Config
 from fetchcli.errors import UsageError, cannot_read, cannot_write
 from fetchcli.input.sources import STDIN, is_special_file, is_url_argument
 from fetchcli.output.save import prepare_directory
+from fetchcli.settings.model import Config
 
 
 def check_inputs(config: Config, stdout: BinaryIO | None = None) -> None:

@@ -12,34 +12,30 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from fetchcli.config import Config, Format, Order
 from fetchcli.dryrun import dry_run
 from fetchcli.errors import UsageError, cannot_write
+from fetchcli.fetching import descriptors
 from fetchcli.input import records, sources
 from fetchcli.models import Record, Result, Summary, Target
-from fetchcli.net import descriptors
-from fetchcli.net.order import HELD_BYTES, Window
 from fetchcli.output.metrics import write_metrics
 from fetchcli.output.render import Reporter
 from fetchcli.output.wiring import build_outputs
 from fetchcli.preflight import check_inputs
+from fetchcli.run.reorder import HELD_BYTES, Window
+from fetchcli.settings.model import Config, Format, Order
 from fetchcli.state import StateError, StateStore
 from fetchcli.streams import Streams
 
 if TYPE_CHECKING:
-    import httpx
-
-    from fetchcli.net.workers import WorkerPool
+    from fetchcli.run.workers.pool import WorkerPool
 
 _PROGRESS_EVERY = 0.25  # seconds between redraws of the progress line
 _STATE_EVERY = 1.0  # seconds between checks for --state updates waiting to be committed
 
 
-def run(
-    config: Config, streams: Streams, *, transport: httpx.AsyncBaseTransport | None = None
-) -> Summary:
+def run(config: Config, streams: Streams, *, transport: Any = None) -> Summary:
     """Fetch everything `config` names; UsageError (exit 2) before any fetch if inputs are bad."""
     check_inputs(config, streams.stdout)
     if config.run.dry_run:
@@ -69,7 +65,7 @@ class _Run:
         self,
         config: Config,
         streams: Streams,
-        transport: httpx.AsyncBaseTransport | None,
+        transport: Any,  # an httpx transport from a test; this process may not know httpx
         warnings: list[str],
     ) -> None:
         self.config = config
@@ -185,7 +181,7 @@ class _Run:
                 on_finished=self.reporter.finished,
             )
             return
-        from fetchcli.net import engine  # httpx: never in the parent of --workers
+        from fetchcli.run import engine  # httpx: never in the parent of --workers
 
         await engine.run(
             targets,
@@ -201,7 +197,7 @@ class _Run:
         )
 
     def _worker_pool(self) -> WorkerPool:
-        from fetchcli.net.workers import WorkerPool  # only for --workers: start-up stays fast
+        from fetchcli.run.workers.pool import WorkerPool  # only for --workers: start-up stays fast
 
         return WorkerPool(
             self.config,

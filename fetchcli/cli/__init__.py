@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from fetchcli import __version__
+from fetchcli._version import __version__
 
 __all__ = ["main"]
 

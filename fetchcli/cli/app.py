@@ -17,10 +17,10 @@ from typing import Any
 import typer
 
 from fetchcli.cli import options as o
-from fetchcli.config import Config, FailOn, Format, MaxFailures
 from fetchcli.errors import ExitCode, UsageError, cannot_read
 from fetchcli.models import Summary
-from fetchcli.options import OptionError, config_from
+from fetchcli.settings.build import OptionError, config_from
+from fetchcli.settings.model import Config, FailOn, Format, MaxFailures
 from fetchcli.streams import Streams
 
 app = typer.Typer(

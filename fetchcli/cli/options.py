@@ -11,10 +11,10 @@ from typing import Annotated
 
 import typer
 
-from fetchcli import __version__
+from fetchcli._version import __version__
 from fetchcli.cli.help import render_help
-from fetchcli.config import FailOn, Format, Order, Scheme, Transport
-from fetchcli.options import shown_default
+from fetchcli.settings.build import shown_default
+from fetchcli.settings.model import FailOn, Format, Order, Scheme, Transport
 
 INPUT, POOL, TIMEOUTS = "Input", "Pool and concurrency", "Timeouts"
 RETRIES, REQUEST, OUTPUT = "Retries", "Request", "Output"

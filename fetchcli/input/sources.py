@@ -17,9 +17,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from fetchcli.config import MAX_URL_LENGTH, Config, InputConfig, Shard, url_problem
 from fetchcli.models import ErrorInfo, ErrorKind, Target
 from fetchcli.sanitize import mask_url
+from fetchcli.settings.model import Config, InputConfig, Shard
+from fetchcli.settings.urls import MAX_URL_LENGTH, url_problem
 from fetchcli.streams import LineInput, PipeReader
 
 STDIN = "-"

@@ -7,7 +7,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from fetchcli.config import Config, FailOn, Format, Order
 from fetchcli.consumer import BodyConsumer, ConsumerFactory, FanOut
 from fetchcli.errors import cannot_write
 from fetchcli.models import Result, Target
@@ -17,6 +16,7 @@ from fetchcli.output.save import Saver
 from fetchcli.output.sinks import ChangedOnly, CsvSink, JsonlSink, Sink, TableSink, TeeSink
 from fetchcli.output.table import Row, render_table, table_row
 from fetchcli.sanitize import shown
+from fetchcli.settings.model import Config, FailOn, Format, Order
 from fetchcli.streams import Streams
 
 TABLE_WIDTH = 120  # when stdout is not a terminal

@@ -8,7 +8,7 @@ import httpx
 import pytest
 import respx
 
-from fetchcli import __version__
+from fetchcli._version import __version__
 from fetchcli.input.sources import shard_of
 from tests.conftest import RunCli
 
@@ -36,7 +36,7 @@ def transport() -> httpx.MockTransport:
         (["-f", "xml", "https://ok.test/"], "--format: 'xml' is not one of"),
         (["-u", "nopassword", "https://ok.test/"], "--user: must be USER:PASS"),
         (["-X", "GE T", "https://ok.test/"], "--method: not an HTTP method: 'GE T'"),
-        (["--proxy", "nohost", "https://ok.test/"], "--proxy: unsupported scheme"),
+        (["--proxy", "ftp://proxy.test", "https://ok.test/"], "--proxy: unsupported scheme"),
         (["--nope"], "--nope: no such option"),
         (["--concurency", "3"], "--concurency: no such option (did you mean --concurrency?)"),
         (["--http2", "--transport", "aiohttp", "https://ok.test/"], "--http2: needs --transport"),

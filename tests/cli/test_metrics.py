@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from fetchcli.config import METRICS_OWN_LABELS
+from fetchcli.settings.parse import METRICS_OWN_LABELS
 from tests.cli.test_e2e import FETCHCLI, TIMEOUT, _env
 from tests.conftest import RunCli
 from tests.dns_server import sandbox_available

@@ -9,8 +9,8 @@ import aiohttp
 import httpx
 import pytest
 
-from fetchcli.net.aiohttp_transport import EXCEPTIONS, httpx_error_for
-from fetchcli.net.classify import Retry, classify
+from fetchcli.fetching.classify import Retry, classify
+from fetchcli.http.transports.aiohttp import EXCEPTIONS, httpx_error_for
 
 
 def test_every_aiohttp_exception_is_mapped_on_purpose() -> None:

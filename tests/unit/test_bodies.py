@@ -124,7 +124,7 @@ def test_close_discards_unfinished_spools() -> None:
 def test_a_nul_byte_makes_text_binary_for_the_snippet() -> None:
     """A text/plain body with a NUL in its head gets no snippet (it would be garbage); without
     one it does."""
-    from fetchcli.net.snippet import SnippetCollector
+    from fetchcli.fetching.snippet import SnippetCollector
 
     binary = SnippetCollector(40)
     binary.feed(b"GIF89a\x00\x01\x02 looks like text after")

@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from fetchcli.consumer import WriteFailed
+from fetchcli.fetching.classify import HTTPX_KINDS, classify, describe
+from fetchcli.fetching.decode import DecodeError
 from fetchcli.models import ErrorKind
-from fetchcli.net.classify import HTTPX_KINDS, classify, describe
-from fetchcli.net.decode import DecodeError
 
 
 def test_every_httpx_exception_is_mapped_on_purpose() -> None:

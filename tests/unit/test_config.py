@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from fetchcli.config import (
-    MaxFailures,
-    PoolConfig,
-    RequestConfig,
-    Shard,
+from fetchcli.settings.model import MaxFailures, PoolConfig, RequestConfig, Shard
+from fetchcli.settings.parse import (
     parse_header,
     parse_max_failures,
     parse_rate,
@@ -118,7 +115,7 @@ def test_request_repr_hides_the_password() -> None:
 
 def test_a_proxy_without_a_scheme_is_http() -> None:
     """--proxy host:3128 works as curl -x does, and a proxy's password never shows in a repr."""
-    from fetchcli.options import config_from
+    from fetchcli.settings.build import config_from
 
     config = config_from(["u"], {"proxy": "alice:s3cret@proxy.local:3128"})
     assert config.request.proxy == "http://alice:s3cret@proxy.local:3128"

@@ -8,8 +8,8 @@ import httpx
 import pycurl
 import pytest
 
-from fetchcli.net.classify import classify
-from fetchcli.net.curl_errors import error_for, mapped_codes
+from fetchcli.fetching.classify import classify
+from fetchcli.http.transports.curl.errors import error_for, mapped_codes
 
 REQUEST = httpx.Request("GET", "https://example.test/")
 

@@ -9,7 +9,7 @@ import socket
 import pycurl
 import pytest
 
-from fetchcli.net.curl_sockets import SocketWatch
+from fetchcli.http.transports.curl.sockets import SocketWatch
 
 
 @pytest.mark.anyio

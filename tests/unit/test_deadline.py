@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from fetchcli.net.deadline import DeadlinePassed, within
+from fetchcli.fetching.deadline import DeadlinePassed, within
 
 pytestmark = pytest.mark.anyio
 

@@ -7,7 +7,7 @@ import zlib
 
 import pytest
 
-from fetchcli.net.decode import DecodeError, IdentityDecoder, ZlibDecoder, decoder_for
+from fetchcli.fetching.decode import DecodeError, IdentityDecoder, ZlibDecoder, decoder_for
 
 TEXT = b"fetchcli decodes incrementally " * 5000
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import httpx
 
-from fetchcli.config import Config, OutputConfig, PoolConfig
+from fetchcli.fetching.classify import classify, describe
+from fetchcli.fetching.descriptors import FIXED, exhausted, fit, needed
 from fetchcli.models import ErrorKind
-from fetchcli.net.classify import classify, describe
-from fetchcli.net.descriptors import FIXED, exhausted, fit, needed
+from fetchcli.settings.model import Config, OutputConfig, PoolConfig
 
 
 def _config(concurrency: int, save: bool = False, **pool: int) -> Config:

@@ -10,8 +10,8 @@ from types import SimpleNamespace
 import aiodns.error
 import pytest
 
-from fetchcli.net import dns
-from fetchcli.net.dns import Resolver, is_address
+from fetchcli.http import dns
+from fetchcli.http.dns import Resolver, is_address
 
 pytestmark = pytest.mark.anyio
 

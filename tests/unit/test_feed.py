@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from fetchcli.input.feed import LoopFeed, ThreadFeed
 from fetchcli.models import Target
+from fetchcli.run.feed import LoopFeed, ThreadFeed
 
 pytestmark = pytest.mark.anyio
 

@@ -12,13 +12,17 @@ import httpx
 import pytest
 import respx
 
-from fetchcli.config import Config, PoolConfig, RetryConfig, TimeoutConfig
+from fetchcli.fetching.fetcher import Fetcher, default_headers
+from fetchcli.http.client import make_client
 from fetchcli.models import Result, Target
-from fetchcli.net.client import make_client
-from fetchcli.net.fetch import Fetcher
+from fetchcli.settings.model import Config, PoolConfig, RetryConfig, TimeoutConfig
 from tests.fakes import FakeTime
 
 pytestmark = pytest.mark.anyio
+
+
+def _client(config: Config, transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
+    return make_client(config, transport, headers=default_headers(config))
 
 
 @pytest.fixture
@@ -30,7 +34,9 @@ async def _fetch(router, *urls, retries=3, method="GET", time=None, log=None, **
     config = Config(retry=RetryConfig(retries=retries, retry_backoff=0.5, retry_max_wait=60))
     config = replace(config, request=replace(config.request, method=method), **config_changes)
     time = time or FakeTime()
-    async with make_client(config, httpx.MockTransport(router.async_handler)) as client:
+    async with make_client(
+        config, httpx.MockTransport(router.async_handler), headers=default_headers(config)
+    ) as client:
         fetcher = Fetcher(
             client, config, clock=time.clock, sleep=time.sleep, wall=lambda: 0.0,
             rng=random.Random(3), log=log,
@@ -63,7 +69,9 @@ async def test_retry_after_is_capped_by_max_wait(router) -> None:
     )
     config = Config(retry=RetryConfig(retries=1, retry_max_wait=2.0))
     time = FakeTime()
-    async with make_client(config, httpx.MockTransport(router.async_handler)) as client:
+    async with make_client(
+        config, httpx.MockTransport(router.async_handler), headers=default_headers(config)
+    ) as client:
         fetcher = Fetcher(client, config, clock=time.clock, sleep=time.sleep, wall=lambda: 0.0)
         result = await fetcher.fetch(Target("https://a.test/", "arg", None))
     assert result.status == 200
@@ -137,7 +145,9 @@ async def test_max_time_covers_attempts_and_waits(router) -> None:
 
     router.get("https://a.test/").mock(side_effect=hang)
     config = Config(timeouts=TimeoutConfig(max_time=0.05))
-    async with make_client(config, httpx.MockTransport(router.async_handler)) as client:
+    async with make_client(
+        config, httpx.MockTransport(router.async_handler), headers=default_headers(config)
+    ) as client:
         result = await Fetcher(client, config).fetch(Target("https://a.test/", "arg", None))
     assert result.error is not None and result.error.kind == "deadline"
 
@@ -181,7 +191,9 @@ class _ShortOfDescriptors(httpx.AsyncBaseTransport):
 async def _fetch_short_of_descriptors(times: int, retries: int) -> tuple[Result, FakeTime]:
     config = Config(retry=RetryConfig(retries=retries))
     time = FakeTime()
-    async with make_client(config, _ShortOfDescriptors(times)) as client:
+    async with make_client(
+        config, _ShortOfDescriptors(times), headers=default_headers(config)
+    ) as client:
         fetcher = Fetcher(client, config, clock=time.clock, sleep=time.sleep)
         return await fetcher.fetch(Target("https://a.test/", "arg", None)), time
 
@@ -215,6 +227,6 @@ async def test_no_exception_escapes_fetch(max_time: float | None) -> None:
     """A bare TimeoutError that is not --max-time's (with or without a deadline running) is a
     record of kind timeout, never an exception out of fetch()."""
     config = Config(timeouts=TimeoutConfig(max_time=max_time))
-    async with make_client(config, _BareTimeout()) as client:
+    async with _client(config, _BareTimeout()) as client:
         result = await Fetcher(client, config).fetch(Target("https://a.test/", "arg", None))
     assert result.error is not None and result.error.kind == "timeout"

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from fetchcli.net.limits import HostGate, RateLimiter
+from fetchcli.fetching.politeness import HostGate, RateLimiter
 from tests.fakes import FakeTime
 
 pytestmark = pytest.mark.anyio

@@ -8,9 +8,9 @@ import io
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fetchcli.fetching.snippet import clean_snippet
 from fetchcli.input.sources import iter_lines
 from fetchcli.models import ErrorKind
-from fetchcli.net.snippet import clean_snippet
 from fetchcli.output.table import shorten_middle
 from fetchcli.sanitize import collapse_whitespace, mask_url, sanitize
 

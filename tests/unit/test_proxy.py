@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from fetchcli.net.proxy import Bypass, Proxy, ProxyPolicy, parse_proxy_url
+from fetchcli.http.proxy import Bypass, Proxy, ProxyPolicy, parse_proxy_url
 
 
 def _via(environ: dict[str, str], url: str, given: str | None = None) -> str | None:

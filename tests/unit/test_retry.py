@@ -10,8 +10,8 @@ import ssl
 import httpx
 import pytest
 
-from fetchcli.net.classify import Retry, classify
-from fetchcli.net.retry import backoff, retry_after, retryable_failure, retryable_status
+from fetchcli.fetching.classify import Retry, classify
+from fetchcli.fetching.retry import backoff, retry_after, retryable_failure, retryable_status
 
 
 @pytest.mark.parametrize("status", [429, 502, 503, 504])

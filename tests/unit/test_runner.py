@@ -10,9 +10,9 @@ import httpx
 import pytest
 import respx
 
-from fetchcli.config import Config, Format, Order, OutputConfig, PoolConfig
 from fetchcli.errors import UsageError
 from fetchcli.runner import HELD_BYTES, run, window_for
+from fetchcli.settings.model import Config, Format, Order, OutputConfig, PoolConfig
 from fetchcli.streams import Streams
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from fetchcli.config import Shard
 from fetchcli.input.sources import (
     InputMeter,
     dedupe,
@@ -22,7 +21,8 @@ from fetchcli.input.sources import (
     targets,
 )
 from fetchcli.models import ErrorKind, Target
-from fetchcli.options import config_from
+from fetchcli.settings.build import config_from
+from fetchcli.settings.model import Shard
 
 
 def _read(data: bytes, scheme: str = "https") -> list[Target]:

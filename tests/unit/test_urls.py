@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fetchcli.net.urls import parse_url, plain_url
+from fetchcli.http.urls import parse_url, plain_url
 
 _HOST = st.one_of(
     st.from_regex(r"[a-z0-9][a-z0-9.\-]{0,20}", fullmatch=True),
@@ -90,7 +90,7 @@ def test_a_plain_url_has_no_problem_to_find(url: str) -> None:
     """config.url_problem skips urlsplit for a plain URL: urlsplit would find nothing."""
     from urllib.parse import urlsplit
 
-    from fetchcli.config import url_problem
+    from fetchcli.settings.urls import url_problem
 
     if plain_url(url) is None:
         return

@@ -16,19 +16,18 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from fetchcli.config import Config
-from fetchcli.consumer import ConsumerFactory
+from fetchcli.consumer import Conditional, ConsumerFactory
+from fetchcli.fetching.classify import Failure, classify
+from fetchcli.fetching.deadline import within
+from fetchcli.fetching.decode import Decoder, IdentityDecoder, decoder_for
+from fetchcli.fetching.politeness import HostGate, Origin, RateLimiter
+from fetchcli.fetching.retry import COOLDOWN_STATUSES, retry_after, retryable_status
+from fetchcli.fetching.snippet import SizeCap, SnippetCollector, charset_of
+from fetchcli.http.sender import Sender, basic_auth
+from fetchcli.http.stream import raw_chunks
 from fetchcli.models import Target
-from fetchcli.net.classify import Failure, classify
-from fetchcli.net.client import Sender, basic_auth, raw_chunks
-from fetchcli.net.deadline import within
-from fetchcli.net.decode import Decoder, IdentityDecoder, decoder_for
-from fetchcli.net.limits import HostGate, Origin, RateLimiter
-from fetchcli.net.retry import COOLDOWN_STATUSES, retry_after, retryable_status
-from fetchcli.net.snippet import SizeCap, SnippetCollector, charset_of
+from fetchcli.settings.model import Config
 
-# --state's conditional headers for a Target (If-None-Match, If-Modified-Since).
-Conditional = Callable[[Target], dict[str, str]]
 _REDIRECT_DRAIN = 64 * 1024  # read this much of a redirect body to keep the connection; else drop
 
 

@@ -16,7 +16,7 @@ import httpx
 # httpx is pinned below 0.29 (pyproject.toml): a URL is one ParseResult in `_uri_reference`.
 from httpx._urlparse import IPv4_STYLE_HOSTNAME, ParseResult
 
-from fetchcli.config import PLAIN_URL
+from fetchcli.settings.urls import PLAIN_URL
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 

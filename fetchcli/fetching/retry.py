@@ -9,7 +9,7 @@ from __future__ import annotations
 import email.utils
 import random
 
-from fetchcli.net.classify import Retry
+from fetchcli.fetching.classify import Retry
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 # Statuses whose Retry-After also pauses every other request to the same origin.

@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator
 
-from fetchcli.input.feed import Feed, make_feed
 from fetchcli.models import Result, Target
-from fetchcli.net.order import Reorder, Window
+from fetchcli.run.feed import Feed, make_feed
+from fetchcli.run.reorder import Reorder, Window
 
 Emit = Callable[[Result], None]
 Fetch = Callable[[Target], Awaitable[Result]]

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pycurl
 
-from fetchcli.net.classify import BAD_CHUNKS, BAD_HEAD, BODY_CUT, DISCONNECTED
+from fetchcli.http.errors import BAD_CHUNKS, BAD_HEAD, BODY_CUT, DISCONNECTED
 
 # What each code becomes; `_OS` ones carry the OS error libcurl saw, `_TLS` ones OpenSSL's.
 _OS, _TLS, _TIMEOUT = "os", "tls", "timeout"

@@ -22,8 +22,8 @@ from typing import Any
 import httpcore
 import httpx
 
-from fetchcli.net.dns import Resolver, is_address
-from fetchcli.net.proxy import NO_PROXY, Proxy, ProxyPolicy, refused_tunnel
+from fetchcli.http.dns import Resolver, is_address
+from fetchcli.http.proxy import NO_PROXY, Proxy, ProxyPolicy, refused_tunnel
 
 _SWEEP_EVERY = 1.0  # seconds between checks of every idle connection for expiry
 Connection = httpcore.AsyncConnectionInterface

@@ -8,14 +8,13 @@ from collections.abc import Iterator
 
 import httpx
 
-from fetchcli.config import Config
-from fetchcli.consumer import ConsumerFactory
+from fetchcli.consumer import Conditional, ConsumerFactory, Log
+from fetchcli.fetching.fetcher import Fetcher, default_headers
+from fetchcli.http.client import make_client
 from fetchcli.models import Target
-from fetchcli.net.attempt import Conditional
-from fetchcli.net.client import make_client
-from fetchcli.net.dispatch import Emit, dispatch
-from fetchcli.net.fetch import Fetcher, Log
-from fetchcli.net.order import Window
+from fetchcli.run.dispatch import Emit, dispatch
+from fetchcli.run.reorder import Window
+from fetchcli.settings.model import Config
 
 
 async def run(
@@ -39,7 +38,7 @@ async def run(
     `on_finished` hears of each Result as soon as it is made, before any waiting for order;
     `freeze` lets the cyclic GC skip what exists at the start (a command-line run's whole
     process; a library caller's process is not ours to freeze)."""
-    async with make_client(config, transport) as client:
+    async with make_client(config, transport, headers=default_headers(config)) as client:
         if freeze:
             # Everything made so far (typer, rich, httpx, aiohttp, the client) lives for the
             # whole run: frozen, the cyclic GC stops rescanning it on every collection (10-15 %

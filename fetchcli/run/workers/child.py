@@ -22,15 +22,14 @@ from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.sharedctypes import Synchronized
 from typing import BinaryIO
 
-from fetchcli.config import Config
-from fetchcli.consumer import BodyConsumer, ConsumerFactory
+from fetchcli.consumer import BodyConsumer, Conditional, ConsumerFactory
+from fetchcli.fetching.fetcher import Fetcher, default_headers
+from fetchcli.fetching.politeness import Clock, HostGate, Origin, RateLimiter, Sleep
+from fetchcli.http.client import make_client
 from fetchcli.models import Result, Target
-from fetchcli.net.attempt import Conditional
-from fetchcli.net.client import make_client
-from fetchcli.net.dispatch import dispatch
-from fetchcli.net.fetch import Fetcher
-from fetchcli.net.frames import Outbox, SharedParts, read_batch, result_fields
-from fetchcli.net.limits import Clock, HostGate, Origin, RateLimiter, Sleep
+from fetchcli.run.dispatch import dispatch
+from fetchcli.run.workers.frames import Outbox, SharedParts, read_batch, result_fields
+from fetchcli.settings.model import Config
 
 _PR_SET_PDEATHSIG = 1
 EXIT_BROKEN = 70  # the worker failed in itself (a bug); the parent reports its URLs
@@ -92,7 +91,7 @@ async def _serve(sock: socket.socket, config: Config, shared: SharedParts) -> No
     conditional: Conditional | None = None
     if shared.validators:
         conditional = lambda target: validators.get(target.index, {})  # noqa: E731
-    async with make_client(config) as client:
+    async with make_client(config, headers=default_headers(config)) as client:
         gc.freeze()  # as engine.run does: what exists now lives as long as the worker
         fetcher = Fetcher(
             client,

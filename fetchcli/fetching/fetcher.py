@@ -17,19 +17,20 @@ from dataclasses import replace
 
 import httpx
 
-from fetchcli.config import Config
-from fetchcli.consumer import ConsumerFactory
+from fetchcli._version import __version__
+from fetchcli.consumer import Conditional, ConsumerFactory, Log
+from fetchcli.fetching import descriptors
+from fetchcli.fetching.attempt import Attempter, Outcome
+from fetchcli.fetching.classify import TIMEOUT_WORDS
+from fetchcli.fetching.deadline import DeadlinePassed, deadline_after, within
+from fetchcli.fetching.decode import ACCEPT_ENCODING
+from fetchcli.fetching.politeness import HostGate, RateLimiter
+from fetchcli.fetching.retry import backoff, retryable_failure
+from fetchcli.http.client import close_idle_connections
 from fetchcli.models import ErrorInfo, ErrorKind, Result, Target
-from fetchcli.net import descriptors
-from fetchcli.net.attempt import Attempter, Conditional, Outcome
-from fetchcli.net.classify import TIMEOUT_WORDS
-from fetchcli.net.client import close_idle_connections
-from fetchcli.net.deadline import DeadlinePassed, deadline_after, within
-from fetchcli.net.limits import HostGate, RateLimiter
-from fetchcli.net.retry import backoff, retryable_failure
 from fetchcli.sanitize import shown
+from fetchcli.settings.model import Config
 
-Log = Callable[[str], None]
 Sleep = Callable[[float], Awaitable[None]]
 
 _DESCRIPTOR_PAUSE, _DESCRIPTOR_PAUSE_MAX = 0.02, 0.5  # pauses grow by what was waited so far
@@ -218,3 +219,18 @@ def _attempt_error(outcome: Outcome, config: Config) -> ErrorInfo | None:
         cap = config.output.max_size
         return ErrorInfo(ErrorKind.TOO_LARGE, f"body exceeds --max-size ({cap} bytes)")
     return None
+
+
+def default_headers(config: Config) -> httpx.Headers:
+    """User-Agent and Accept-Encoding (-A sets the first), then every -H, which replaces a
+    default of the same name; repeated -H names are all sent."""
+    request = config.request
+    defaults = {
+        "user-agent": request.user_agent or f"fetchcli/{__version__}",
+        "accept-encoding": ACCEPT_ENCODING,
+    }
+    if request.data is not None:
+        defaults["content-type"] = "application/x-www-form-urlencoded"  # as curl -d does
+    given = {name.lower() for name, _ in request.headers}
+    kept = [(name, value) for name, value in defaults.items() if name not in given]
+    return httpx.Headers(kept + list(request.headers))

@@ -35,11 +35,12 @@ import httpx
 
 from fetchcli.consumer import WriteFailed
 from fetchcli.errors import exception_chain
+from fetchcli.fetching import descriptors
+from fetchcli.fetching.deadline import DeadlinePassed
+from fetchcli.fetching.decode import DecodeError
+from fetchcli.http.errors import BAD_CHUNKS, BAD_HEAD, BODY_CUT, DISCONNECTED, PROTOCOL_WORDS
+from fetchcli.http.sender import RedirectRefused
 from fetchcli.models import ErrorInfo, ErrorKind
-from fetchcli.net import descriptors
-from fetchcli.net.client import RedirectRefused
-from fetchcli.net.deadline import DeadlinePassed
-from fetchcli.net.decode import DecodeError
 
 
 class Retry(Enum):
@@ -199,12 +200,6 @@ _TIMEOUTS: dict[type[BaseException], str] = {
     httpx.PoolTimeout: "pool timeout",
 }
 TIMEOUT_WORDS = frozenset(_TIMEOUTS.values())
-
-DISCONNECTED = "server closed the connection without answering"
-BODY_CUT = "server closed the connection before the end of the body"
-BAD_CHUNKS = "malformed chunked body"
-BAD_HEAD = "malformed status line or headers"
-PROTOCOL_WORDS = frozenset({DISCONNECTED, BODY_CUT, BAD_CHUNKS, BAD_HEAD})
 
 
 def _protocol_words(text: str) -> str:

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 
-from fetchcli.net.deadline import within
+from fetchcli.fetching.deadline import within
 
 Origin = tuple[str, str, int | None]
 Clock = Callable[[], float]

@@ -14,7 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from fetchcli.config import (
+from fetchcli.settings.model import (
     DEFAULT_TIMEOUT,
     Config,
     FailOn,
@@ -31,6 +31,8 @@ from fetchcli.config import (
     TimeoutConfig,
     Transport,
     choose_transport,
+)
+from fetchcli.settings.parse import (
     parse_header,
     parse_max_failures,
     parse_metrics_label,

@@ -28,12 +28,12 @@ from typing import Any
 import httpx
 import pycurl
 
-from fetchcli.net.classify import DISCONNECTED
-from fetchcli.net.client import DirectStream
-from fetchcli.net.curl_errors import error_for
-from fetchcli.net.curl_sockets import SocketWatch
-from fetchcli.net.dns import Resolver, is_address
-from fetchcli.net.proxy import NO_PROXY, Proxy, ProxyPolicy, refused_tunnel
+from fetchcli.http.dns import Resolver, is_address
+from fetchcli.http.errors import DISCONNECTED
+from fetchcli.http.proxy import NO_PROXY, Proxy, ProxyPolicy, refused_tunnel
+from fetchcli.http.stream import DirectStream
+from fetchcli.http.transports.curl.errors import error_for
+from fetchcli.http.transports.curl.sockets import SocketWatch
 
 _PAUSE_AT = 1024 * 1024  # body bytes held for a slow reader before libcurl is paused
 _RESUME_AT = 256 * 1024

@@ -1,4 +1,5 @@
-"""The network: the one httpx client, its transports and pools, names, one URL and many."""
+"""The http layer: the one httpx client, its transports (aiohttp, httpcore, libcurl), names,
+proxies; the only code that knows httpcore, aiohttp, c-ares and libcurl."""
 
 import sys
 

@@ -21,26 +21,24 @@ import asyncio
 import contextlib
 import gc
 import hashlib
+import importlib
 import multiprocessing
 import os
 import signal
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
-from fetchcli.config import Config
-from fetchcli.consumer import BodyConsumer, ConsumerFactory
+from fetchcli.consumer import BodyConsumer, Conditional, ConsumerFactory, Log, write_failure
 from fetchcli.models import ErrorInfo, ErrorKind, Result, Target
-from fetchcli.net.dispatch import Emit, dispatch
-from fetchcli.net.frames import Frame, Outbox, SharedParts, next_batch, result_from
-from fetchcli.net.order import Window
+from fetchcli.run.dispatch import Emit, dispatch
+from fetchcli.run.reorder import Window
+from fetchcli.run.workers.frames import Frame, Outbox, SharedParts, next_batch, result_from
+from fetchcli.settings.model import Config
 
-if TYPE_CHECKING:  # this process never imports httpx: its workers do, after the fork
-    from fetchcli.net.attempt import Conditional
-    from fetchcli.net.fetch import Log
-
+CHILD = "fetchcli.run.workers.child"  # what a worker runs (tests check the name resolves)
 _STOPPING = {signal.SIGINT, signal.SIGTERM}
 _BACKLOG = 256 * 1024  # bytes of URLs queued for a worker before fetch() waits for it
 _REAP_WAIT = 5.0  # seconds a worker has to exit after its input ends, before SIGKILL
@@ -91,7 +89,9 @@ class WorkerPool:
                 ours, theirs = socket.socketpair()
                 pid = os.fork()
                 if pid == 0:  # the child: drop every parent end, then serve until told to stop
-                    from fetchcli.net.worker import serve  # httpx, aiohttp: the child's own
+                    # httpx and the transports are the child's own: loaded by name after the
+                    # fork, so that nothing in this process imports them
+                    serve = importlib.import_module(CHILD).serve
 
                     ours.close()
                     for worker in self._workers:
@@ -213,7 +213,7 @@ class WorkerPool:
         body = worker.bodies.pop(number, None)
         if body is not None:
             if body.failure is not None:
-                result = replace(result, error=_body_error(body.failure), saved_to=None)
+                result = replace(result, error=write_failure(body.failure), saved_to=None)
             else:
                 result = replace(result, saved_to=body.saved_to)
         if not future.done():
@@ -309,14 +309,6 @@ class WorkerPool:
             await asyncio.sleep(pause)
             waited += pause
             pause = min(0.05, pause * 2)
-
-
-def _body_error(failure: Exception) -> ErrorInfo:
-    """Our write of a body failed (--save on a full disk): the URL's error, as one process
-    classifies it (imported here: classify knows httpx)."""
-    from fetchcli.net.classify import classify
-
-    return classify(failure).info()
 
 
 def _lost(target: Target, worker: _Worker) -> Result:

@@ -22,11 +22,11 @@ import httpx
 from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
-from fetchcli.net.classify import BAD_CHUNKS, BAD_HEAD, BODY_CUT, DISCONNECTED
-from fetchcli.net.client import DirectStream
-from fetchcli.net.connector import BoundedConnector
-from fetchcli.net.dns import Resolver
-from fetchcli.net.proxy import NO_PROXY, Proxy, ProxyPolicy, refused_tunnel
+from fetchcli.http.dns import Resolver
+from fetchcli.http.errors import BAD_CHUNKS, BAD_HEAD, BODY_CUT, DISCONNECTED
+from fetchcli.http.proxy import NO_PROXY, Proxy, ProxyPolicy, refused_tunnel
+from fetchcli.http.stream import DirectStream
+from fetchcli.http.transports.aiohttp_connector import BoundedConnector
 
 _TLS_READ_BUFFER = 64 * 1024
 

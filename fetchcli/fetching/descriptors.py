@@ -13,8 +13,8 @@ import dataclasses
 import errno
 import resource
 
-from fetchcli.config import Config
 from fetchcli.errors import exception_chain
+from fetchcli.settings.model import Config
 
 # stdio 3, event loop 3 (epoll and its wake-up pair), resolver 4, spool store 2, input file 1,
 # records file 1, and a margin for libraries (certificate files, /dev/urandom, aiohttp's

@@ -1,0 +1,1 @@
+"""The transports under the one httpx.AsyncClient: aiohttp, httpcore, libcurl."""

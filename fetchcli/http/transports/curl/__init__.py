@@ -1,0 +1,1 @@
+"""libcurl (pycurl) as an httpx transport, driven by the asyncio loop."""

@@ -1,0 +1,1 @@
+"""Many URLs: bounded fan-out, input order, one process or worker processes."""

@@ -1,0 +1,1 @@
+"""--workers: forked processes fed by the parent, their results merged back."""

@@ -1,0 +1,1 @@
+"""The settings of a run: the frozen Config, the parsers of option values, the options."""

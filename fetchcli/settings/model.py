@@ -1,0 +1,210 @@
+"""The frozen settings of one run and their defaults: what the command line and the Python API
+build from the options (settings/build.py), and what everything below reads. No I/O here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from fetchcli.sanitize import mask_url
+
+DEFAULT_CONCURRENCY = 20
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_KEEPALIVE_EXPIRY = 5.0
+DEFAULT_MAX_REDIRECTS = 10
+DEFAULT_SNIPPET = 60
+DEFAULT_MAX_SIZE = 100_000_000
+DEFAULT_RETRY_BACKOFF = 0.5
+DEFAULT_RETRY_MAX_WAIT = 60.0
+
+
+class Format(StrEnum):
+    TABLE = "table"
+    JSONL = "jsonl"
+    CSV = "csv"
+    BODY = "body"
+
+
+class Order(StrEnum):
+    INPUT = "input"
+    COMPLETION = "completion"
+
+
+class FailOn(StrEnum):
+    ANY = "any"
+    ERROR = "error"
+    NEVER = "never"
+
+
+class Transport(StrEnum):
+    AUTO = "auto"
+    HTTPCORE = "httpcore"
+    AIOHTTP = "aiohttp"
+    CURL = "curl"
+
+
+class Scheme(StrEnum):
+    HTTPS = "https"
+    HTTP = "http"
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    index: int  # 1-based, as the user writes it
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class InputConfig:
+    default_scheme: Scheme = Scheme.HTTPS
+    dedupe: bool = False
+    shard: Shard | None = None
+    skip_done: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PoolConfig:
+    concurrency: int = DEFAULT_CONCURRENCY
+    max_connections: int | None = None
+    max_keepalive: int | None = None
+    keepalive_expiry: float = DEFAULT_KEEPALIVE_EXPIRY
+    per_host: int | None = None
+    rate: float | None = None
+    http2: bool = False
+    transport: Transport = Transport.AUTO
+    workers: int = 1  # processes; concurrency and the pool limits are each worker's
+
+    @property
+    def connections(self) -> int:
+        """Twice the concurrency unless set, so idle connections to one host need not be
+        closed to open one to another."""
+        return self.max_connections or 2 * self.concurrency
+
+    @property
+    def keepalive(self) -> int:
+        return self.max_keepalive if self.max_keepalive is not None else self.connections
+
+
+@dataclass(frozen=True, slots=True)
+class TimeoutConfig:
+    """Seconds; None is no timeout."""
+
+    connect_timeout: float | None = DEFAULT_TIMEOUT
+    read_timeout: float | None = DEFAULT_TIMEOUT
+    write_timeout: float | None = DEFAULT_TIMEOUT
+    pool_timeout: float | None = DEFAULT_TIMEOUT
+    max_time: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RetryConfig:
+    retries: int = 0
+    retry_backoff: float = DEFAULT_RETRY_BACKOFF
+    retry_max_wait: float = DEFAULT_RETRY_MAX_WAIT
+
+
+@dataclass(frozen=True, slots=True)
+class RequestConfig:
+    method: str = "GET"
+    headers: tuple[tuple[str, str], ...] = ()
+    data: bytes | None = None
+    user_agent: str | None = None
+    user: tuple[str, str] | None = None
+    follow: bool = True
+    max_redirects: int = DEFAULT_MAX_REDIRECTS
+    insecure: bool = False
+    cacert: Path | None = None
+    proxy: str | None = None
+
+    def __repr__(self) -> str:
+        user = None if self.user is None else (self.user[0], "****")
+        proxy = None if self.proxy is None else mask_url(self.proxy)
+        return f"RequestConfig(method={self.method!r}, user={user!r}, proxy={proxy!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class OutputConfig:
+    format: Format = Format.JSONL
+    order: Order = Order.INPUT
+    snippet: int = DEFAULT_SNIPPET
+    include_headers: bool = False
+    separator: bytes = b""
+    save: Path | None = None
+    overwrite: bool = False  # --save replaces a file of the same name instead of a new name
+    records: Path | None = None
+    max_size: int = DEFAULT_MAX_SIZE
+    progress: bool = False
+    quiet: bool = False
+    verbose: bool = False
+    fail_on: FailOn = FailOn.ANY
+
+
+@dataclass(frozen=True, slots=True)
+class MaxFailures:
+    """How many failed URLs a run tolerates before it exits 1: a count, or a percentage."""
+
+    count: int = 0
+    percent: float | None = None
+
+    def exceeded(self, failed: int, total: int) -> bool:
+        """
+        >>> MaxFailures(2).exceeded(3, 100), MaxFailures(percent=5).exceeded(5, 100)
+        (True, False)
+        """
+        if self.percent is not None:
+            return failed > total * self.percent / 100
+        return failed > self.count
+
+
+@dataclass(frozen=True, slots=True)
+class RunConfig:
+    """What an unattended run keeps and reports: the state between runs, the failures to
+    retry, the metrics, and how many failures make it fail."""
+
+    state: Path | None = None
+    changed_only: bool = False
+    failed_out: Path | None = None
+    max_failures: MaxFailures = field(default_factory=MaxFailures)
+    dry_run: bool = False
+    metrics: Path | None = None
+    # On every series of --metrics: after options.py, `run` and `shard` first (the defaults),
+    # then --metrics-label's; before it, only what --metrics-label gave.
+    metrics_labels: tuple[tuple[str, str], ...] = ()
+    merge: bool = False  # SOURCES are the records files of a list's shards
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything one run needs, decided once at the edge."""
+
+    sources: tuple[str, ...] = ("-",)
+    input: InputConfig = field(default_factory=InputConfig)
+    pool: PoolConfig = field(default_factory=PoolConfig)
+    timeouts: TimeoutConfig = field(default_factory=TimeoutConfig)
+    retry: RetryConfig = field(default_factory=RetryConfig)
+    request: RequestConfig = field(default_factory=RequestConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+    warnings: tuple[str, ...] = ()  # options given that have nothing to act on, said once
+
+
+FEW_URLS = 8  # below this many URL arguments, aiohttp's 0.1 s import outweighs its speed
+
+
+def choose_transport(chosen: Transport, *, http2: bool, sources: tuple[str, ...]) -> Transport:
+    """What `--transport auto` means: httpcore for HTTP/2, which only it speaks, and for a
+    handful of URLs given as arguments (a one-off fetch at a terminal); aiohttp for lists.
+
+    >>> choose_transport(Transport.AUTO, http2=False, sources=("urls.txt",))
+    <Transport.AIOHTTP: 'aiohttp'>
+    >>> choose_transport(Transport.AUTO, http2=False, sources=("https://a.test/",))
+    <Transport.HTTPCORE: 'httpcore'>
+    """
+    if chosen is not Transport.AUTO:
+        return chosen
+    only_arguments = all("://" in source for source in sources)
+    if http2 or (only_arguments and len(sources) < FEW_URLS):
+        return Transport.HTTPCORE
+    return Transport.AIOHTTP
