@@ -26,7 +26,7 @@ MAX_RUNS = 512  # ordered runs over all files; more means a file is not in input
 
 
 @dataclass(frozen=True, slots=True)
-class _Run:
+class _OrderedRun:
     path: str
     start: int  # byte offsets in the file
     end: int | None  # None: to the end
@@ -41,7 +41,7 @@ class Merged:
 
 def merged(paths: Sequence[str], warn: Warn | None = None) -> Iterator[Merged]:
     """Every record of every file in input order (by source, then line), each line once."""
-    runs: list[_Run] = []
+    runs: list[_OrderedRun] = []
     for path in paths:
         runs += _runs_of(path, warn)
     if len(runs) > MAX_RUNS:
@@ -124,17 +124,17 @@ def _is_record(record: Any) -> bool:
     )
 
 
-def _runs_of(path: str, warn: Warn | None) -> list[_Run]:
+def _runs_of(path: str, warn: Warn | None) -> list[_OrderedRun]:
     """Where the file's ordered runs start: a run ends where a line number goes back within
     a source, or a source seen earlier in the run comes back."""
-    runs: list[_Run] = []
+    runs: list[_OrderedRun] = []
     start, previous = 0, None
     sources: list[str] = []
     try:
         for offset, record in _records(path):
             source, line = record["source"], record["line"]
             if previous is not None and _goes_back(previous, source, line, sources):
-                runs.append(_Run(path, start, offset, tuple(sources)))
+                runs.append(_OrderedRun(path, start, offset, tuple(sources)))
                 start, sources = offset, []
             if not sources or sources[-1] != source:
                 sources.append(source)
@@ -142,7 +142,7 @@ def _runs_of(path: str, warn: Warn | None) -> list[_Run]:
     except OSError as exc:
         raise UsageError(f"--merge: cannot read '{path}': {exc.strerror or exc}") from None
     if previous is not None:
-        runs.append(_Run(path, start, None, tuple(sources)))
+        runs.append(_OrderedRun(path, start, None, tuple(sources)))
     elif _has_text(path):
         raise UsageError(
             f"--merge: '{path}' holds no records (a URL list?): --merge reads the records "
@@ -198,7 +198,7 @@ def _source_ranks(orders: Iterable[tuple[str, ...]]) -> dict[str, int]:
 Key = tuple[int, int, int, int]
 
 
-def _keyed(run: _Run, number: int, rank: dict[str, int]) -> Iterator[tuple[Key, Record]]:
+def _keyed(run: _OrderedRun, number: int, rank: dict[str, int]) -> Iterator[tuple[Key, Record]]:
     for offset, record in _records(run.path, run.start, run.end):
         line = record["line"] if isinstance(record["line"], int) else -1
         yield (rank[record["source"]], line, number, offset), record

@@ -55,15 +55,6 @@ def table_row(number: int, result: Result, record: Record) -> Row:
     return Row(cells, style, failed=result.error is not None)
 
 
-def render_results(results: Sequence[Result], *, width: int, color: bool) -> str:
-    """The whole table for a list of results, as one string."""
-    rows = [
-        table_row(number, result, result.to_record())
-        for number, result in enumerate(results, start=1)
-    ]
-    return "".join(f"{line}\n" for line in render_table(rows, width=width, color=color))
-
-
 def render_table(rows: Sequence[Row], *, width: int, color: bool) -> Iterator[str]:
     """The table's lines, never wider than `width` columns; coloured when `color`."""
     columns, widths = layout(rows, width)

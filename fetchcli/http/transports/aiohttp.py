@@ -1,5 +1,5 @@
 """An httpx transport that sends requests over aiohttp: the same one httpx.AsyncClient, about
-four times the requests per second of httpcore's pool (see docs/benchmarks.md).
+1.4 to 1.6 times the requests per second of httpcore's pool (see docs/benchmarks.md).
 
 Shaped after httpx_aiohttp.AiohttpTransport, with what the contract needs: every aiohttp
 failure mapped to the httpx exception the classifier and the retry policy expect, no cookie
