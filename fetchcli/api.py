@@ -21,16 +21,13 @@ from typing import Any
 
 from fetchcli.consumer import ConsumerFactory
 from fetchcli.errors import UsageError
-from fetchcli.fetching import descriptors
 from fetchcli.input.sources import from_strings
 from fetchcli.models import Record, Result, Target
 from fetchcli.output.save import Saver
-from fetchcli.preflight import check_inputs
 from fetchcli.run import engine
-from fetchcli.run.reorder import HELD_BYTES, Window
+from fetchcli.session import Session
 from fetchcli.settings.build import OptionError, config_from
-from fetchcli.settings.model import Config, Order
-from fetchcli.state import StateError, StateStore
+from fetchcli.settings.model import Config
 
 __all__ = ["afetch", "fetch"]
 
@@ -59,8 +56,7 @@ def afetch(urls: Iterable[str], **options: Any) -> AsyncIterator[Record]:
     """Fetch `urls` concurrently; an async iterator of records (dicts, as the JSON lines).
 
     Raises ValueError for a bad option at once. Leaving the loop early stops the fetching."""
-    config = _config(options)
-    return _records(urls, config)
+    return _records(urls, _session(options))
 
 
 def fetch(urls: Iterable[str], **options: Any) -> Iterator[Record]:
@@ -71,46 +67,48 @@ def fetch(urls: Iterable[str], **options: Any) -> Iterator[Record]:
     return _blocking(afetch(urls, **options))
 
 
-def _config(options: dict[str, Any]) -> Config:
+def _session(options: dict[str, Any]) -> Session:
     for option in options:
         if option in _COMMAND_LINE_ONLY:
             why = _COMMAND_LINE_ONLY[option]
             raise ValueError(f"{option}: not an option of fetchcli.fetch ({why})")
     try:
-        config = config_from((), {**options, "format": "jsonl"})
-        check_inputs(config)
+        session = Session(config_from((), {**options, "format": "jsonl"}))
     except OptionError as exc:
         raise ValueError(f"{exc.option}: {exc.problem}") from None
-    except UsageError as exc:  # "--save: cannot write to 'DIR': ..." -> "save: ..."
-        flag_name, _, problem = str(exc).partition(": ")
-        raise ValueError(f"{flag_name.removeprefix('--').replace('-', '_')}: {problem}") from None
-    for ignored in config.warnings:
-        warnings.warn(ignored, RuntimeWarning, stacklevel=3)
-    config, shortage = descriptors.fit(config, descriptors.open_file_limit())
-    if shortage is not None:
-        warnings.warn(shortage, RuntimeWarning, stacklevel=3)
-    return config
+    except UsageError as exc:
+        raise _value_error(exc) from None
+    for warning in session.warnings:
+        warnings.warn(warning, RuntimeWarning, stacklevel=3)
+    return session
 
 
-async def _records(urls: Iterable[str], config: Config) -> AsyncIterator[Record]:
-    state = _open_state(config)
+def _value_error(exc: UsageError) -> ValueError:
+    """ "--save: cannot write to 'DIR': ..." -> "save: ..."."""
+    flag_name, _, problem = str(exc).partition(": ")
+    return ValueError(f"{flag_name.removeprefix('--').replace('-', '_')}: {problem}")
+
+
+async def _records(urls: Iterable[str], session: Session) -> AsyncIterator[Record]:
+    config = session.config
+    try:
+        session.open_state()
+    except UsageError as exc:
+        raise _value_error(exc) from None
     ready: asyncio.Queue[Record | None] = asyncio.Queue()
     room = _Room(_AHEAD + 2 * config.pool.concurrency)
 
     def emit(result: Result) -> None:
-        record = result.to_record()
-        if state is not None:
-            record["changed"] = state.observe(result)
-        ready.put_nowait(record)
+        ready.put_nowait(session.record(result))
 
     run = asyncio.create_task(
         engine.run(
             room.admitted(from_strings(_checked(urls), config.input)),
             config,
             emit,
-            window=Window(HELD_BYTES) if config.output.order is Order.INPUT else None,
+            window=session.window,
             consumer_for=_saver(config),
-            conditional=(lambda target: state.validators(target.url)) if state else None,
+            conditional=session.conditional,
             blocking_input=True,  # the caller's iterable may block: read in a thread
             freeze=False,
         )
@@ -121,23 +119,18 @@ async def _records(urls: Iterable[str], config: Config) -> AsyncIterator[Record]
             room.release()
             yield record
         await run  # its error, if it failed
+    except UsageError as exc:  # the state file failed mid-run (a full disk)
+        raise _value_error(exc) from None
     finally:
         room.close()
         if not run.done():
             run.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await run
-        if state is not None:
-            state.close()
-
-
-def _open_state(config: Config) -> StateStore | None:
-    if config.run.state is None:
-        return None
-    try:
-        return StateStore(config.run.state)
-    except StateError as exc:
-        raise ValueError(f"state: cannot use '{config.run.state}': {exc}") from None
+        try:
+            session.close()
+        except UsageError as exc:
+            raise _value_error(exc) from None
 
 
 def _saver(config: Config) -> ConsumerFactory | None:

@@ -11,21 +11,17 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fetchcli.dryrun import dry_run
 from fetchcli.errors import UsageError, cannot_write
-from fetchcli.fetching import descriptors
 from fetchcli.input import records, sources
-from fetchcli.models import Record, Result, Summary, Target
+from fetchcli.models import Record, Result, Summary
 from fetchcli.output.metrics import write_metrics
 from fetchcli.output.render import Reporter
 from fetchcli.output.wiring import build_outputs
-from fetchcli.preflight import check_inputs
-from fetchcli.run.reorder import HELD_BYTES, Window
-from fetchcli.settings.model import Config, Format, Order
-from fetchcli.state import StateError, StateStore
+from fetchcli.session import Session
+from fetchcli.settings.model import Config, Format
 from fetchcli.streams import Streams
 
 if TYPE_CHECKING:
@@ -37,25 +33,10 @@ _STATE_EVERY = 1.0  # seconds between checks for --state updates waiting to be c
 
 def run(config: Config, streams: Streams, *, transport: Any = None) -> Summary:
     """Fetch everything `config` names; UsageError (exit 2) before any fetch if inputs are bad."""
-    check_inputs(config, streams.stdout)
+    session = Session(config, stdout=streams.stdout)
     if config.run.dry_run:
-        return dry_run(config, streams)
-    config, shortage = descriptors.fit(config, descriptors.open_file_limit())
-    return _Run(config, streams, transport, warnings=[shortage] if shortage else []).execute()
-
-
-def window_for(config: Config) -> Window | None:
-    """How much may wait behind a slow URL in input order; None: results as they finish.
-
-    The table is sorted when drawn, so it needs no window. Bodies also hold a spool each, so
-    their number is bounded too."""
-    output = config.output
-    if output.order is Order.COMPLETION or output.format is Format.TABLE:
-        return None
-    if output.format is Format.BODY:
-        in_flight = config.pool.concurrency * config.pool.workers
-        return Window(HELD_BYTES, max_items=max(64, 8 * in_flight))
-    return Window(HELD_BYTES)
+        return dry_run(session.config, streams)
+    return _Run(session, streams, transport).execute()
 
 
 class _Run:
@@ -63,13 +44,12 @@ class _Run:
 
     def __init__(
         self,
-        config: Config,
+        session: Session,
         streams: Streams,
         transport: Any,  # an httpx transport from a test; this process may not know httpx
-        warnings: list[str],
     ) -> None:
-        self.config = config
-        self.warnings = warnings
+        self.session = session
+        self.config = config = session.config
         self.streams = streams
         self.transport = transport
         self.summary = Summary()
@@ -83,7 +63,7 @@ class _Run:
         )
         self.meter = sources.InputMeter()
         self.reporter.follow(self.meter)
-        self.state = _open_state(config.run.state) if config.run.state is not None else None
+        session.open_state()
         self.task: asyncio.Task[None] | None = None
         self.outputs = build_outputs(
             config, streams, on_stdout_closed=self.on_stdout_closed, warn=self.reporter.warning
@@ -95,7 +75,7 @@ class _Run:
         with reporter:
             if self.config.request.insecure:
                 reporter.warning("TLS certificate verification is disabled (--insecure)")
-            for warning in (*self.config.warnings, *self.warnings):
+            for warning in self.session.warnings:
                 reporter.warning(warning)
             started = time.perf_counter()
             failed = False
@@ -113,8 +93,7 @@ class _Run:
                 # A merge's time is not the shards' time: its summary shows none.
                 summary.elapsed = None if self.config.run.merge else time.perf_counter() - started
                 reporter.clear()  # gone before the table is drawn
-                if self.state is not None:
-                    self._close_state(quietly=failed)  # what finished is kept, Ctrl-C included
+                self.session.close(quietly=failed)  # what finished is kept, Ctrl-C included
                 if not summary.stdout_closed:
                     self._close_outputs(quietly=failed)
         metrics_failed = self._write_metrics()
@@ -147,7 +126,8 @@ class _Run:
     async def _main(self) -> None:
         self.task = asyncio.current_task()
         ticker = asyncio.create_task(self._tick()) if self.reporter.progress else None
-        committer = asyncio.create_task(self._commit_state()) if self.state else None
+        keeps_state = self.session.state is not None
+        committer = asyncio.create_task(self._commit_state()) if keeps_state else None
         with _signals_handled(self.stop):
             try:
                 await (self._merge() if self.config.run.merge else self._fetch())
@@ -165,7 +145,7 @@ class _Run:
         """Every target, fetched in this process or by the workers, emitted as it comes."""
         config, streams = self.config, self.streams
         targets = sources.targets(config, streams.stdin, self.summary.skipped, self.meter)
-        conditional = self._validators if self.state is not None else None
+        conditional = self.session.conditional
         log = self.reporter.line if config.output.verbose else None
         # A thread only for a pipe, terminal or FIFO that is read (files never block).
         blocking_input = sources.input_blocks(config.sources, streams.stdin_blocks)
@@ -173,7 +153,7 @@ class _Run:
             await self.pool.run(
                 targets,
                 self.emit,
-                window=window_for(config),
+                window=self.session.window,
                 consumer_for=self.outputs.consumer_for,
                 conditional=conditional,
                 log=log,
@@ -187,7 +167,7 @@ class _Run:
             targets,
             config,
             self.emit,
-            window=window_for(config),
+            window=self.session.window,
             transport=self.transport,
             consumer_for=self.outputs.consumer_for,
             conditional=conditional,
@@ -202,18 +182,14 @@ class _Run:
         return WorkerPool(
             self.config,
             bodies=self.outputs.consumer_for is not None,
-            validators=self.state is not None,
+            validators=self.session.state is not None,
         )
 
     async def _commit_state(self) -> None:
         """What finished reaches the state file within seconds, even while the rest hangs."""
-        assert self.state is not None
         while True:
             await asyncio.sleep(_STATE_EVERY)
-            try:
-                self.state.tick()
-            except StateError:
-                return  # a full disk, say: the next update or the close says so, and stops the run
+            self.session.tick()
 
     async def _tick(self) -> None:
         """A long run on a terminal always shows that it is alive."""
@@ -257,13 +233,7 @@ class _Run:
     def emit(self, result: Result) -> None:
         if self.summary.stdout_closed:
             return
-        record = result.to_record()
-        if self.state is not None:
-            try:
-                record["changed"] = self.state.observe(result)
-            except StateError as exc:  # a full disk, say: the run stops, as for --records
-                raise _state_error(self.config.run.state, exc) from None
-        self._write(result, record)
+        self._write(result, self.session.record(result))
 
     def _write(self, result: Result, record: Record) -> None:
         if self.summary.stdout_closed:
@@ -284,21 +254,6 @@ class _Run:
             return self.reporter.paused()
         return contextlib.nullcontext()
 
-    def _validators(self, target: Target) -> dict[str, str]:
-        assert self.state is not None
-        try:
-            return self.state.validators(target.url)
-        except StateError as exc:
-            raise _state_error(self.config.run.state, exc) from None
-
-    def _close_state(self, *, quietly: bool) -> None:
-        assert self.state is not None
-        try:
-            self.state.close()
-        except StateError as exc:
-            if not quietly:
-                raise _state_error(self.config.run.state, exc) from None
-
     def _close_outputs(self, *, quietly: bool) -> None:
         """Flush and close the outputs; the table is written here."""
         try:
@@ -316,17 +271,6 @@ def _skipped_by(skipped: Counter[str]) -> str:
     '--skip-done 40, --dedupe 2'
     """
     return ", ".join(f"--{flag} {count}" for flag, count in skipped.most_common())
-
-
-def _open_state(path: Path) -> StateStore:
-    try:
-        return StateStore(path)
-    except StateError as exc:
-        raise _state_error(path, exc) from None
-
-
-def _state_error(path: Path | None, exc: StateError) -> UsageError:
-    return UsageError(f"--state: cannot use '{path}': {exc}")
 
 
 @contextlib.contextmanager

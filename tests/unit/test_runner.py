@@ -11,7 +11,9 @@ import pytest
 import respx
 
 from fetchcli.errors import UsageError
-from fetchcli.runner import HELD_BYTES, run, window_for
+from fetchcli.run.reorder import HELD_BYTES
+from fetchcli.runner import run
+from fetchcli.session import window_for
 from fetchcli.settings.model import Config, Format, Order, OutputConfig, PoolConfig
 from fetchcli.streams import Streams
 
