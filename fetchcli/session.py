@@ -9,9 +9,9 @@ from typing import BinaryIO
 
 from fetchcli.consumer import Conditional
 from fetchcli.errors import UsageError
-from fetchcli.fetching import descriptors
 from fetchcli.models import Record, Result, Target
 from fetchcli.preflight import check_inputs
+from fetchcli.run import budget
 from fetchcli.run.reorder import HELD_BYTES, Window
 from fetchcli.settings.model import Config, Format, Order
 from fetchcli.state import StateError, StateStore
@@ -22,7 +22,7 @@ class Session:
 
     def __init__(self, config: Config, *, stdout: BinaryIO | None = None) -> None:
         check_inputs(config, stdout)
-        self.config, shortage = descriptors.fit(config, descriptors.open_file_limit())
+        self.config, shortage = budget.fit(config, budget.open_file_limit())
         self.warnings = (*self.config.warnings, *((shortage,) if shortage else ()))
         self.window = window_for(self.config)
         self.state: StateStore | None = None

@@ -26,7 +26,7 @@ from fetchcli.fetching.snippet import SizeCap, SnippetCollector, charset_of
 from fetchcli.http.sender import Sender, basic_auth
 from fetchcli.http.stream import raw_chunks
 from fetchcli.models import Target
-from fetchcli.settings.model import Config
+from fetchcli.settings.model import DEFAULT_MAX_SIZE, DEFAULT_SNIPPET, Config
 
 _REDIRECT_DRAIN = 64 * 1024  # read this much of a redirect body to keep the connection; else drop
 
@@ -66,6 +66,17 @@ class Outcome:
             object.__setattr__(self, "failure", classify(self.error))
 
 
+@dataclass(frozen=True, slots=True)
+class Keep:
+    """What to keep of each final response, as the layers above decide it: characters of text
+    for the snippet, the cap on decoded body bytes, the headers, a SHA-256 of the body."""
+
+    snippet: int = DEFAULT_SNIPPET
+    max_size: int = DEFAULT_MAX_SIZE
+    headers: bool = False
+    digest: bool = False
+
+
 class Attempter:
     """Makes one attempt at a URL over the shared client."""
 
@@ -78,9 +89,11 @@ class Attempter:
         rate: RateLimiter,
         consumer_for: ConsumerFactory | None,
         conditional: Conditional | None = None,
+        keep: Keep = Keep(),
         wall: Callable[[], float] = time.time,
     ) -> None:
         self._sender = Sender(client)
+        self._keep = keep
         self._conditional = conditional
         self._config = config
         self._gate = gate
@@ -180,15 +193,15 @@ class Attempter:
     ) -> tuple[Body, Exception | None]:
         """The body, decoded and capped, fed to the snippet and to any consumer; what arrived
         counts even when the read fails part way."""
-        output = self._config.output
+        keep = self._keep
         decoder = _decoder(response)
-        snippet = SnippetCollector(output.snippet if decoder is not None else 0)
+        snippet = SnippetCollector(keep.snippet if decoder is not None else 0)
         content_type = response.headers.get("content-type")
         consumer = None
         if self._consumer_for is not None:
             consumer = self._consumer_for(target, response.status_code, content_type)
-        cap = SizeCap(output.max_size)
-        digest = hashlib.sha256() if self._conditional is not None else None
+        cap = SizeCap(keep.max_size)
+        digest = hashlib.sha256() if keep.digest else None
         error: Exception | None = None
         saved_to, complete = None, False
         chunks = _decoded_chunks(response, decoder)

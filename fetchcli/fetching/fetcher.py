@@ -20,7 +20,7 @@ import httpx
 from fetchcli._version import __version__
 from fetchcli.consumer import Conditional, ConsumerFactory, Log
 from fetchcli.fetching import descriptors
-from fetchcli.fetching.attempt import Attempter, Outcome
+from fetchcli.fetching.attempt import Attempter, Keep, Outcome
 from fetchcli.fetching.classify import TIMEOUT_WORDS
 from fetchcli.fetching.deadline import DeadlinePassed, deadline_after, within
 from fetchcli.fetching.decode import ACCEPT_ENCODING
@@ -51,6 +51,7 @@ class Fetcher:
         *,
         consumer_for: ConsumerFactory | None = None,
         conditional: Conditional | None = None,
+        keep: Keep | None = None,
         log: Log | None = None,
         gate: HostGate | None = None,
         rate: RateLimiter | None = None,
@@ -61,6 +62,7 @@ class Fetcher:
     ) -> None:
         self._client = client
         self._config = config
+        self._keep = keep or Keep(digest=conditional is not None)
         self._log = log
         self._clock = clock
         self._sleep = sleep
@@ -72,6 +74,7 @@ class Fetcher:
             rate=rate or RateLimiter(config.pool.rate, clock=clock, sleep=sleep),
             consumer_for=consumer_for,
             conditional=conditional,
+            keep=self._keep,
             wall=wall,
         )
 
@@ -138,7 +141,7 @@ class Fetcher:
         return wait
 
     def _result(self, target: Target, outcome: Outcome, attempts: int, elapsed: float) -> Result:
-        error = _error_of(outcome, self._config)
+        error = _error_of(outcome, self._config, self._keep)
         response, body = outcome.response, outcome.body
         if response is None:  # no answer; after redirects, the failed hop is the final URL
             return Result(
@@ -150,7 +153,7 @@ class Fetcher:
                 error=error,
             )
         headers = None
-        if self._config.output.include_headers:
+        if self._keep.headers:
             headers = tuple(response.headers.multi_items())
         return Result(
             target,
@@ -194,17 +197,17 @@ def _out_of_descriptors(outcome: Outcome, waited: float) -> bool:
     )
 
 
-def _error_of(outcome: Outcome, config: Config) -> ErrorInfo | None:
+def _error_of(outcome: Outcome, config: Config, keep: Keep) -> ErrorInfo | None:
     """The record's error: what ended the last attempt (naming the redirect it was following),
     else a body cut by --max-size."""
-    error = _attempt_error(outcome, config)
+    error = _attempt_error(outcome, config, keep)
     if error is not None and outcome.response is None and outcome.hop_url is not None:
         where = f"redirect {outcome.redirects} to {outcome.hop_url}"
         return ErrorInfo(error.kind, f"{error.message} (at {where})")
     return error
 
 
-def _attempt_error(outcome: Outcome, config: Config) -> ErrorInfo | None:
+def _attempt_error(outcome: Outcome, config: Config, keep: Keep) -> ErrorInfo | None:
     if outcome.error is not None:
         failure = outcome.failure
         assert failure is not None
@@ -216,8 +219,7 @@ def _attempt_error(outcome: Outcome, config: Config) -> ErrorInfo | None:
                 return ErrorInfo(failure.kind, f"{failure.message} after {seconds:g}s")
         return failure.info()
     if outcome.body is not None and outcome.body.truncated:
-        cap = config.output.max_size
-        return ErrorInfo(ErrorKind.TOO_LARGE, f"body exceeds --max-size ({cap} bytes)")
+        return ErrorInfo(ErrorKind.TOO_LARGE, f"body exceeds --max-size ({keep.max_size} bytes)")
     return None
 
 

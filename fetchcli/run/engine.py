@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import httpx
 
 from fetchcli.consumer import Conditional, ConsumerFactory, Log
+from fetchcli.fetching.attempt import Keep
 from fetchcli.fetching.fetcher import Fetcher, default_headers
 from fetchcli.http.client import make_client
 from fetchcli.models import Target
@@ -45,7 +46,12 @@ async def run(
             # faster).
             gc.freeze()
         fetcher = Fetcher(
-            client, config, consumer_for=consumer_for, conditional=conditional, log=log
+            client,
+            config,
+            consumer_for=consumer_for,
+            conditional=conditional,
+            keep=keep_for(config, digest=conditional is not None),
+            log=log,
         )
         await dispatch(
             targets,
@@ -56,3 +62,14 @@ async def run(
             blocking_input=blocking_input,
             on_finished=on_finished,
         )
+
+
+def keep_for(config: Config, *, digest: bool) -> Keep:
+    """What the fetching layer keeps of each response, from the output's settings."""
+    output = config.output
+    return Keep(
+        snippet=output.snippet,
+        max_size=output.max_size,
+        headers=output.include_headers,
+        digest=digest,
+    )

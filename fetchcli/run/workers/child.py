@@ -28,6 +28,7 @@ from fetchcli.fetching.politeness import Clock, HostGate, Origin, RateLimiter, S
 from fetchcli.http.client import make_client
 from fetchcli.models import Result, Target
 from fetchcli.run.dispatch import dispatch
+from fetchcli.run.engine import keep_for
 from fetchcli.run.workers.frames import Outbox, SharedParts, read_batch, result_fields
 from fetchcli.settings.model import Config
 
@@ -98,6 +99,7 @@ async def _serve(sock: socket.socket, config: Config, shared: SharedParts) -> No
             config,
             consumer_for=_remote_bodies(out) if shared.bodies else None,
             conditional=conditional,
+            keep=keep_for(config, digest=conditional is not None),
             log=(lambda line: out.send(("L", line))) if config.output.verbose else None,
             gate=gate,
             rate=rate,

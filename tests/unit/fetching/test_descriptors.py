@@ -9,8 +9,9 @@ from pathlib import Path
 import httpx
 
 from fetchcli.fetching.classify import classify, describe
-from fetchcli.fetching.descriptors import FIXED, exhausted, fit, needed
+from fetchcli.fetching.descriptors import exhausted
 from fetchcli.models import ErrorKind
+from fetchcli.run.budget import FIXED, fit, needed
 from fetchcli.settings.model import Config, OutputConfig, PoolConfig
 
 
