@@ -1,7 +1,8 @@
 """SOURCE arguments (URLs, files, stdin) -> a lazy stream of Targets, and the filter stages.
 
 Lines are read one at a time, so a pipe yields its first Target before it reaches EOF and a list
-of millions of lines never sits in memory. Bad lines become Targets that carry an `invalid-url`
+of millions of lines never sits in memory. Each URL read is a Line; the filters keep or drop
+Lines, and a kept one becomes its Target once, numbered. Bad lines carry an `invalid-url`
 error; they are never dropped and never raise.
 """
 
@@ -16,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from fetchcli.models import ErrorInfo, ErrorKind, Target
 from fetchcli.sanitize import mask_url
@@ -26,6 +28,15 @@ from fetchcli.streams import LineInput, PipeReader
 STDIN = "-"
 ARG = "arg"
 _SHOWN_INVALID_CHARS = 200  # an invalid line is echoed back, but not all 8 KiB of it
+
+
+class Line(NamedTuple):
+    """A URL as read, before the filters: where it came from, and why it is not one if so."""
+
+    url: str
+    source: str
+    line: int | None
+    error: ErrorInfo | None = None
 
 
 def is_url_argument(source: str) -> bool:
@@ -84,19 +95,17 @@ def targets(
     meter = InputMeter() if meter is None else meter
     meter.total_bytes = _input_size(config.sources, stdin)
     found = read_sources(config.sources, options.default_scheme, stdin, meter)
-    return _counted(filtered(found, options, skipped), meter)
+    return _numbered(filtered(found, options, skipped), meter)
 
 
 def from_strings(urls: Iterable[str], options: InputConfig) -> Iterator[Target]:
     """Targets from URLs given one by one (the Python API): as URL arguments are, filtered as
     a list is."""
-    found = (make_target(url.strip(), ARG, None, options.default_scheme) for url in urls)
-    return filtered(found, options, Counter())
+    found = (make_line(url.strip(), ARG, None, options.default_scheme) for url in urls)
+    return _numbered(filtered(found, options, Counter()), InputMeter())
 
 
-def filtered(
-    found: Iterator[Target], options: InputConfig, skipped: Counter[str]
-) -> Iterator[Target]:
+def filtered(found: Iterator[Line], options: InputConfig, skipped: Counter[str]) -> Iterator[Line]:
     """--dedupe, --shard and --skip-done as lazy stages."""
     if options.dedupe:
         found = dedupe(found, skipped)
@@ -107,12 +116,13 @@ def filtered(
     return found
 
 
-def _counted(found: Iterable[Target], meter: InputMeter) -> Iterator[Target]:
-    for target in found:
+def _numbered(kept: Iterable[Line], meter: InputMeter) -> Iterator[Target]:
+    """Each kept Line as its Target, numbered in the run's order (input order's sequence)."""
+    for index, (url, source, line, error) in enumerate(kept):
         meter.targets += 1
         # Every byte read: this is the last target (the next pull would only find the end).
         meter.complete = meter.total_bytes is not None and meter.read_bytes >= meter.total_bytes
-        yield target
+        yield Target(url, source, line, error, index)
     meter.complete = True
 
 
@@ -134,8 +144,8 @@ def _input_size(sources: Iterable[str], stdin: LineInput) -> int | None:
 
 
 def _kept(
-    targets: Iterable[Target], keep: Callable[[Target], bool], reason: str, skipped: Counter[str]
-) -> Iterator[Target]:
+    targets: Iterable[Line], keep: Callable[[Line], bool], reason: str, skipped: Counter[str]
+) -> Iterator[Line]:
     for target in targets:
         if keep(target):
             yield target
@@ -148,13 +158,13 @@ def read_sources(
     default_scheme: str,
     stdin: LineInput,
     meter: InputMeter | None = None,
-) -> Iterator[Target]:
-    """Targets from every SOURCE in argument order, read lazily."""
+) -> Iterator[Line]:
+    """The Lines of every SOURCE in argument order, read lazily."""
     meter = InputMeter() if meter is None else meter
     for source in sources:
         if is_url_argument(source):
             meter.read_bytes += len(source.encode()) + 1
-            yield make_target(source, ARG, None, default_scheme)
+            yield make_line(source, ARG, None, default_scheme)
         elif source == STDIN:
             yield from iter_lines(stdin, STDIN, default_scheme, meter)
         elif is_special_file(source):
@@ -164,7 +174,7 @@ def read_sources(
                 yield from iter_lines(lines, source, default_scheme, meter)
 
 
-def _special_lines(path: str, default_scheme: str, meter: InputMeter) -> Iterator[Target]:
+def _special_lines(path: str, default_scheme: str, meter: InputMeter) -> Iterator[Line]:
     """A FIFO's lines: opened here, in the input thread (the open waits for a writer), and read
     with a bare os.read, which holds no lock a shutting-down interpreter would wait for."""
     fd = os.open(path, os.O_RDONLY)
@@ -176,8 +186,8 @@ def _special_lines(path: str, default_scheme: str, meter: InputMeter) -> Iterato
 
 def iter_lines(
     stream: LineInput, source: str, default_scheme: str, meter: InputMeter | None = None
-) -> Iterator[Target]:
-    """Targets from a URL list: blank lines and `#` comments skipped, line numbers kept."""
+) -> Iterator[Line]:
+    """The Lines of a URL list: blank lines and `#` comments skipped, line numbers kept."""
     meter = InputMeter() if meter is None else meter
     for number, raw in enumerate(_bounded_lines(stream, meter), start=1):
         if isinstance(raw, _LongLine):
@@ -191,7 +201,7 @@ def iter_lines(
             yield _invalid(shown, source, number, "line is not valid UTF-8")
             continue
         if text and not text.startswith("#"):
-            yield make_target(text, source, number, default_scheme)
+            yield make_line(text, source, number, default_scheme)
 
 
 class _LongLine(bytes):
@@ -213,26 +223,26 @@ def _bounded_lines(stream: LineInput, meter: InputMeter) -> Iterator[bytes]:
         yield _LongLine(line[: 4 * _SHOWN_INVALID_CHARS])  # enough UTF-8 for the start shown
 
 
-def make_target(text: str, source: str, line: int | None, default_scheme: str) -> Target:
-    """A Target for one URL, or one flagged invalid-url with the reason."""
+def make_line(text: str, source: str, line: int | None, default_scheme: str) -> Line:
+    """The Line of one URL, or one flagged invalid-url with the reason."""
     url = text if "://" in text else f"{default_scheme}://{text}"
     problem = url_problem(url)
     if problem is not None:
         return _invalid(text, source, line, problem)
-    return Target(url, source, line)
+    return Line(url, source, line)
 
 
-def _invalid(text: str, source: str, line: int | None, reason: str) -> Target:
+def _invalid(text: str, source: str, line: int | None, reason: str) -> Line:
     shown = text if len(text) <= _SHOWN_INVALID_CHARS else text[: _SHOWN_INVALID_CHARS - 1] + "…"
-    return Target(shown, source, line, ErrorInfo(ErrorKind.INVALID_URL, reason))
+    return Line(shown, source, line, ErrorInfo(ErrorKind.INVALID_URL, reason))
 
 
-def dedupe(targets: Iterable[Target], skipped: Counter[str] | None = None) -> Iterator[Target]:
+def dedupe(targets: Iterable[Line], skipped: Counter[str] | None = None) -> Iterator[Line]:
     """Skip exact repeats of a URL. Keeps a 64-bit hash per distinct URL (under 100 bytes in a
     set), not the URL; a false repeat would take some 2**32 distinct URLs."""
     seen: set[int] = set()
 
-    def first_time(target: Target) -> bool:
+    def first_time(target: Line) -> bool:
         digest = int.from_bytes(hashlib.blake2b(target.url.encode(), digest_size=8).digest())
         if digest in seen:
             return False
@@ -253,9 +263,9 @@ def shard_of(url: str, count: int) -> int:
 
 
 def in_shard(
-    targets: Iterable[Target], shard: Shard, skipped: Counter[str] | None = None
-) -> Iterator[Target]:
-    def mine(target: Target) -> bool:
+    targets: Iterable[Line], shard: Shard, skipped: Counter[str] | None = None
+) -> Iterator[Line]:
+    def mine(target: Line) -> bool:
         return shard_of(target.url, shard.count) == shard.index
 
     return _kept(targets, mine, "shard", Counter() if skipped is None else skipped)
@@ -293,11 +303,11 @@ def _successful_url(raw: bytes) -> str | None:
 
 
 def skip_done(
-    targets: Iterable[Target], done: set[str], skipped: Counter[str] | None = None
-) -> Iterator[Target]:
+    targets: Iterable[Line], done: set[str], skipped: Counter[str] | None = None
+) -> Iterator[Line]:
     """Records hold masked URLs, so compare masked forms."""
 
-    def not_done(target: Target) -> bool:
+    def not_done(target: Line) -> bool:
         return target.error is not None or mask_url(target.url) not in done
 
     return _kept(targets, not_done, "skip-done", Counter() if skipped is None else skipped)

@@ -25,19 +25,13 @@ class Feed(Protocol):
     def close(self) -> None: ...
 
 
-def _numbered(targets: Iterator[Target]) -> Iterator[Target]:
-    for index, target in enumerate(targets):
-        # Not dataclasses.replace: it costs more than the rest of reading a line.
-        yield Target(target.url, target.source, target.line, target.error, index)
-
-
 def make_feed(targets: Iterator[Target], *, bound: int, blocking: bool) -> Feed:
     return ThreadFeed(targets, bound) if blocking else LoopFeed(targets)
 
 
 class LoopFeed:
     def __init__(self, targets: Iterator[Target]) -> None:
-        self._targets = _numbered(targets)
+        self._targets = targets
         self._done = False
 
     async def next(self) -> Target | None:
@@ -72,7 +66,7 @@ class ThreadFeed:
     def _produce(self, targets: Iterator[Target]) -> None:
         end = _End(None)
         try:
-            for target in _numbered(targets):
+            for target in targets:
                 self._slots.acquire()
                 if self._closed.is_set():
                     return

@@ -140,8 +140,8 @@ def _incoming(
                 _, url, source, line, headers = frame
                 if headers:
                     validators[sent] = headers
+                yield Target(url, source, line, index=sent)
                 sent += 1
-                yield Target(url, source, line)
             elif frame[0] == "D":
                 heard(frame[1], frame[2])
 

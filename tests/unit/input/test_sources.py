@@ -185,3 +185,12 @@ def test_the_meter_is_complete_as_the_last_line_is_handed_on(tmp_path: Path) -> 
     assert not meter.complete
     next(found)
     assert meter.complete and meter.targets == 2
+
+
+def test_targets_are_numbered_once_in_run_order_after_the_filters(tmp_path: Path) -> None:
+    """Each kept URL becomes its Target once, `index` 0, 1, 2... in the order the run has them:
+    what --dedupe drops leaves no gap."""
+    urls = tmp_path / "urls"
+    urls.write_text("https://a.test/1\nhttps://a.test/1\nhttps://a.test/2\n")
+    found = list(targets(config_from([str(urls)], {"dedupe": True}), io.BytesIO()))
+    assert [(t.index, t.line) for t in found] == [(0, 1), (1, 3)]

@@ -1,4 +1,4 @@
-"""The feed hands targets to the workers in order, numbered, with backpressure."""
+"""The feed hands targets to the workers in order, with backpressure."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def _targets(count: int, pulled: list[int] | None = None) -> Iterator[Target]:
     for n in range(count):
         if pulled is not None:
             pulled.append(n)
-        yield Target(f"https://a.test/{n}", "-", n + 1)
+        yield Target(f"https://a.test/{n}", "-", n + 1, index=n)
 
 
 async def _drain(feed: LoopFeed | ThreadFeed) -> list[Target]:
@@ -29,7 +29,7 @@ async def _drain(feed: LoopFeed | ThreadFeed) -> list[Target]:
 
 @pytest.mark.parametrize("threaded", [False, True])
 async def test_targets_come_in_order_numbered_from_zero(threaded: bool) -> None:
-    """Both feeds give every target once, in input order, with `index` 0, 1, 2..."""
+    """Both feeds give every target once, in input order, as numbered by the input."""
     feed = ThreadFeed(_targets(500), bound=8) if threaded else LoopFeed(_targets(500))
     taken = await _drain(feed)
     assert [t.index for t in taken] == list(range(500))
