@@ -110,6 +110,25 @@ def tls_verify(config: Config) -> ssl.SSLContext | bool:
 
 async def close_idle_connections(client: httpx.AsyncClient) -> None:
     """Give back the descriptors of idle keep-alive connections, on transports that can."""
-    close_idle = getattr(client._transport, "close_idle", None)  # ours do; a mock need not
+    close_idle = getattr(transport_of(client), "close_idle", None)  # ours do; a mock need not
     if close_idle is not None:
         await close_idle()
+
+
+# httpx's private parts fetchcli relies on, all here (httpx is pinned below 0.29; each is
+# pinned by tests/unit/http/test_internals.py too, so an upgrade that moves one fails there):
+# the client's one transport (no mounts: it is given no proxy), its cookie jar (replaced by
+# one that keeps nothing), and how it builds the request a redirect asks for.
+
+
+def transport_of(client: httpx.AsyncClient) -> httpx.AsyncBaseTransport:
+    """The run's transport: every URL goes through it."""
+    return client._transport
+
+
+def redirect_request(
+    client: httpx.AsyncClient, request: httpx.Request, response: httpx.Response
+) -> httpx.Request:
+    """The request a redirect response asks for, by httpx's own rules (method, headers,
+    body, the Location resolved against the URL)."""
+    return client._build_redirect_request(request, response)

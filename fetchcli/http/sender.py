@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from fetchcli.http.client import redirect_request, transport_of
 from fetchcli.http.urls import parse_url
 
 
@@ -50,7 +51,7 @@ class Sender:
         # As httpx's auth flow does for URL credentials; -H Authorization and -u come first.
         if (url.username or url.password) and "authorization" not in request.headers:
             request.headers["Authorization"] = basic_auth(url.username, url.password)
-        response = await self._client._transport_for_url(url).handle_async_request(request)
+        response = await transport_of(self._client).handle_async_request(request)
         response.request = request
         return response
 
@@ -64,7 +65,7 @@ class Sender:
         if scheme and scheme not in ("http", "https"):
             # Refused before httpx builds it: httpx would give `file:///etc/passwd` a host.
             raise RedirectRefused(f"redirect to unsupported scheme {scheme!r}: {location[:200]}")
-        return self._client._build_redirect_request(request, response)
+        return redirect_request(self._client, request, response)
 
 
 def basic_auth(user: str, password: str) -> str:

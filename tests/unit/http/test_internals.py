@@ -1,0 +1,103 @@
+"""Every private part of httpx, httpcore, aiohttp and asyncio that fetchcli's http layer relies
+on, pinned: an upgrade that renames or reshapes one fails here, by name, before anything
+subtler breaks. (The behaviour built on them is tested per transport in tests/integration.)"""
+
+from __future__ import annotations
+
+import inspect
+from asyncio import sslproto
+
+import aiohttp
+import httpcore
+import httpx
+import pytest
+from httpx._urlparse import IPv4_STYLE_HOSTNAME, ParseResult
+
+
+def _parameters(function: object) -> list[str]:
+    return list(inspect.signature(function).parameters)  # type: ignore[arg-type]
+
+
+def test_httpx_url_is_one_parse_result() -> None:
+    """http/urls.py builds an httpx.URL from a plain URL's pieces."""
+    url = httpx.URL("http://a.test:8080/p?q=1")
+    assert isinstance(url._uri_reference, ParseResult)
+    assert ParseResult._fields == (
+        "scheme", "userinfo", "host", "port", "path", "query", "fragment"
+    )  # fmt: skip
+    assert IPv4_STYLE_HOSTNAME.match("127.0.0.1")
+
+
+def test_httpx_client_parts() -> None:
+    """http/client.py: the one transport, the cookie jar, the redirect request builder."""
+    transport = httpx.MockTransport(lambda request: httpx.Response(200))
+    client = httpx.AsyncClient(transport=transport)
+    assert client._transport is transport
+    assert isinstance(client._cookies, httpx.Cookies)
+    assert _parameters(client._build_redirect_request) == ["request", "response"]
+
+
+def test_httpx_http_transport_holds_its_pool() -> None:
+    """transports/httpcore.py replaces the transport's `_pool` with its own Pool."""
+    transport = httpx.AsyncHTTPTransport()
+    assert isinstance(transport._pool, httpcore.AsyncConnectionPool)
+
+
+def test_httpcore_pool_bookkeeping() -> None:
+    """transports/httpcore.py's Pool keeps httpcore's rules in its own pass over these."""
+    pool = httpcore.AsyncConnectionPool(max_connections=3, max_keepalive_connections=2)
+    for name in (
+        "_requests", "_connections", "_max_connections", "_max_keepalive_connections",
+        "_keepalive_expiry", "_ssl_context", "_http1", "_http2", "_network_backend",
+    ):  # fmt: skip
+        assert hasattr(pool, name), name
+    assert (pool._max_connections, pool._max_keepalive_connections) == (3, 2)
+    assert _parameters(pool._assign_requests_to_connections) == []
+    assert _parameters(pool._close_connections) == ["closing"]
+    assert _parameters(pool.create_connection) == ["origin"]
+
+
+def test_httpcore_pool_request() -> None:
+    """A queued request as the Pool sees it."""
+    from httpcore._async.connection_pool import AsyncPoolRequest
+
+    for name in ("is_queued", "assign_to_connection", "clear_connection"):
+        assert callable(getattr(AsyncPoolRequest, name)), name
+    request = AsyncPoolRequest(httpcore.Request("GET", "http://a.test/"))
+    assert request.connection is None and request.is_queued()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["can_handle_request", "has_expired", "is_available", "is_closed", "is_idle"],
+)
+def test_httpcore_connection_interface(name: str) -> None:
+    """What the Pool asks each connection."""
+    assert callable(getattr(httpcore.AsyncConnectionInterface, name))
+
+
+def test_httpcore_proxy_connections() -> None:
+    """The Pool makes proxied connections through httpcore's own proxy pool."""
+    assert _parameters(httpcore.AsyncHTTPProxy.create_connection) == ["self", "origin"]
+
+
+@pytest.mark.anyio
+async def test_aiohttp_connector_hooks() -> None:
+    """transports/aiohttp_connector.py overrides these and reads these."""
+    for name in ("_get", "_create_connection", "_release", "connect"):
+        assert callable(getattr(aiohttp.TCPConnector, name)), name
+    assert _parameters(aiohttp.TCPConnector._get) == ["self", "key", "traces"]
+    assert _parameters(aiohttp.TCPConnector._create_connection) == [
+        "self", "req", "traces", "timeout"
+    ]  # fmt: skip
+    assert "should_close" in _parameters(aiohttp.TCPConnector._release)
+    connector = aiohttp.TCPConnector(limit=4)
+    assert isinstance(connector._conns, dict)
+    assert isinstance(connector._acquired, set)
+    assert connector._limit == 4
+    await connector.close()
+
+
+def test_asyncio_tls_read_buffer() -> None:
+    """transports/aiohttp.py lowers asyncio's per-connection TLS read buffer."""
+    assert isinstance(sslproto.SSLProtocol.max_size, int)
