@@ -8,7 +8,7 @@ a writer that gets the format's escaping and histogram rules right.
     fetchcli_run_duration_seconds                fetchcli_last_run_timestamp_seconds
     fetchcli_run_interrupted                     fetchcli_request_duration_seconds (histogram)
 
-Every series also carries the run's labels (options.py: `run`, `shard`, --metrics-label), so
+Every series also carries the run's labels (settings/build.py: `run`, `shard`, --metrics-label), so
 that the files of several runs read by one node_exporter never hold the same series: it keeps
 the first and drops the others. The counts are gauges: each run starts them from 0, and a file
 holds one run. The histogram stays a histogram: the text format node_exporter reads has no

@@ -1,4 +1,4 @@
-"""Many URLs in one process: one httpx.AsyncClient and a Fetcher under net/dispatch.py's
+"""Many URLs in one process: one httpx.AsyncClient and a Fetcher under run/dispatch.py's
 bounded fan-out (which --workers runs over worker processes instead)."""
 
 from __future__ import annotations

@@ -169,7 +169,7 @@ class RunConfig:
     max_failures: MaxFailures = field(default_factory=MaxFailures)
     dry_run: bool = False
     metrics: Path | None = None
-    # On every series of --metrics: after options.py, `run` and `shard` first (the defaults),
+    # On every series of --metrics: after settings/build.py, `run` and `shard` first (the defaults),
     # then --metrics-label's; before it, only what --metrics-label gave.
     metrics_labels: tuple[tuple[str, str], ...] = ()
     merge: bool = False  # SOURCES are the records files of a list's shards

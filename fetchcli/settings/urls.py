@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 MAX_URL_LENGTH = 8 * 1024
 _SCHEMES = ("http", "https")
 # A URL of the plainest kind: http(s), a lowercase host name or address, maybe a port, a path of
-# characters httpx leaves as they are. Checked here, and parsed from its pieces by net/urls.py.
+# characters httpx leaves as they are. Checked here, and parsed from its pieces by http/urls.py.
 PLAIN_URL = re.compile(
     r"(https?)://([a-z0-9][a-z0-9.\-]*)(?::([1-9][0-9]{0,4}))?"
     r"(/[A-Za-z0-9\-._~!$&'()*+,;=:@/%\[\]^|]*)"
