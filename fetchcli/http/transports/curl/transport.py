@@ -20,277 +20,18 @@ import asyncio
 import math
 import socket
 import ssl
-import time
-from collections import deque
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pycurl
 
 from fetchcli.http.dns import Resolver, is_address
-from fetchcli.http.errors import DISCONNECTED
-from fetchcli.http.proxy import NO_PROXY, Proxy, ProxyPolicy, refused_tunnel
-from fetchcli.http.stream import DirectStream
-from fetchcli.http.transports.curl.errors import error_for
-from fetchcli.http.transports.curl.sockets import SocketWatch
+from fetchcli.http.proxy import NO_PROXY, Proxy, ProxyPolicy
+from fetchcli.http.transports.curl.multi import Multi
+from fetchcli.http.transports.curl.transfer import Transfer
 
-_PAUSE_AT = 1024 * 1024  # body bytes held for a slow reader before libcurl is paused
-_RESUME_AT = 256 * 1024
 _CURLPROXY_HTTPS = 2
 _DNS_CACHE_SECONDS = 60  # libcurl's copy of the Resolver's answers ("+host:port:addr" entries)
-
-
-class _Multi:
-    """One CurlMulti whose sockets and timer are the loop's."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, limits: httpx.Limits) -> None:
-        self._loop = loop
-        self._multi = pycurl.CurlMulti()
-        self._multi.setopt(pycurl.M_SOCKETFUNCTION, self._on_socket)
-        self._multi.setopt(pycurl.M_TIMERFUNCTION, self._on_timer)
-        self._multi.setopt(pycurl.M_MAX_TOTAL_CONNECTIONS, limits.max_connections or 0)
-        keepalive = limits.max_keepalive_connections
-        self._multi.setopt(pycurl.M_MAXCONNECTS, max(1, keepalive if keepalive is not None else 0))
-        self._sockets = SocketWatch(loop, self._act_on)
-        self._timer: asyncio.TimerHandle | None = None
-        self._deadline: float | None = None  # loop time libcurl last asked to be called at
-        self.transfers: dict[pycurl.Curl, _Transfer] = {}
-
-    def start(self, transfer: _Transfer) -> None:
-        self.transfers[transfer.curl] = transfer
-        self._multi.add_handle(transfer.curl)
-
-    def stop(self, transfer: _Transfer) -> None:
-        """Take a transfer off (finished, or given up: its connection is then closed)."""
-        if self.transfers.pop(transfer.curl, None) is not None:
-            self._multi.remove_handle(transfer.curl)
-
-    def set_max_idle(self, count: int) -> None:
-        self._multi.setopt(pycurl.M_MAXCONNECTS, max(1, count))
-
-    def close(self) -> None:
-        for transfer in list(self.transfers.values()):
-            self.stop(transfer)
-        if self._timer is not None:
-            self._timer.cancel()
-        self._sockets.close()
-        self._multi.close()
-
-    def _on_socket(self, what: int, fd: int, multi: Any, known: Any) -> None:
-        self._sockets.watch(fd, what, known is not None)
-        if known is None and what != pycurl.POLL_REMOVE:
-            self._multi.assign(fd, True)  # the next call about it says so: no check needed
-
-    def _on_timer(self, milliseconds: int) -> None:
-        """libcurl wants to be called in `milliseconds` (-1: no longer). The loop's timer is
-        moved only when libcurl wants it sooner; one that fires early sees the deadline moved
-        and waits on to it (libcurl says a deadline once, not again when it is due)."""
-        if milliseconds < 0:
-            self._deadline = None
-            return
-        when = self._loop.time() + milliseconds / 1000
-        self._deadline = when
-        timer = self._timer
-        if timer is not None and timer.when() <= when:
-            return
-        if timer is not None:
-            timer.cancel()
-        self._timer = self._loop.call_at(when, self._on_timeout)
-
-    def _on_timeout(self) -> None:
-        self._timer = None
-        deadline = self._deadline
-        if deadline is None:
-            return
-        if deadline > self._loop.time():
-            self._timer = self._loop.call_at(deadline, self._on_timeout)
-            return
-        self._deadline = None
-        self._act(pycurl.SOCKET_TIMEOUT, 0)
-
-    def _act(self, fd: int, event: int) -> None:
-        self._act_on([(fd, event)])
-
-    def _act_on(self, ready: list[tuple[int, int]]) -> None:
-        for fd, event in ready:
-            while self._multi.socket_action(fd, event)[0] == pycurl.E_CALL_MULTI_PERFORM:
-                pass
-        self.collect()
-
-    def collect(self) -> None:
-        """Hand each finished transfer its outcome."""
-        while True:
-            queued, succeeded, failed = self._multi.info_read()
-            for curl in succeeded:
-                self._finish(curl, None)
-            for curl, code, message in failed:
-                self._finish(curl, (code, message))
-            if not queued:
-                return
-
-    def _finish(self, curl: pycurl.Curl, failure: tuple[int, str] | None) -> None:
-        transfer = self.transfers.pop(curl, None)
-        self._multi.remove_handle(curl)
-        if transfer is not None:
-            transfer.finished(failure)
-
-
-class _Transfer:
-    """One request on one Curl handle: the response head as it arrives, then its body,
-    handed to the reader with backpressure (libcurl paused past _PAUSE_AT bytes held)."""
-
-    def __init__(self, curl: pycurl.Curl, request: httpx.Request, read_timeout: float | None):
-        self.curl = curl
-        self.request = request
-        loop = asyncio.get_running_loop()
-        self._loop = loop
-        self.head: asyncio.Future[httpx.Response] = loop.create_future()
-        self._status_line = b""
-        self._headers: list[tuple[bytes, bytes]] = []
-        self.chunks: deque[bytes] = deque()
-        self.held = 0
-        self.paused = False
-        self.done = False
-        self.error: Exception | None = None
-        self._wake: asyncio.Future[None] | None = None
-        self.connected = False
-        self._read_timeout = read_timeout
-        self._active = 0.0
-        self._watchdog: asyncio.TimerHandle | None = None
-        self.multi: _Multi | None = None
-        self.release: Callable[[pycurl.Curl], None] | None = None  # the handle goes back
-        self.tunnel: Proxy | None = None  # a CONNECT to this proxy answers first
-        self._tunnel_answer = ""
-
-    def on_prereq(self, *address: Any) -> int:
-        """The connection is ready and the request about to go: the read clock starts."""
-        self.connected = True
-        if self._read_timeout is not None:
-            self._active = time.monotonic()
-            self._watchdog = self._loop.call_later(self._read_timeout, self._check_idle)
-        return pycurl.PREREQFUNC_OK
-
-    def on_header(self, line: bytes) -> None:
-        self._active = time.monotonic()
-        if line.startswith(b"HTTP/"):
-            self._status_line, self._headers = line, []  # an interim response's are dropped
-        elif line in (b"\r\n", b"\n"):
-            status = int(self._status_line.split(None, 2)[1])
-            if self.tunnel is not None:  # the proxy's answer to CONNECT, not the server's
-                self._tunnel_answer = self._status_line.decode("latin-1").split(None, 1)[1]
-                if 200 <= status < 300:
-                    self.tunnel = None
-            elif status >= 200 or status == 101:
-                self._head_done(status)
-        elif not self.head.done():
-            name, _, value = line.partition(b":")
-            self._headers.append((name.strip(), value.strip()))
-
-    def _head_done(self, status: int) -> None:
-        version, _, rest = self._status_line.rstrip().partition(b" ")
-        reason = rest.partition(b" ")[2]
-        response = httpx.Response(
-            status_code=status,
-            headers=self._headers,
-            stream=_CurlStream(self),
-            request=self.request,
-            extensions={"http_version": version, "reason_phrase": reason},
-        )
-        if not self.head.done():
-            self.head.set_result(response)
-
-    def on_write(self, data: bytes) -> int | None:
-        self._active = time.monotonic()
-        if self.held >= _PAUSE_AT:
-            self.paused = True
-            return pycurl.WRITEFUNC_PAUSE  # libcurl keeps `data` and gives it again later
-        self.chunks.append(data)
-        self.held += len(data)
-        self._notify()
-        return None
-
-    def finished(self, failure: tuple[int, str] | None) -> None:
-        self.done = True
-        if self._watchdog is not None:
-            self._watchdog.cancel()
-        if failure is not None and self.error is None and self.tunnel is not None:
-            answer = self._tunnel_answer or failure[1]
-            self.error = httpx.ProxyError(refused_tunnel(self.tunnel, answer), request=self.request)
-        if failure is not None and self.error is None:
-            code, message = failure
-            errno = self.curl.getinfo(pycurl.OS_ERRNO)
-            self.error = error_for(
-                code, message, self.request, os_errno=errno, connected=self.connected
-            )
-        if not self.head.done():
-            self.head.set_exception(
-                # libcurl takes a head cut short by a close for a whole one: not we.
-                self.error or httpx.RemoteProtocolError(DISCONNECTED, request=self.request)
-            )
-        self._notify()
-
-    def fail(self, error: Exception) -> None:
-        """End the transfer here (the read timeout): its connection is closed."""
-        self.error = error
-        if self.multi is not None:
-            self.multi.stop(self)
-        self.finished(None)
-
-    def _check_idle(self) -> None:
-        assert self._read_timeout is not None
-        idle = time.monotonic() - self._active
-        if self.paused or idle < self._read_timeout:  # a slow reader is not a slow server
-            wait = self._read_timeout - idle if not self.paused else self._read_timeout
-            self._watchdog = self._loop.call_later(wait, self._check_idle)
-            return
-        self.fail(httpx.ReadTimeout("read timeout", request=self.request))
-
-    def _notify(self) -> None:
-        if self._wake is not None and not self._wake.done():
-            self._wake.set_result(None)
-
-    async def wait(self) -> None:
-        self._wake = self._loop.create_future()
-        await self._wake
-
-    def take(self) -> bytes:
-        """Every chunk held, as one; libcurl goes on once the reader has caught up."""
-        data = self.chunks.popleft() if len(self.chunks) == 1 else b"".join(self.chunks)
-        self.chunks.clear()
-        self.held = 0
-        if self.paused and not self.done:
-            self.paused = False
-            self.curl.pause(pycurl.PAUSE_CONT)
-            if self.multi is not None:
-                self.multi.collect()
-        return data
-
-
-class _CurlStream(DirectStream):
-    def __init__(self, transfer: _Transfer) -> None:
-        self._transfer = transfer
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        transfer = self._transfer
-        while True:
-            if transfer.chunks:
-                yield transfer.take()
-            elif transfer.done:
-                if transfer.error is not None:
-                    raise transfer.error
-                return
-            else:
-                await transfer.wait()
-
-    async def aclose(self) -> None:
-        transfer = self._transfer
-        if not transfer.done and transfer.multi is not None:
-            transfer.multi.stop(transfer)  # cut short: libcurl closes the connection
-            transfer.done = True
-        if transfer.release is not None:
-            transfer.release(transfer.curl)
-            transfer.release = None
 
 
 class CurlTransport(httpx.AsyncBaseTransport):
@@ -309,17 +50,17 @@ class CurlTransport(httpx.AsyncBaseTransport):
         self._limits = limits
         self._resolver = resolver
         self._proxies = proxies
-        self._multi: _Multi | None = None
+        self._multi: Multi | None = None
         self._idle_handles: list[pycurl.Curl] = []
         self._constant = _constant_options(limits, cafile, insecure, http2)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self._multi is None:
-            self._multi = _Multi(asyncio.get_running_loop(), self._limits)
+            self._multi = Multi(asyncio.get_running_loop(), self._limits)
         timeout = request.extensions.get("timeout", {})
         body = await request.aread()
         curl = self._idle_handles.pop() if self._idle_handles else pycurl.Curl()
-        transfer = _Transfer(curl, request, timeout.get("read"))
+        transfer = Transfer(curl, request, timeout.get("read"))
         transfer.multi = self._multi
         try:
             await self._set_up(curl, transfer, body, timeout)
@@ -333,7 +74,7 @@ class CurlTransport(httpx.AsyncBaseTransport):
         return response
 
     async def _set_up(
-        self, curl: pycurl.Curl, transfer: _Transfer, body: bytes, timeout: dict[str, Any]
+        self, curl: pycurl.Curl, transfer: Transfer, body: bytes, timeout: dict[str, Any]
     ) -> None:
         request = transfer.request
         curl.reset()

@@ -1,0 +1,186 @@
+"""One request on one Curl handle: the response head as libcurl hands it over, then the body,
+to the reader with backpressure (libcurl paused while too much is held), and the read timeout
+measured between reads on the loop's clock."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Protocol
+
+import httpx
+import pycurl
+
+from fetchcli.http.errors import DISCONNECTED
+from fetchcli.http.proxy import Proxy, refused_tunnel
+from fetchcli.http.stream import DirectStream
+from fetchcli.http.transports.curl.errors import error_for
+
+
+class Driver(Protocol):
+    """What a transfer asks of the multi that drives it (curl/multi.py)."""
+
+    def stop(self, transfer: Transfer) -> None: ...
+    def collect(self) -> None: ...
+
+
+_PAUSE_AT = 1024 * 1024  # body bytes held for a slow reader before libcurl is paused
+
+
+class Transfer:
+    """One request on one Curl handle: the response head as it arrives, then its body,
+    handed to the reader with backpressure (libcurl paused past _PAUSE_AT bytes held)."""
+
+    def __init__(self, curl: pycurl.Curl, request: httpx.Request, read_timeout: float | None):
+        self.curl = curl
+        self.request = request
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self.head: asyncio.Future[httpx.Response] = loop.create_future()
+        self._status_line = b""
+        self._headers: list[tuple[bytes, bytes]] = []
+        self.chunks: deque[bytes] = deque()
+        self.held = 0
+        self.paused = False
+        self.done = False
+        self.error: Exception | None = None
+        self._wake: asyncio.Future[None] | None = None
+        self.connected = False
+        self._read_timeout = read_timeout
+        self._active = 0.0
+        self._watchdog: asyncio.TimerHandle | None = None
+        self.multi: Driver | None = None
+        self.release: Callable[[pycurl.Curl], None] | None = None  # the handle goes back
+        self.tunnel: Proxy | None = None  # a CONNECT to this proxy answers first
+        self._tunnel_answer = ""
+
+    def on_prereq(self, *address: Any) -> int:
+        """The connection is ready and the request about to go: the read clock starts."""
+        self.connected = True
+        if self._read_timeout is not None:
+            self._active = time.monotonic()
+            self._watchdog = self._loop.call_later(self._read_timeout, self._check_idle)
+        return pycurl.PREREQFUNC_OK
+
+    def on_header(self, line: bytes) -> None:
+        self._active = time.monotonic()
+        if line.startswith(b"HTTP/"):
+            self._status_line, self._headers = line, []  # an interim response's are dropped
+        elif line in (b"\r\n", b"\n"):
+            status = int(self._status_line.split(None, 2)[1])
+            if self.tunnel is not None:  # the proxy's answer to CONNECT, not the server's
+                self._tunnel_answer = self._status_line.decode("latin-1").split(None, 1)[1]
+                if 200 <= status < 300:
+                    self.tunnel = None
+            elif status >= 200 or status == 101:
+                self._head_done(status)
+        elif not self.head.done():
+            name, _, value = line.partition(b":")
+            self._headers.append((name.strip(), value.strip()))
+
+    def _head_done(self, status: int) -> None:
+        version, _, rest = self._status_line.rstrip().partition(b" ")
+        reason = rest.partition(b" ")[2]
+        response = httpx.Response(
+            status_code=status,
+            headers=self._headers,
+            stream=_CurlStream(self),
+            request=self.request,
+            extensions={"http_version": version, "reason_phrase": reason},
+        )
+        if not self.head.done():
+            self.head.set_result(response)
+
+    def on_write(self, data: bytes) -> int | None:
+        self._active = time.monotonic()
+        if self.held >= _PAUSE_AT:
+            self.paused = True
+            return pycurl.WRITEFUNC_PAUSE  # libcurl keeps `data` and gives it again later
+        self.chunks.append(data)
+        self.held += len(data)
+        self._notify()
+        return None
+
+    def finished(self, failure: tuple[int, str] | None) -> None:
+        self.done = True
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        if failure is not None and self.error is None and self.tunnel is not None:
+            answer = self._tunnel_answer or failure[1]
+            self.error = httpx.ProxyError(refused_tunnel(self.tunnel, answer), request=self.request)
+        if failure is not None and self.error is None:
+            code, message = failure
+            errno = self.curl.getinfo(pycurl.OS_ERRNO)
+            self.error = error_for(
+                code, message, self.request, os_errno=errno, connected=self.connected
+            )
+        if not self.head.done():
+            self.head.set_exception(
+                # libcurl takes a head cut short by a close for a whole one: not we.
+                self.error or httpx.RemoteProtocolError(DISCONNECTED, request=self.request)
+            )
+        self._notify()
+
+    def fail(self, error: Exception) -> None:
+        """End the transfer here (the read timeout): its connection is closed."""
+        self.error = error
+        if self.multi is not None:
+            self.multi.stop(self)
+        self.finished(None)
+
+    def _check_idle(self) -> None:
+        assert self._read_timeout is not None
+        idle = time.monotonic() - self._active
+        if self.paused or idle < self._read_timeout:  # a slow reader is not a slow server
+            wait = self._read_timeout - idle if not self.paused else self._read_timeout
+            self._watchdog = self._loop.call_later(wait, self._check_idle)
+            return
+        self.fail(httpx.ReadTimeout("read timeout", request=self.request))
+
+    def _notify(self) -> None:
+        if self._wake is not None and not self._wake.done():
+            self._wake.set_result(None)
+
+    async def wait(self) -> None:
+        self._wake = self._loop.create_future()
+        await self._wake
+
+    def take(self) -> bytes:
+        """Every chunk held, as one; libcurl goes on once the reader has caught up."""
+        data = self.chunks.popleft() if len(self.chunks) == 1 else b"".join(self.chunks)
+        self.chunks.clear()
+        self.held = 0
+        if self.paused and not self.done:
+            self.paused = False
+            self.curl.pause(pycurl.PAUSE_CONT)
+            if self.multi is not None:
+                self.multi.collect()
+        return data
+
+
+class _CurlStream(DirectStream):
+    def __init__(self, transfer: Transfer) -> None:
+        self._transfer = transfer
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        transfer = self._transfer
+        while True:
+            if transfer.chunks:
+                yield transfer.take()
+            elif transfer.done:
+                if transfer.error is not None:
+                    raise transfer.error
+                return
+            else:
+                await transfer.wait()
+
+    async def aclose(self) -> None:
+        transfer = self._transfer
+        if not transfer.done and transfer.multi is not None:
+            transfer.multi.stop(transfer)  # cut short: libcurl closes the connection
+            transfer.done = True
+        if transfer.release is not None:
+            transfer.release(transfer.curl)
+            transfer.release = None
