@@ -14,6 +14,7 @@ is done; this Resolver's own cache, bounded, keeps the answers.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
 import time
@@ -43,6 +44,7 @@ _MESSAGES = {
 }
 
 
+@functools.lru_cache(maxsize=4096)  # asked once per request; parsing an address is slow
 def is_address(host: str) -> bool:
     """True for an IP address literal, which needs no lookup."""
     try:

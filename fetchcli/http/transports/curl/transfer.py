@@ -5,7 +5,6 @@ measured between reads on the loop's clock."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
@@ -27,6 +26,7 @@ class Driver(Protocol):
 
 
 _PAUSE_AT = 1024 * 1024  # body bytes held for a slow reader before libcurl is paused
+_LOOKS = 4  # the read clock's looks per read timeout
 
 
 class Transfer:
@@ -39,8 +39,7 @@ class Transfer:
         loop = asyncio.get_running_loop()
         self._loop = loop
         self.head: asyncio.Future[httpx.Response] = loop.create_future()
-        self._status_line = b""
-        self._headers: list[tuple[bytes, bytes]] = []
+        self._lines: list[bytes] = []  # of the response head being read
         self.chunks: deque[bytes] = deque()
         self.held = 0
         self.paused = False
@@ -49,7 +48,9 @@ class Transfer:
         self._wake: asyncio.Future[None] | None = None
         self.connected = False
         self._read_timeout = read_timeout
-        self._active = 0.0
+        self._seen: tuple[int, bool, int] = (0, False, 0)  # progress at the clock's last look
+        self._quiet = 0  # looks in a row that saw nothing arrive
+        self._chunks_in = 0
         self._watchdog: asyncio.TimerHandle | None = None
         self.multi: Driver | None = None
         self.release: Callable[[pycurl.Curl], None] | None = None  # the handle goes back
@@ -60,32 +61,37 @@ class Transfer:
         """The connection is ready and the request about to go: the read clock starts."""
         self.connected = True
         if self._read_timeout is not None:
-            self._active = time.monotonic()
-            self._watchdog = self._loop.call_later(self._read_timeout, self._check_idle)
+            self._watchdog = self._loop.call_later(self._read_timeout / _LOOKS, self._check_idle)
         return pycurl.PREREQFUNC_OK
 
     def on_header(self, line: bytes) -> None:
-        self._active = time.monotonic()
-        if line.startswith(b"HTTP/"):
-            self._status_line, self._headers = line, []  # an interim response's are dropped
-        elif line in (b"\r\n", b"\n"):
-            status = int(self._status_line.split(None, 2)[1])
-            if self.tunnel is not None:  # the proxy's answer to CONNECT, not the server's
-                self._tunnel_answer = self._status_line.decode("latin-1").split(None, 1)[1]
-                if 200 <= status < 300:
-                    self.tunnel = None
-            elif status >= 200 or status == 101:
-                self._head_done(status)
-        elif not self.head.done():
-            name, _, value = line.partition(b":")
-            self._headers.append((name.strip(), value.strip()))
+        """libcurl's header callback, once per line: kept short, the head is read at its end."""
+        self._lines.append(line)
+        if len(line) <= 2:  # the blank line: a head is complete
+            self._head_ends()
 
-    def _head_done(self, status: int) -> None:
-        version, _, rest = self._status_line.rstrip().partition(b" ")
+    def _head_ends(self) -> None:
+        lines, self._lines = self._lines, []
+        status_line = lines[0]
+        status = int(status_line.split(None, 2)[1])
+        if self.tunnel is not None:  # the proxy's answer to CONNECT, not the server's
+            self._tunnel_answer = status_line.decode("latin-1").split(None, 1)[1]
+            if 200 <= status < 300:
+                self.tunnel = None
+        elif (status >= 200 or status == 101) and not self.head.done():
+            self._head_done(status, status_line, lines[1:-1])
+        # else an interim response (100 Continue, 103): the final one follows
+
+    def _head_done(self, status: int, status_line: bytes, lines: list[bytes]) -> None:
+        version, _, rest = status_line.rstrip().partition(b" ")
         reason = rest.partition(b" ")[2]
+        headers = []
+        for line in lines:
+            name, _, value = line.partition(b":")
+            headers.append((name.strip(), value.strip()))
         response = httpx.Response(
             status_code=status,
-            headers=self._headers,
+            headers=headers,
             stream=_CurlStream(self),
             request=self.request,
             extensions={"http_version": version, "reason_phrase": reason},
@@ -94,7 +100,7 @@ class Transfer:
             self.head.set_result(response)
 
     def on_write(self, data: bytes) -> int | None:
-        self._active = time.monotonic()
+        self._chunks_in += 1
         if self.held >= _PAUSE_AT:
             self.paused = True
             return pycurl.WRITEFUNC_PAUSE  # libcurl keeps `data` and gives it again later
@@ -131,13 +137,20 @@ class Transfer:
         self.finished(None)
 
     def _check_idle(self) -> None:
+        """The read clock looks _LOOKS times per read timeout for something new (a header
+        line, a chunk): silent for a whole timeout, the read has timed out (at most a
+        _LOOKS-th of a timeout late). Nothing runs per byte, and nothing at all for the many
+        responses that finish before the first look."""
         assert self._read_timeout is not None
-        idle = time.monotonic() - self._active
-        if self.paused or idle < self._read_timeout:  # a slow reader is not a slow server
-            wait = self._read_timeout - idle if not self.paused else self._read_timeout
-            self._watchdog = self._loop.call_later(wait, self._check_idle)
-            return
-        self.fail(httpx.ReadTimeout("read timeout", request=self.request))
+        seen = (len(self._lines), self.head.done(), self._chunks_in)
+        if self.paused or seen != self._seen:  # a slow reader is not a slow server
+            self._seen, self._quiet = seen, 0
+        else:
+            self._quiet += 1
+            if self._quiet >= _LOOKS:
+                self.fail(httpx.ReadTimeout("read timeout", request=self.request))
+                return
+        self._watchdog = self._loop.call_later(self._read_timeout / _LOOKS, self._check_idle)
 
     def _notify(self) -> None:
         if self._wake is not None and not self._wake.done():

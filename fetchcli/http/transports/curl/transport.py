@@ -20,6 +20,7 @@ import asyncio
 import math
 import socket
 import ssl
+import time
 from typing import Any
 
 import httpx
@@ -32,6 +33,7 @@ from fetchcli.http.transports.curl.transfer import Transfer
 
 _CURLPROXY_HTTPS = 2
 _DNS_CACHE_SECONDS = 60  # libcurl's copy of the Resolver's answers ("+host:port:addr" entries)
+_RESOLVED_KEPT = 4096  # host:port pairs remembered as given to libcurl; then forgotten at once
 
 
 class CurlTransport(httpx.AsyncBaseTransport):
@@ -53,13 +55,17 @@ class CurlTransport(httpx.AsyncBaseTransport):
         self._multi: Multi | None = None
         self._idle_handles: list[pycurl.Curl] = []
         self._constant = _constant_options(limits, cafile, insecure, http2)
+        # What each handle was last set to, so that a request like the last one (most are)
+        # sets only what differs: libcurl keeps an option until it is changed.
+        self._plain: set[pycurl.Curl] = set()  # handles set for a GET without a body
+        self._resolved: dict[tuple[str, int], float] = {}  # given to libcurl's DNS cache, when
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self._multi is None:
             self._multi = Multi(asyncio.get_running_loop(), self._limits)
         timeout = request.extensions.get("timeout", {})
         body = await request.aread()
-        curl = self._idle_handles.pop() if self._idle_handles else pycurl.Curl()
+        curl = self._idle_handles.pop() if self._idle_handles else self._new_handle()
         transfer = Transfer(curl, request, timeout.get("read"))
         transfer.multi = self._multi
         try:
@@ -73,32 +79,63 @@ class CurlTransport(httpx.AsyncBaseTransport):
         transfer.release = self._idle_handles.append
         return response
 
+    def _new_handle(self) -> pycurl.Curl:
+        curl = pycurl.Curl()
+        self._reset(curl)
+        return curl
+
+    def _reset(self, curl: pycurl.Curl) -> None:
+        """Every option back to the run's own (after a request of another method)."""
+        curl.reset()
+        for option, value in self._constant:
+            curl.setopt(option, value)
+        if not self._proxies.active:
+            curl.setopt(pycurl.PROXY, "")  # and never the environment's, which libcurl reads
+        self._plain.add(curl)
+
     async def _set_up(
         self, curl: pycurl.Curl, transfer: Transfer, body: bytes, timeout: dict[str, Any]
     ) -> None:
         request = transfer.request
-        curl.reset()
-        for option, value in self._constant:
-            curl.setopt(option, value)
+        plain = not body and request.method == "GET"
+        if not plain or curl not in self._plain:
+            self._reset(curl)
+            if not plain:
+                self._plain.discard(curl)
+                _set_method(curl, request.method, body)
         url = request.url
         curl.setopt(pycurl.URL, str(url))
         curl.setopt(pycurl.HTTPHEADER, _header_lines(request, bool(body)))
-        _set_method(curl, request.method, body)
         curl.setopt(pycurl.HEADERFUNCTION, transfer.on_header)
         curl.setopt(pycurl.WRITEFUNCTION, transfer.on_write)
         curl.setopt(pycurl.PREREQFUNCTION, transfer.on_prereq)
         connect, pool = timeout.get("connect"), timeout.get("pool")
         if connect is not None:
             curl.setopt(pycurl.CONNECTTIMEOUT_MS, max(1, int((connect + (pool or 0)) * 1000)))
-        proxy = self._proxies.proxy_for(url.scheme, url.raw_host.decode("ascii"))
-        if proxy is not None and proxy.problem is not None:
-            raise httpx.ProxyError(proxy.problem, request=request)
-        _set_proxy(curl, proxy)
-        if proxy is not None and url.scheme == "https":
-            transfer.tunnel = proxy
+        proxy = None
+        if self._proxies.active:
+            proxy = self._proxies.proxy_for(url.scheme, url.raw_host.decode("ascii"))
+            if proxy is not None and proxy.problem is not None:
+                raise httpx.ProxyError(proxy.problem, request=request)
+            _set_proxy(curl, proxy)
+            if proxy is not None and url.scheme == "https":
+                transfer.tunnel = proxy
         host, port = (proxy.host, proxy.port) if proxy else (url.host, url.port or _port(url))
         if not is_address(host):
-            curl.setopt(pycurl.RESOLVE, [await self._resolve(request, host, port)])
+            await self._give_address(curl, request, host, port)
+
+    async def _give_address(
+        self, curl: pycurl.Curl, request: httpx.Request, host: str, port: int
+    ) -> None:
+        """The Resolver's addresses for host:port, into libcurl's DNS cache (shared by every
+        handle of the multi), again before that copy expires."""
+        now = time.monotonic()
+        if now - self._resolved.get((host, port), -_DNS_CACHE_SECONDS) < _DNS_CACHE_SECONDS / 2:
+            return
+        curl.setopt(pycurl.RESOLVE, [await self._resolve(request, host, port)])
+        if len(self._resolved) >= _RESOLVED_KEPT:
+            self._resolved.clear()
+        self._resolved[host, port] = now
 
     async def _resolve(self, request: httpx.Request, host: str, port: int) -> str:
         try:
