@@ -28,26 +28,10 @@ from fetchcli.run import engine
 from fetchcli.session import Session
 from fetchcli.settings.build import OptionError, config_from
 from fetchcli.settings.model import Config
+from fetchcli.settings.spec import BY_NAME
 
 __all__ = ["afetch", "fetch"]
 
-# What the command line writes or decides for a person; a Python caller has the records.
-_COMMAND_LINE_ONLY = {
-    "format": "records are yielded as dicts",
-    "progress": "nothing is drawn",
-    "quiet": "nothing is printed",
-    "verbose": "nothing is printed",
-    "separator": "bodies are not written to stdout",
-    "records": "write the records you are given",
-    "failed_out": "filter the records you are given",
-    "metrics": "count the records you are given",
-    "metrics_labels": "there is no metrics file (--metrics)",
-    "dry_run": "nothing is fetched by a dry run",
-    "changed_only": "filter on the records' 'changed'",
-    "fail_on": "there is no exit status",
-    "max_failures": "there is no exit status",
-    "workers": "one process per core is the command line's (--workers)",
-}
 _AHEAD = 1024  # records that may wait for the caller, besides those in flight
 _HANDOFF = 64  # of them, handed to the caller's thread
 
@@ -69,8 +53,8 @@ def fetch(urls: Iterable[str], **options: Any) -> Iterator[Record]:
 
 def _session(options: dict[str, Any]) -> Session:
     for option in options:
-        if option in _COMMAND_LINE_ONLY:
-            why = _COMMAND_LINE_ONLY[option]
+        why = BY_NAME[option].api if option in BY_NAME else None
+        if why is not None:  # what the command line writes or decides for a person
             raise ValueError(f"{option}: not an option of fetchcli.fetch ({why})")
     try:
         session = Session(config_from((), {**options, "format": "jsonl"}))

@@ -1,8 +1,9 @@
-"""The command: flags -> one frozen Config (options.py does the parsing), then `runner.run`,
-then an exit code.
+"""The command: flags -> one frozen Config (settings/build.py parses and checks them), then
+`runner.run`, then an exit code.
 
 Every user mistake becomes one line, `fetchcli: error: ...`, and exit status 2; nothing below
-this layer sees a raw flag. The options themselves are data, in cli/options.py.
+this layer sees a raw flag. The options themselves are data, in settings/spec.py; cli/options.py
+turns them into the command's parameters.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 import typer
 
-from fetchcli.cli import options as o
+from fetchcli.cli.options import with_parameters
 from fetchcli.errors import ExitCode, UsageError, cannot_read
 from fetchcli.models import Summary
 from fetchcli.settings.build import OptionError, config_from
@@ -34,66 +35,8 @@ _NOT_OPTIONS = ("sources", "version", "help")
 
 
 @app.command()
-def fetch(
-    ctx: typer.Context,
-    sources: o.Sources = None,
-    default_scheme: o.DefaultScheme = None,
-    dedupe: o.Dedupe = False,
-    shard: o.Shard = None,
-    shard_base: o.ShardBase = None,
-    skip_done: o.SkipDone = None,
-    concurrency: o.Concurrency = None,
-    workers: o.Workers = None,
-    max_connections: o.MaxConnections = None,
-    max_keepalive: o.MaxKeepalive = None,
-    keepalive_expiry: o.KeepaliveExpiry = None,
-    per_host: o.PerHost = None,
-    rate: o.Rate = None,
-    http2: o.Http2 = False,
-    transport: o.TransportChoice = None,
-    timeout: o.Timeout = None,
-    connect_timeout: o.ConnectTimeout = None,
-    read_timeout: o.ReadTimeout = None,
-    write_timeout: o.WriteTimeout = None,
-    pool_timeout: o.PoolTimeout = None,
-    max_time: o.MaxTime = None,
-    retries: o.Retries = None,
-    retry_backoff: o.RetryBackoff = None,
-    retry_max_wait: o.RetryMaxWait = None,
-    method: o.Method = None,
-    headers: o.Headers = None,
-    data: o.Data = None,
-    user_agent: o.UserAgent = None,
-    user: o.User = None,
-    follow: o.Follow = True,
-    max_redirects: o.MaxRedirects = None,
-    insecure: o.Insecure = False,
-    cacert: o.Cacert = None,
-    proxy: o.Proxy = None,
-    format: o.FormatChoice = None,
-    order: o.OrderChoice = None,
-    snippet: o.Snippet = None,
-    include_headers: o.IncludeHeaders = False,
-    separator: o.Separator = None,
-    save: o.Save = None,
-    overwrite: o.Overwrite = False,
-    records: o.Records = None,
-    max_size: o.MaxSize = None,
-    progress: o.Progress = None,
-    quiet: o.Quiet = False,
-    verbose: o.Verbose = False,
-    fail_on: o.FailOnChoice = None,
-    state: o.State = None,
-    changed_only: o.ChangedOnly = False,
-    failed_out: o.FailedOut = None,
-    max_failures: o.MaxFailures = None,
-    dry_run: o.DryRun = False,
-    metrics: o.Metrics = None,
-    metrics_labels: o.MetricsLabels = None,
-    merge: o.Merge = False,
-    version: o.Version = False,
-    help: o.Help = False,
-) -> int:
+@with_parameters
+def fetch(ctx: typer.Context, **params: Any) -> int:
     """Fetch many URLs concurrently and report each one as a table row, JSON line or CSV row."""
     invocation: _Invocation = ctx.obj
     settings = build_config(ctx.params, invocation.streams)
@@ -104,10 +47,10 @@ def fetch(
 
 
 def build_config(params: dict[str, Any], streams: Streams) -> Config:
-    """The Config from the command's parameters (named as options.py names options), with the
+    """The Config from the command's parameters (named as settings/spec.py names options), with the
     defaults that depend on the terminal decided from `streams`."""
     sources = params["sources"] or []
-    if not sources and not params["merge"]:  # --merge: options.py says what it needs instead
+    if not sources and not params["merge"]:  # --merge: build.py says what it needs instead
         if streams.stdin_isatty:
             raise UsageError("no SOURCE given and stdin is a terminal (try: fetchcli URL or FILE)")
         sources = ["-"]
@@ -207,17 +150,19 @@ def _click_message(exc: Exception, command: Any) -> str:
     name = max(param.opts, key=len) if param.opts else param.name
     if getattr(exc, "param_type", None) == "option" or "requires an argument" in message:
         return f"{name}: needs a value"
+    message = message.rstrip(".")
     for plain, words in _PLAIN.items():
-        if message.startswith(plain):
+        if message.endswith(plain):
             return f"{name}: {words}"
-    return f"{name}: {message.removeprefix('Value error, ').rstrip('.')}"
+    return f"{name}: {message}"
 
 
-# Typer's wording for a value of the wrong type, and ours.
+# click's wording for a value of the wrong type (`'many' is not a valid int`), and ours.
 _PLAIN = {
-    "Input should be a valid integer": "must be a whole number",
-    "Input should be a valid number": "must be a number",
-    "Input should be a valid boolean": "must be true or false",
+    "is not a valid int": "must be a whole number",
+    "is not a valid integer": "must be a whole number",
+    "is not a valid float": "must be a number",
+    "is not a valid boolean": "must be true or false",
 }
 
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterator
-from enum import Enum
-from pathlib import Path
 from typing import Any
 
 SUMMARY = "Fetch many URLs at once and report each: a table, JSON lines, CSV, or the bodies."
@@ -84,18 +82,9 @@ def _names(option: Param) -> str:
     names = ", ".join(shorts + longs) if shorts else "    " + ", ".join(longs)
     if option.secondary_opts:
         names += " / " + ", ".join(option.secondary_opts)
-    if option.type_descriptor.annotation is not bool:
-        names += f" {_metavar(option)}"
+    if not option.is_flag:
+        names += f" {option.metavar}"  # each option's, from settings/spec.py
     return names
-
-
-def _metavar(option: Param) -> str:
-    if option.metavar:
-        return str(option.metavar)
-    kind = option.type_descriptor.annotation
-    if isinstance(kind, type) and issubclass(kind, Enum):
-        return "|".join(str(member.value) for member in kind)
-    return {int: "N", float: "SECONDS", Path: "PATH"}.get(kind, "TEXT")
 
 
 def _description(option: Param) -> str:

@@ -9,40 +9,26 @@ the flag. Defaults live in the Config dataclasses; an option left out (or None) 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from enum import StrEnum
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fetchcli.settings.model import (
     DEFAULT_TIMEOUT,
     Config,
-    FailOn,
     Format,
     InputConfig,
-    Order,
     OutputConfig,
     PoolConfig,
     RequestConfig,
     RetryConfig,
     RunConfig,
-    Scheme,
     Shard,
     TimeoutConfig,
     Transport,
     choose_transport,
 )
-from fetchcli.settings.parse import (
-    parse_header,
-    parse_max_failures,
-    parse_metrics_label,
-    parse_proxy,
-    parse_rate,
-    parse_separator,
-    parse_shard,
-    parse_size,
-    parse_user,
-)
+from fetchcli.settings.parse import parse_shard
+from fetchcli.settings.spec import BY_NAME
 
 SECTIONS = (
     InputConfig,
@@ -54,39 +40,6 @@ SECTIONS = (
     RunConfig,
 )
 TIMEOUTS = ("connect_timeout", "read_timeout", "write_timeout", "pool_timeout")
-# Options that are no Config field of their own.
-_SHORTHANDS = {"timeout", "shard_base"}
-
-_PARSERS: dict[str, Callable[[str], Any]] = {
-    "shard": parse_shard,
-    "rate": parse_rate,
-    "max_size": parse_size,
-    "user": parse_user,
-    "separator": parse_separator,
-    "proxy": parse_proxy,
-    "max_failures": parse_max_failures,
-}
-_CHOICES: dict[str, type[StrEnum]] = {
-    "default_scheme": Scheme,
-    "transport": Transport,
-    "format": Format,
-    "order": Order,
-    "fail_on": FailOn,
-}
-_PATHS = ("skip_done", "cacert", "save", "records", "state", "failed_out", "metrics")
-_AT_LEAST_ONE = ("concurrency", "max_connections", "per_host", "workers")
-_NOT_NEGATIVE = (
-    "max_keepalive",
-    "keepalive_expiry",
-    "retries",
-    "retry_backoff",
-    "retry_max_wait",
-    "max_redirects",
-    "snippet",
-    "max_time",
-    "timeout",
-    *TIMEOUTS,
-)
 
 
 class OptionError(ValueError):
@@ -98,18 +51,14 @@ class OptionError(ValueError):
         self.problem = problem
 
 
-# Options whose flag is not their name with dashes: repeatable ones, named in the singular.
-_FLAGS = {"headers": "-H", "metrics_labels": "--metrics-label"}
-
-
 def flag(option: str) -> str:
-    """The long flag of an option name: `max_size` -> `--max-size` (`headers` is -H)."""
-    return _FLAGS.get(option) or "--" + option.replace("_", "-")
+    """The flag messages name an option by: `max_size` -> `--max-size` (`headers` is -H)."""
+    spec = BY_NAME.get(option)
+    return spec.flag if spec else "--" + option.replace("_", "-")
 
 
 def known_options() -> frozenset[str]:
-    names = {field.name for section in SECTIONS for field in dataclasses.fields(section)}
-    return frozenset(names | _SHORTHANDS)
+    return frozenset(BY_NAME)
 
 
 def default(option: str) -> Any:
@@ -128,11 +77,14 @@ def default(option: str) -> Any:
 
 
 def shown_default(option: str) -> str:
-    """The default as --help shows it: `100MB`, `https`, `0.5`.
+    """The default as --help shows it: `100MB`, `https`, `0.5`; "" for none shown.
 
     >>> shown_default("max_size"), shown_default("default_scheme"), shown_default("retries")
     ('100MB', 'https', '0')
     """
+    shown = BY_NAME[option].shown
+    if isinstance(shown, str) or not shown:
+        return shown or ""
     value = default(option)
     if option == "max_size" and value % 1000**2 == 0:
         return f"{value // 1000**2}MB"
@@ -279,62 +231,11 @@ def _apply_timeout(values: dict[str, Any]) -> None:
 
 def _value(name: str, value: Any) -> Any:
     """One option's value, parsed from text if need be, and checked."""
+    option = BY_NAME[name]
     try:
-        if name in _PARSERS and isinstance(value, str):
-            return _PARSERS[name](value)
-        if name in _CHOICES:
-            return _CHOICES[name](value)
-        if name in _PATHS:
-            return Path(value)
-        if name == "headers":
-            return _headers(value)
-        if name == "metrics_labels":
-            return _labels(value)
-        if name == "data" and isinstance(value, str):
-            return value.encode()
-        if name == "method":
-            return _method(value)
+        value = option.convert(value) if option.convert else value
+        if option.check:
+            option.check(value)
     except ValueError as exc:
         raise OptionError(name, str(exc)) from None
-    _check_range(name, value)
     return value
-
-
-def _headers(values: Iterable[str | tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-    if isinstance(values, str):
-        values = [values]
-    return tuple(parse_header(item) if isinstance(item, str) else item for item in values)
-
-
-def _labels(values: Iterable[str | tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-    """--metrics-label KEY=VALUE, each key once.
-
-    >>> _labels(["site=eu", "team=web"])
-    (('site', 'eu'), ('team', 'web'))
-    """
-    if isinstance(values, str):
-        values = [values]
-    labels = tuple(
-        parse_metrics_label(item if isinstance(item, str) else "=".join(item)) for item in values
-    )
-    names = [name for name, _ in labels]
-    for name in names:
-        if names.count(name) > 1:
-            raise ValueError(f"{name!r} given twice")
-    return labels
-
-
-def _method(method: str) -> str:
-    token = method.upper()
-    if not token or not all(c.isalnum() or c in "!#$%&'*+-.^_`|~" for c in token):
-        raise ValueError(f"not an HTTP method: {method!r}")
-    return token
-
-
-def _check_range(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return
-    if name in _AT_LEAST_ONE and value < 1:
-        raise OptionError(name, f"must be at least 1, got {value}")
-    if name in _NOT_NEGATIVE and value < 0:
-        raise OptionError(name, f"must not be negative, got {value}")

@@ -172,3 +172,15 @@ def parse_proxy(text: str) -> str:
     if problem is not None:
         raise ValueError(problem)
     return text
+
+
+def parse_method(method: str) -> str:
+    """An HTTP method token, upper-cased.
+
+    >>> parse_method("post")
+    'POST'
+    """
+    token = method.upper()
+    if not token or not all(c.isalnum() or c in "!#$%&'*+-.^_`|~" for c in token):
+        raise ValueError(f"not an HTTP method: {method!r}")
+    return token

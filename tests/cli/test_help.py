@@ -10,7 +10,7 @@ import pytest
 import typer
 
 from fetchcli.cli.app import app
-from fetchcli.cli.options import INPUT, OUTPUT, POOL, REQUEST, RETRIES, TIMEOUTS
+from fetchcli.settings.spec import INPUT, OUTPUT, POOL, REQUEST, RETRIES, TIMEOUTS
 
 
 def _help(columns: int) -> str:
