@@ -66,6 +66,16 @@ def parse_totals(out: Path) -> tuple[int, int]:
 ONE_CORE_CONTENDERS = [
     Contender("fetchcli -c 20", ONE_CORE, _fetchcli("-c", "20"), parse_jsonl),
     Contender("fetchcli -c 100", ONE_CORE, _fetchcli("-c", "100"), parse_jsonl),
+    # Each transport on its own: what `auto` picks from.
+    *(
+        Contender(
+            f"fetchcli -c 20 --transport {name}",
+            ONE_CORE,
+            _fetchcli("-c", "20", "--transport", name),
+            parse_jsonl,
+        )
+        for name in ("curl", "aiohttp", "httpcore")
+    ),
     Contender("aiohttp, 20 workers", ONE_CORE, _aiohttp(20), parse_totals),
     Contender("aiohttp, 100 workers", ONE_CORE, _aiohttp(100), parse_totals),
 ]
@@ -83,6 +93,7 @@ BOTH_CORES_CONTENDERS = [
 @dataclass
 class Run:
     wall: float
+    cpu: float  # user + system seconds of the process tree
     rss_mb: float  # peak of the summed RSS of the process tree
     pss_mb: float  # peak of the summed PSS
     problem: str
@@ -162,7 +173,8 @@ def run_once(contender: Contender, listing: Path, count: int) -> Run:
     problem = ""
     if os.waitstatus_to_exitcode(status) != 0 or (ok, total, served) != expected:
         problem = f"exit {os.waitstatus_to_exitcode(status)}, {(ok, total, served)} != {expected}"
-    return Run(wall, rss / 1024, memory.pss / 1024, problem)
+    cpu = usage.ru_utime + usage.ru_stime  # the reaped workers' included
+    return Run(wall, cpu, rss / 1024, memory.pss / 1024, problem)
 
 
 def measure(contenders: list[Contender], listing: Path, count: int, runs: int) -> list[Result]:
@@ -171,7 +183,10 @@ def measure(contenders: list[Contender], listing: Path, count: int, runs: int) -
         for result in results:
             run = run_once(result.contender, listing, count)
             result.runs.append(run)
-            shown = run.problem or f"{count / run.wall:,.0f} req/s, {run.rss_mb:.0f} MB"
+            shown = run.problem or (
+                f"{count / run.wall:,.0f} req/s, {run.cpu / count * 1e6:.0f} µs CPU/request, "
+                f"{run.rss_mb:.0f} MB"
+            )
             print(f"  [round {round_number + 1}] {result.contender.name}: {shown}", flush=True)
     return results
 
@@ -206,15 +221,17 @@ def report(
         f"interleaved rounds, Python {platform.python_version()}, {os.cpu_count()} cores. "
         "Every run verified (each URL 200 with 512 bytes, nginx served one request per URL).",
         "",
-        "| client | CPUs | req/s median (min–max) | peak RSS MB (tree) | peak PSS MB | verified |",
-        "|---|---|---:|---:|---:|---|",
+        "| client | CPUs | req/s median (min–max) | CPU µs/request | peak RSS MB (tree) | "
+        "peak PSS MB | verified |",
+        "|---|---|---:|---:|---:|---:|---|",
     ]
     for r in [*one, *both]:
         rates = [count / run.wall for run in r.good()]
         spread = f"{min(rates):,.0f}–{max(rates):,.0f}" if rates else "–"
         lines.append(
             f"| {r.contender.name} | {r.contender.cpus} | {rate[r.contender.name]:,.0f} "
-            f"({spread}) | {rss[r.contender.name]:.0f} | {r.median('pss_mb'):.0f} | "
+            f"({spread}) | {r.median('cpu') / count * 1e6:.0f} | {rss[r.contender.name]:.0f} | "
+            f"{r.median('pss_mb'):.0f} | "
             f"{len(r.good())}/{len(r.runs)} |"
         )
     w1, w2 = "fetchcli --workers 1 -c 20", "fetchcli --workers 2 -c 20"
@@ -225,6 +242,11 @@ def report(
         f"| `-c 20` ≥ 0.45× aiohttp (100 workers, the issue's and MEASURED.md's reference) | "
         f"{ratio('fetchcli -c 20', 'aiohttp, 100 workers')} |",
         f"| `-c 20` against aiohttp at 20 workers | {ratio('fetchcli -c 20', 'aiohttp, 20 workers')} |",
+        *(
+            f"| `-c 20 --transport {name}` against aiohttp at 20 workers | "
+            f"{ratio(f'fetchcli -c 20 --transport {name}', 'aiohttp, 20 workers')} |"
+            for name in ("curl", "aiohttp", "httpcore")
+        ),
         f"| `-c 100` ≥ 0.9× `-c 20` | {ratio('fetchcli -c 100', 'fetchcli -c 20')} |",
         f"| peak RSS ≤ 60 MB (-c 20, -c 100) | {rss['fetchcli -c 20']:.0f}, {rss['fetchcli -c 100']:.0f} MB |",
         f"| `--version` ≤ 100 ms | {version:.0f} ms |",

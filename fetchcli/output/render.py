@@ -1,4 +1,5 @@
-"""The stderr side, drawn with rich: the summary, the progress line, warnings and -v lines.
+"""The stderr side: the summary, the progress line, warnings and -v lines; at a terminal
+drawn with rich, which is imported only then (a cron run's stderr is a file: plain lines).
 
 Server text arrives here already sanitized by `Result.to_record()` and is only ever wrapped in
 `Text`, never parsed as markup. (The results table is table.py.)
@@ -11,13 +12,15 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from types import TracebackType
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from rich.cells import cell_len
-from rich.console import Console
 from rich.filesize import decimal
-from rich.text import Text
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 from fetchcli.input.sources import InputMeter
 from fetchcli.models import Result, Summary
@@ -99,16 +102,7 @@ class Reporter:
         width: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.console = Console(
-            file=stderr,
-            force_terminal=is_terminal,
-            no_color=no_color,
-            width=width,  # None: the terminal's, as it is at each line
-            highlight=False,
-            markup=False,
-            emoji=False,
-            soft_wrap=True,
-        )
+        self._console_options = {"no_color": no_color, "width": width}
         self._stderr = stderr
         self._is_terminal = is_terminal
         self.progress = progress
@@ -119,6 +113,21 @@ class Reporter:
         self._meter: InputMeter | None = None
         self._shown = False
         self._frame = 0
+
+    @cached_property
+    def console(self) -> Console:
+        """rich's console on stderr: its width, at each line, is the terminal's."""
+        from rich.console import Console  # 26 ms: only a run that draws on a terminal needs it
+
+        return Console(
+            file=self._stderr,
+            force_terminal=self._is_terminal,
+            highlight=False,
+            markup=False,
+            emoji=False,
+            soft_wrap=True,
+            **self._console_options,  # type: ignore[arg-type]
+        )
 
     def __enter__(self) -> Reporter:
         self._started = self._clock()
@@ -206,9 +215,15 @@ class Reporter:
     def line(self, text: str) -> None:
         """A plain line on stderr (never markup), with the progress line kept below it; at a
         terminal, wrapped to its width at spaces (see wrap_line)."""
-        lines = wrap_line(text, self.console.width) if self._is_terminal else [text]
+        if not self._is_terminal:
+            with self.paused():
+                self._stderr.write(f"{text}\n")
+                self._stderr.flush()
+            return
+        from rich.text import Text
+
         with self.paused():
-            for line in lines:
+            for line in wrap_line(text, self.console.width):
                 self.console.print(Text(line), soft_wrap=True)
 
     def warning(self, text: str) -> None:

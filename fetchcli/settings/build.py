@@ -107,9 +107,11 @@ def config_from(sources: Sequence[str], options: Mapping[str, Any]) -> Config:
     _apply_timeout(values)
     sections = {section: _section(section, values) for section in SECTIONS}
     pool, request = sections[PoolConfig], sections[RequestConfig]
-    transport = choose_transport(pool.transport, http2=pool.http2, sources=tuple(sources))
+    transport = choose_transport(pool.transport)
     if pool.http2 and transport is Transport.AIOHTTP:
-        raise OptionError("http2", "needs --transport httpcore (or auto): aiohttp speaks HTTP/1.1")
+        raise OptionError(
+            "http2", "needs --transport curl, httpcore or auto: aiohttp speaks HTTP/1.1"
+        )
     method = request.method if "method" in values else "POST" if request.data else "GET"
     run = sections[RunConfig]
     if run.changed_only and run.state is None and not run.merge:
@@ -159,6 +161,7 @@ def _metrics_labels(run: RunConfig, shard: Shard | None, base: int) -> tuple[tup
     node_exporter; then --metrics-label's, which replace a default of the same name. An empty
     value leaves its label out.
 
+    >>> from pathlib import Path
     >>> run = RunConfig(metrics=Path("m/nightly.prom"), metrics_labels=(("site", "eu"),))
     >>> _metrics_labels(run, Shard(index=1, count=8), base=0)
     (('run', 'nightly'), ('shard', '0'), ('site', 'eu'))

@@ -138,11 +138,10 @@ OPTIONS: tuple[Option, ...] = (
            check=at_least_one),
     Option("rate", POOL, "At most RATE request starts per second, evenly spaced: 10, 10/s, 600/m.",
            metavar="RATE", convert=text(p.parse_rate)),
-    Option("http2", POOL, "Enable HTTP/2 (uses httpcore).", bool),
-    Option("transport", POOL, "What sends requests under the httpx client: aiohttp (fast, "
-           "HTTP/1.1), httpcore (HTTP/2, write timeouts) or curl (libcurl: HTTP/1.1 and HTTP/2); "
-           "auto picks httpcore for --http2 or a few URL arguments, aiohttp otherwise.",
-           Transport, convert=Transport, shown=True),
+    Option("http2", POOL, "Enable HTTP/2 (curl and httpcore).", bool),
+    Option("transport", POOL, "What sends requests under the httpx client: curl (libcurl: "
+           "the least CPU per request, HTTP/1.1 and HTTP/2), aiohttp (HTTP/1.1) or httpcore "
+           "(HTTP/2); auto is curl.", Transport, convert=Transport, shown=True),
     # Timeouts
     Option("timeout", TIMEOUTS, "Default for the four timeouts below; 0 = none.", float,
            ("-t", "--timeout"), check=not_negative, shown=True),

@@ -92,25 +92,29 @@ def test_connections_are_reused_by_default(run_cli: RunCli, server: TestServer) 
     assert server.stats.connections == 1
 
 
-def _records_of(*args: str) -> list[dict[str, object]]:
-    proc = _fetchcli("--transport", "aiohttp", *args)
+def _records_of(transport: str, *args: str) -> list[dict[str, object]]:
+    proc = _fetchcli("--transport", transport, *args)
     out, err = proc.communicate(timeout=TIMEOUT)
     assert proc.returncode == 0, err
     return [json.loads(line) for line in out.splitlines()]
 
 
-def test_two_urls_on_one_host_share_a_connection(server: TestServer) -> None:
-    """aiohttp: two URLs on one host started together do not open two connections when the
-    first answers at once: the second waits for it (no longer than opening one takes)."""
-    _records_of("-c", "2", f"{server.url}/ok?n=1", f"{server.url}/ok?n=2")
+@pytest.mark.parametrize("transport", ["aiohttp", "curl"])
+def test_two_urls_on_one_host_share_a_connection(server: TestServer, transport: str) -> None:
+    """Two URLs on one host started together do not open two connections when the first
+    answers at once: the second waits for it (no longer than opening one takes)."""
+    _records_of(transport, "-c", "2", f"{server.url}/ok?n=1", f"{server.url}/ok?n=2")
     assert server.stats.requests == 2
     assert server.stats.connections == 1
 
 
-def test_a_slow_request_does_not_hold_the_next_one_on_its_host(server: TestServer) -> None:
-    """aiohttp: when the first request on a host is slow, the second opens its own connection
-    instead of waiting for it."""
-    slow, quick = _records_of("-c", "2", f"{server.url}/slow/1000", f"{server.url}/ok")
+@pytest.mark.parametrize("transport", ["aiohttp", "curl"])
+def test_a_slow_request_does_not_hold_the_next_one_on_its_host(
+    server: TestServer, transport: str
+) -> None:
+    """When the first request on a host is slow, the second opens its own connection instead
+    of waiting for it."""
+    slow, quick = _records_of(transport, "-c", "2", f"{server.url}/slow/1000", f"{server.url}/ok")
     assert server.stats.connections == 2
     assert quick["elapsed"] < 0.5 < slow["elapsed"]
 

@@ -55,11 +55,15 @@ class Transfer:
         self.multi: Driver | None = None
         self.release: Callable[[pycurl.Curl], None] | None = None  # the handle goes back
         self.tunnel: Proxy | None = None  # a CONNECT to this proxy answers first
+        self.on_connected: Callable[[], None] | None = None
         self._tunnel_answer = ""
 
     def on_prereq(self, *address: Any) -> int:
         """The connection is ready and the request about to go: the read clock starts."""
         self.connected = True
+        if self.on_connected is not None:
+            self.on_connected()
+            self.on_connected = None
         if self._read_timeout is not None:
             self._watchdog = self._loop.call_later(self._read_timeout / _LOOKS, self._check_idle)
         return pycurl.PREREQFUNC_OK

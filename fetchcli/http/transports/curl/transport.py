@@ -17,6 +17,7 @@ to the httpx exceptions and words of the other transports (curl_errors.py).
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import socket
 import ssl
@@ -29,6 +30,7 @@ import pycurl
 from fetchcli.http.dns import Resolver, is_address
 from fetchcli.http.proxy import NO_PROXY, Proxy, ProxyPolicy
 from fetchcli.http.transports.curl.multi import Multi
+from fetchcli.http.transports.curl.openings import Opening, Openings
 from fetchcli.http.transports.curl.transfer import Transfer
 
 _CURLPROXY_HTTPS = 2
@@ -53,6 +55,7 @@ class CurlTransport(httpx.AsyncBaseTransport):
         self._resolver = resolver
         self._proxies = proxies
         self._multi: Multi | None = None
+        self._openings = Openings(kept=limits.max_connections or 1024)
         self._idle_handles: list[pycurl.Curl] = []
         self._constant = _constant_options(limits, cafile, insecure, http2)
         # What each handle was last set to, so that a request like the last one (most are)
@@ -65,17 +68,25 @@ class CurlTransport(httpx.AsyncBaseTransport):
             self._multi = Multi(asyncio.get_running_loop(), self._limits)
         timeout = request.extensions.get("timeout", {})
         body = await request.aread()
+        origin = (request.url.scheme, request.url.host, request.url.port)
+        opening = await self._openings.enter(origin)  # False, or say how it went
         curl = self._idle_handles.pop() if self._idle_handles else self._new_handle()
         transfer = Transfer(curl, request, timeout.get("read"))
         transfer.multi = self._multi
         try:
             await self._set_up(curl, transfer, body, timeout)
+            if isinstance(opening, Opening):
+                transfer.on_connected = functools.partial(self._openings.connected, opening)
             self._multi.start(transfer)
             response = await transfer.head
         except BaseException:
             self._multi.stop(transfer)
             self._idle_handles.append(curl)
+            if isinstance(opening, Opening):
+                self._openings.failed(origin, opening)
             raise
+        if opening is not False:
+            self._openings.answered(origin)
         transfer.release = self._idle_handles.append
         return response
 
