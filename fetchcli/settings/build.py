@@ -157,7 +157,9 @@ def config_from(sources: Sequence[str], options: Mapping[str, Any]) -> Config:
     pool, request = sections[PoolConfig], sections[RequestConfig]
     transport = choose_transport(pool.transport, http2=pool.http2, sources=tuple(sources))
     if pool.http2 and transport is Transport.AIOHTTP:
-        raise OptionError("http2", "needs --transport httpcore (or auto): aiohttp speaks HTTP/1.1")
+        raise OptionError(
+            "http2", "needs --transport httpcore or curl (or auto): aiohttp speaks HTTP/1.1"
+        )
     method = request.method if "method" in values else "POST" if request.data else "GET"
     run = sections[RunConfig]
     if run.changed_only and run.state is None and not run.merge:
