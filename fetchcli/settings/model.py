@@ -73,6 +73,7 @@ class PoolConfig:
     per_host: int | None = None
     rate: float | None = None
     http2: bool = False
+    http3: bool = False  # libcurl tries QUIC, and falls back to HTTP/2 or 1.1 over TCP
     transport: Transport = Transport.AUTO
     workers: int = 1  # processes; concurrency and the pool limits are each worker's
 
@@ -193,17 +194,24 @@ class Config:
 FEW_URLS = 8  # below this many URL arguments, aiohttp's 0.1 s import outweighs its speed
 
 
-def choose_transport(chosen: Transport, *, http2: bool, sources: tuple[str, ...]) -> Transport:
-    """What `--transport auto` means: httpcore for HTTP/2, which only it speaks, and for a
-    handful of URLs given as arguments (a one-off fetch at a terminal); aiohttp for lists.
+def choose_transport(
+    chosen: Transport, *, http2: bool, sources: tuple[str, ...], http3: bool = False
+) -> Transport:
+    """What `--transport auto` means: curl for HTTP/3, which only libcurl speaks; httpcore for
+    HTTP/2 and for a handful of URLs given as arguments (a one-off fetch at a terminal);
+    aiohttp for lists.
 
     >>> choose_transport(Transport.AUTO, http2=False, sources=("urls.txt",))
     <Transport.AIOHTTP: 'aiohttp'>
     >>> choose_transport(Transport.AUTO, http2=False, sources=("https://a.test/",))
     <Transport.HTTPCORE: 'httpcore'>
+    >>> choose_transport(Transport.AUTO, http2=False, sources=("urls.txt",), http3=True)
+    <Transport.CURL: 'curl'>
     """
     if chosen is not Transport.AUTO:
         return chosen
+    if http3:
+        return Transport.CURL
     only_arguments = all("://" in source for source in sources)
     if http2 or (only_arguments and len(sources) < FEW_URLS):
         return Transport.HTTPCORE

@@ -29,6 +29,8 @@ _HTTP_CODES: dict[int, tuple[type[httpx.TransportError], str | None]] = {
     8: (httpx.RemoteProtocolError, BAD_HEAD),  # CURLE_WEIRD_SERVER_REPLY (pycurl has no name)
     pycurl.E_HTTP2: (httpx.RemoteProtocolError, None),
     92: (httpx.RemoteProtocolError, None),  # CURLE_HTTP2_STREAM
+    95: (httpx.RemoteProtocolError, None),  # CURLE_HTTP3 (a QUIC stream or frame gone wrong)
+    96: (httpx.ConnectError, None),  # CURLE_QUIC_CONNECT_ERROR
     97: (httpx.ProxyError, None),  # CURLE_PROXY: the proxy refused (a CONNECT not 2xx)
     99: (httpx.ReadError, None),  # CURLE_UNRECOVERABLE_POLL
     100: (httpx.RemoteProtocolError, BAD_HEAD),  # CURLE_TOO_LARGE: a header past libcurl's cap
