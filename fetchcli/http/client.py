@@ -70,6 +70,7 @@ def _transport(
             cafile=None if cacert is None else str(cacert),
             insecure=config.request.insecure,
             http2=config.pool.http2,
+            http3=config.pool.http3,
             proxies=proxies,
         )
     if config.pool.transport is Transport.AIOHTTP:

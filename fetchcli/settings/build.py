@@ -108,10 +108,7 @@ def config_from(sources: Sequence[str], options: Mapping[str, Any]) -> Config:
     sections = {section: _section(section, values) for section in SECTIONS}
     pool, request = sections[PoolConfig], sections[RequestConfig]
     transport = choose_transport(pool.transport)
-    if pool.http2 and transport is Transport.AIOHTTP:
-        raise OptionError(
-            "http2", "needs --transport curl, httpcore or auto: aiohttp speaks HTTP/1.1"
-        )
+    _check_versions(pool, transport)
     method = request.method if "method" in values else "POST" if request.data else "GET"
     run = sections[RunConfig]
     if run.changed_only and run.state is None and not run.merge:
@@ -135,6 +132,16 @@ def config_from(sources: Sequence[str], options: Mapping[str, Any]) -> Config:
         run=run,
         warnings=_ignored(values),
     )
+
+
+def _check_versions(pool: PoolConfig, transport: Transport) -> None:
+    """HTTP/2 on the transports that speak it, HTTP/3 on the one (libcurl's QUIC)."""
+    if pool.http2 and transport is Transport.AIOHTTP:
+        raise OptionError(
+            "http2", "needs --transport httpcore or curl (or auto): aiohttp speaks HTTP/1.1"
+        )
+    if pool.http3 and transport is not Transport.CURL:
+        raise OptionError("http3", f"needs --transport curl (or auto): {transport} has no HTTP/3")
 
 
 def _ignored(values: Mapping[str, Any]) -> tuple[str, ...]:

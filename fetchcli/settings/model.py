@@ -73,6 +73,7 @@ class PoolConfig:
     per_host: int | None = None
     rate: float | None = None
     http2: bool = False
+    http3: bool = False  # libcurl tries QUIC, and falls back to HTTP/2 or 1.1 over TCP
     transport: Transport = Transport.AUTO
     workers: int = 1  # processes; concurrency and the pool limits are each worker's
 
@@ -194,7 +195,7 @@ def choose_transport(chosen: Transport) -> Transport:
     """What `--transport auto` means: curl, for every list and every fetch. It spends the
     least CPU per request of the three (benchmarks/cores.py: about 0.7x aiohttp's and 0.4x
     httpcore's), imports fastest (no aiohttp, no httpcore) and makes no TLS context until a
-    URL is https; it speaks HTTP/1.1 and HTTP/2.
+    URL is https; it speaks HTTP/1.1, HTTP/2 and HTTP/3.
 
     >>> choose_transport(Transport.AUTO), choose_transport(Transport.AIOHTTP)
     (<Transport.CURL: 'curl'>, <Transport.AIOHTTP: 'aiohttp'>)

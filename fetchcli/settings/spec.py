@@ -139,9 +139,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("rate", POOL, "At most RATE request starts per second, evenly spaced: 10, 10/s, 600/m.",
            metavar="RATE", convert=text(p.parse_rate)),
     Option("http2", POOL, "Enable HTTP/2 (curl and httpcore).", bool),
+    Option("http3", POOL, "Try HTTP/3 (QUIC) first, then HTTP/2 or 1.1 over TCP where the "
+           "server has no QUIC, as curl --http3 does (curl only).", bool),
     Option("transport", POOL, "What sends requests under the httpx client: curl (libcurl: "
-           "the least CPU per request, HTTP/1.1 and HTTP/2), aiohttp (HTTP/1.1) or httpcore "
-           "(HTTP/2); auto is curl.", Transport, convert=Transport, shown=True),
+           "the least CPU per request; HTTP/1.1, HTTP/2, HTTP/3), aiohttp (HTTP/1.1) or "
+           "httpcore (HTTP/2); auto is curl.", Transport, convert=Transport, shown=True),
     # Timeouts
     Option("timeout", TIMEOUTS, "Default for the four timeouts below; 0 = none.", float,
            ("-t", "--timeout"), check=not_negative, shown=True),

@@ -120,3 +120,36 @@ def test_a_proxy_without_a_scheme_is_http() -> None:
     config = config_from(["u"], {"proxy": "alice:s3cret@proxy.local:3128"})
     assert config.request.proxy == "http://alice:s3cret@proxy.local:3128"
     assert "s3cret" not in repr(config.request)
+
+
+@pytest.mark.parametrize(
+    ("options", "transport"),
+    [
+        ({"http2": True, "transport": "curl"}, "curl"),
+        ({"http2": True}, "curl"),
+        ({"http2": True, "transport": "httpcore"}, "httpcore"),
+        ({"http3": True, "transport": "curl"}, "curl"),
+        ({"http3": True, "http2": True}, "curl"),  # auto: only libcurl speaks HTTP/3
+    ],
+)
+def test_http_versions_go_to_a_transport_that_speaks_them(options, transport) -> None:
+    """HTTP/2 runs on httpcore or curl, HTTP/3 on curl; auto picks one that can."""
+    from fetchcli.settings.build import config_from
+
+    assert config_from(["urls.txt"], options).pool.transport == transport
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"http2": True, "transport": "aiohttp"}, "--http2: needs --transport httpcore or curl"),
+        ({"http3": True, "transport": "aiohttp"}, "--http3: needs --transport curl"),
+        ({"http3": True, "transport": "httpcore"}, "--http3: needs --transport curl"),
+    ],
+)
+def test_http_versions_a_transport_lacks_are_refused(options, message) -> None:
+    """Asking a transport for an HTTP version it does not speak fails before any fetch."""
+    from fetchcli.settings.build import OptionError, config_from
+
+    with pytest.raises(OptionError, match=message):
+        config_from(["urls.txt"], options)

@@ -29,6 +29,8 @@ _HTTP_CODES: dict[int, tuple[type[httpx.TransportError], str | None]] = {
     8: (httpx.RemoteProtocolError, BAD_HEAD),  # CURLE_WEIRD_SERVER_REPLY (pycurl has no name)
     pycurl.E_HTTP2: (httpx.RemoteProtocolError, None),
     92: (httpx.RemoteProtocolError, None),  # CURLE_HTTP2_STREAM
+    95: (httpx.RemoteProtocolError, None),  # CURLE_HTTP3 (a QUIC stream or frame gone wrong)
+    96: (httpx.ConnectError, None),  # CURLE_QUIC_CONNECT_ERROR
     97: (httpx.ProxyError, None),  # CURLE_PROXY: the proxy refused (a CONNECT not 2xx)
     99: (httpx.ReadError, None),  # CURLE_UNRECOVERABLE_POLL
     100: (httpx.RemoteProtocolError, BAD_HEAD),  # CURLE_TOO_LARGE: a header past libcurl's cap
@@ -106,30 +108,39 @@ def error_for(
         elif "chunk" in message.lower():
             kind, text = httpx.RemoteProtocolError, BAD_CHUNKS
     elif words == _TLS:
-        cause = tls_error(message)
+        cause = tls_error(message, refused=code == pycurl.E_PEER_FAILED_VERIFICATION)
         text = str(cause)
     error = kind(text, request=request)
     error.__cause__ = cause
     return error
 
 
-_VERIFY = re.compile(r"SSL certificate problem: (?P<reason>.+)$")
+# libcurl's words for OpenSSL refusing a certificate, before 8.x and since; (10) is its number.
+_VERIFY = re.compile(
+    r"SSL certificate (?:problem|OpenSSL verify result): (?P<reason>.+?)(?: \(\d+\))?$"
+)
 _OPENSSL = re.compile(r"error:[0-9A-F]+:[^:]*:[^:]*:(?P<reason>[^,]+)")
 
 
-def tls_error(message: str) -> ssl.SSLError:
+def tls_error(message: str, *, refused: bool = False) -> ssl.SSLError:
     """libcurl's TLS message as the ssl module's exception: a certificate refused carries
-    OpenSSL's verify message, as Python's own handshake does.
+    OpenSSL's verify message, as Python's own handshake does. Over QUIC libcurl says no reason
+    (and after a fallback to TCP its words are the TCP attempt's): `refused` says it is one.
 
     >>> tls_error("SSL certificate problem: self-signed certificate").verify_message
     'self-signed certificate'
+    >>> tls_error("SSL certificate OpenSSL verify result: certificate has expired (10)")
+    SSLCertVerificationError(1, 'certificate verify failed: certificate has expired')
+    >>> str(tls_error("Failed to connect: Could not connect to server", refused=True))
+    "certificate verify failed: the server's certificate was not accepted"
     >>> str(tls_error("OpenSSL/3.6.5: error:0A00010B:SSL routines::wrong version number"))
     '[SSL] wrong version number'
     """
     verify = _VERIFY.search(message)
-    if verify is not None:
-        error: Any = ssl.SSLCertVerificationError(1, f"certificate verify failed: {verify[1]}")
-        error.verify_message = verify["reason"]
+    if verify is not None or refused:
+        reason = verify["reason"] if verify else "the server's certificate was not accepted"
+        error: Any = ssl.SSLCertVerificationError(1, f"certificate verify failed: {reason}")
+        error.verify_message = reason
         return error  # type: ignore[no-any-return]
     reason = _OPENSSL.search(message)
     words = reason["reason"].strip() if reason else " ".join(message.split())

@@ -22,12 +22,16 @@ class Multi:
         self._multi = pycurl.CurlMulti()
         self._multi.setopt(pycurl.M_SOCKETFUNCTION, self._on_socket)
         self._multi.setopt(pycurl.M_TIMERFUNCTION, self._on_timer)
+        # Requests to one origin share an HTTP/2 or HTTP/3 connection (libcurl's default since
+        # 7.62, said here so that a pool bound counts connections, not requests, on any build).
+        self._multi.setopt(pycurl.M_PIPELINING, pycurl.PIPE_MULTIPLEX)
         self._multi.setopt(pycurl.M_MAX_TOTAL_CONNECTIONS, limits.max_connections or 0)
         keepalive = limits.max_keepalive_connections
         self._multi.setopt(pycurl.M_MAXCONNECTS, max(1, keepalive if keepalive is not None else 0))
         self._sockets = SocketWatch(loop, self._act_on)
         self._timer: asyncio.TimerHandle | None = None
         self._deadline: float | None = None  # loop time libcurl last asked to be called at
+        self._closed = False
         self.transfers: dict[pycurl.Curl, Transfer] = {}
 
     def start(self, transfer: Transfer) -> None:
@@ -45,12 +49,17 @@ class Multi:
     def close(self) -> None:
         for transfer in list(self.transfers.values()):
             self.stop(transfer)
+        # libcurl's cleanup shuts its connections down (a TLS close_notify, HTTP/2's GOAWAY)
+        # and may still say which sockets it would wait on: nothing is watched any more.
+        self._closed = True
         if self._timer is not None:
             self._timer.cancel()
         self._sockets.close()
         self._multi.close()
 
     def _on_socket(self, what: int, fd: int, multi: Any, known: Any) -> None:
+        if self._closed:
+            return
         self._sockets.watch(fd, what, known is not None)
         if known is None and what != pycurl.POLL_REMOVE:
             self._multi.assign(fd, True)  # the next call about it says so: no check needed
@@ -59,7 +68,7 @@ class Multi:
         """libcurl wants to be called in `milliseconds` (-1: no longer). The loop's timer is
         moved only when libcurl wants it sooner; one that fires early sees the deadline moved
         and waits on to it (libcurl says a deadline once, not again when it is due)."""
-        if milliseconds < 0:
+        if milliseconds < 0 or self._closed:
             self._deadline = None
             return
         when = self._loop.time() + milliseconds / 1000

@@ -93,12 +93,17 @@ class Transfer:
         for line in lines:
             name, _, value = line.partition(b":")
             headers.append((name.strip(), value.strip()))
+        extensions: dict[str, Any] = {"http_version": version}
+        if version.startswith(b"HTTP/1"):
+            # HTTP/2 and 3 have no reason phrase: httpx then gives the status's own words, as
+            # it does for httpcore's HTTP/2.
+            extensions["reason_phrase"] = reason
         response = httpx.Response(
             status_code=status,
             headers=headers,
             stream=_CurlStream(self),
             request=self.request,
-            extensions={"http_version": version, "reason_phrase": reason},
+            extensions=extensions,
         )
         if not self.head.done():
             self.head.set_result(response)

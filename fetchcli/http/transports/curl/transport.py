@@ -1,5 +1,6 @@
 """An httpx transport on libcurl's multi interface (pycurl), driven by the asyncio loop: the
-run still drives one httpx.AsyncClient, and libcurl does the sockets, TLS, HTTP/1.1 and HTTP/2.
+run still drives one httpx.AsyncClient, and libcurl does the sockets, TLS, HTTP/1.1, HTTP/2 and
+HTTP/3 (QUIC, through the ngtcp2 and nghttp3 of pycurl's wheel).
 
 One `CurlMulti` per transport (so per process, and per worker after the fork) keeps the
 connections: at most `max_connections` open in all (CURLMOPT_MAX_TOTAL_CONNECTIONS, which closes
@@ -27,6 +28,7 @@ from typing import Any
 import httpx
 import pycurl
 
+from fetchcli.errors import UsageError
 from fetchcli.http.dns import Resolver, is_address
 from fetchcli.http.proxy import NO_PROXY, Proxy, ProxyPolicy
 from fetchcli.http.transports.curl.multi import Multi
@@ -49,6 +51,7 @@ class CurlTransport(httpx.AsyncBaseTransport):
         cafile: str | None = None,
         insecure: bool = False,
         http2: bool = False,
+        http3: bool = False,
         proxies: ProxyPolicy = NO_PROXY,
     ) -> None:
         self._limits = limits
@@ -57,7 +60,7 @@ class CurlTransport(httpx.AsyncBaseTransport):
         self._multi: Multi | None = None
         self._openings = Openings(kept=limits.max_connections or 1024)
         self._idle_handles: list[pycurl.Curl] = []
-        self._constant = _constant_options(limits, cafile, insecure, http2)
+        self._constant = _constant_options(limits, cafile, insecure, _version(http2, http3))
         # What each handle was last set to, so that a request like the last one (most are)
         # sets only what differs: libcurl keeps an option until it is changed.
         self._plain: set[pycurl.Curl] = set()  # handles set for a GET without a body
@@ -173,7 +176,7 @@ class CurlTransport(httpx.AsyncBaseTransport):
 
 
 def _constant_options(
-    limits: httpx.Limits, cafile: str | None, insecure: bool, http2: bool
+    limits: httpx.Limits, cafile: str | None, insecure: bool, version: int
 ) -> list[tuple[int, Any]]:
     """The options every transfer of a run shares."""
     options: list[tuple[int, Any]] = [
@@ -182,7 +185,9 @@ def _constant_options(
         (pycurl.FOLLOWLOCATION, 0),
         (pycurl.HTTP_CONTENT_DECODING, 0),
         (pycurl.DNS_CACHE_TIMEOUT, _DNS_CACHE_SECONDS),
-        (pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_2TLS if http2 else 2),  # 2: HTTP/1.1
+        (pycurl.HTTP_VERSION, version),
+        # A request waits for a connection being opened to the same origin, to learn whether
+        # it can share it (HTTP/2, HTTP/3), rather than open one more beside it.
         (pycurl.PIPEWAIT, 1),
     ]
     if limits.keepalive_expiry is not None:
@@ -197,6 +202,24 @@ def _constant_options(
         if trusted:
             options += [(pycurl.CAINFO, trusted), (pycurl.PROXY_CAINFO, trusted)]
     return options
+
+
+def _version(http2: bool, http3: bool) -> int:
+    """libcurl's HTTP version to ask for. HTTP/3 is tried first and falls back (HTTP/2 or 1.1
+    over TCP, as ALPN settles) if QUIC does not connect: curl's --http3, not --http3-only.
+    HTTP/2 is offered by ALPN on https: only, plain http: stays HTTP/1.1."""
+    if http3:
+        if not has_http3():
+            raise UsageError(f"--http3: this libcurl has no HTTP/3 ({pycurl.version})")
+        return pycurl.CURL_HTTP_VERSION_3
+    if http2:
+        return pycurl.CURL_HTTP_VERSION_2TLS
+    return pycurl.CURL_HTTP_VERSION_1_1
+
+
+def has_http3() -> bool:
+    """Whether the libcurl pycurl was built with speaks HTTP/3 (the wheel's does)."""
+    return bool(pycurl.version_info()[4] & pycurl.VERSION_HTTP3)
 
 
 def _header_lines(request: httpx.Request, has_body: bool) -> list[bytes]:
