@@ -11,7 +11,7 @@ from fetchcli.consumer import Conditional
 from fetchcli.errors import UsageError
 from fetchcli.models import Record, Result, Target
 from fetchcli.preflight import check_inputs
-from fetchcli.run import budget
+from fetchcli.run import budget, cores
 from fetchcli.run.reorder import HELD_BYTES, Window
 from fetchcli.settings.model import Config, Format, Order
 from fetchcli.state import StateError, StateStore
@@ -22,8 +22,10 @@ class Session:
 
     def __init__(self, config: Config, *, stdout: BinaryIO | None = None) -> None:
         check_inputs(config, stdout)
+        config, fewer_workers = cores.fit_workers(config, cores.usable_cpus())
         self.config, shortage = budget.fit(config, budget.open_file_limit())
-        self.warnings = (*self.config.warnings, *((shortage,) if shortage else ()))
+        said = (fewer_workers, shortage)
+        self.warnings = (*self.config.warnings, *(warning for warning in said if warning))
         self.window = window_for(self.config)
         self.state: StateStore | None = None
 

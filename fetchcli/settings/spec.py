@@ -126,7 +126,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("concurrency", POOL, "Requests in flight.", int, ("-c", "--concurrency"),
            check=at_least_one, shown=True),
     Option("workers", POOL, "Processes, one per core: each has its own --concurrency and "
-           "connection pool.", int, check=at_least_one, shown=True,
+           "connection pool. At most the CPUs this process may use (its affinity), and one "
+           "per URL given as an argument.", int, check=at_least_one, shown=True,
            api="one process per core is the command line's (--workers)"),
     Option("max_connections", POOL, "Open connections, in use plus idle.", int,
            check=at_least_one, shown="2 x concurrency"),

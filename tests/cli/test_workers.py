@@ -250,3 +250,21 @@ def test_an_origin_stays_with_one_worker_while_it_has_room(origins: TestServer) 
     done = _run("--workers", "2", "-c", "100", "--per-host", "1", *urls)
     assert done.returncode == 0
     assert origins.stats.connections == 40
+
+
+def test_workers_are_capped_at_the_cpus_the_run_may_use(server: TestServer, tmp_path) -> None:
+    """--workers 999 on a process allowed one CPU (taskset): one warning, one process (no
+    fork at all), every URL fetched."""
+    urls = tmp_path / "urls.txt"
+    urls.write_text("".join(f"{server.url}/ok?n={n}\n" for n in range(5)))
+    done = subprocess.run(
+        ["taskset", "-c", "0", *FETCHCLI, "-q", "--workers", "999", str(urls)],
+        capture_output=True,
+        env=_env(),
+        timeout=TIMEOUT,
+    )
+    assert done.returncode == 0
+    assert done.stderr.decode() == (
+        "fetchcli: warning: --workers 999: 1 usable CPU here, so 1 worker\n"
+    )
+    assert [r["status"] for r in _records(done.stdout)] == [200] * 5
