@@ -36,3 +36,8 @@ def exception_chain(exc: BaseException) -> Iterator[BaseException]:
         seen.add(id(current))
         yield current
         current = current.__cause__ or current.__context__
+
+
+class StateError(Exception):
+    """The --state file cannot be used: its message says why, in plain words. (Here, not in
+    state.py, so that a run without --state never imports sqlite3.)"""

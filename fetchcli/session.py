@@ -5,16 +5,18 @@ becomes (with `changed` when --state is kept)."""
 
 from __future__ import annotations
 
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from fetchcli.consumer import Conditional
-from fetchcli.errors import UsageError
+from fetchcli.errors import StateError, UsageError
 from fetchcli.models import Record, Result, Target
 from fetchcli.preflight import check_inputs
 from fetchcli.run import budget, cores
 from fetchcli.run.reorder import HELD_BYTES, Window
 from fetchcli.settings.model import Config, Format, Order
-from fetchcli.state import StateError, StateStore
+
+if TYPE_CHECKING:
+    from fetchcli.state import StateStore
 
 
 class Session:
@@ -34,6 +36,8 @@ class Session:
         path = self.config.run.state
         if path is None or self.config.run.dry_run:
             return
+        from fetchcli.state import StateStore  # sqlite3: only a run with --state needs it
+
         try:
             self.state = StateStore(path)
         except StateError as exc:

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from fetchcli.errors import StateError
 from fetchcli.models import Result
 
 _SCHEMA = """
@@ -48,10 +49,6 @@ NETWORK_FILESYSTEMS = frozenset(
     {"nfs", "nfs4", "cifs", "smb3", "smbfs", "ceph", "glusterfs", "lustre", "gpfs", "afs", "9p"}
     | {"beegfs", "ocfs2", "gfs2", "fuse"}
 )
-
-
-class StateError(Exception):
-    """The state file cannot be used: its message says why, in plain words."""
 
 
 @dataclass(frozen=True, slots=True)

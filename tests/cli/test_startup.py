@@ -1,0 +1,48 @@
+"""A one-off fetch costs what it must: the modules it imports, and no TLS context for http."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.server import TestServer
+
+pytestmark = pytest.mark.e2e
+
+# What the one-off run is checked for, in the process that ran it: each name imported or not,
+# and how many TLS contexts were made (counted by wrapping ssl.SSLContext.__new__).
+_PROBE = """
+import json, ssl, sys
+made = []
+new = ssl.SSLContext.__new__
+def counted(cls, *args, **kwargs):
+    made.append(cls)
+    return new(cls, *args, **kwargs)
+ssl.SSLContext.__new__ = counted
+from fetchcli.cli import main
+status = main(sys.argv[1:])
+names = ("pydantic", "aiohttp", "httpcore", "h2", "rich.console", "prometheus_client", "sqlite3")
+print(json.dumps({"status": status, "contexts": len(made),
+                  "imported": sorted(n for n in names if n in sys.modules)}), file=sys.stderr)
+"""
+
+
+def _one_off(*args: str) -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, "-q", "-f", "jsonl", *args],
+        capture_output=True,
+        timeout=60,
+    )
+    return json.loads(done.stderr.decode().splitlines()[-1])
+
+
+def test_a_one_off_http_fetch_imports_no_pydantic_and_makes_no_tls_context(
+    server: TestServer,
+) -> None:
+    """typer 0.29 imported pydantic for every start; aiohttp and httpcore are other
+    transports; rich's console draws on a terminal; --metrics and --state are not asked."""
+    probe = _one_off(f"{server.url}/ok")
+    assert probe == {"status": 0, "contexts": 0, "imported": []}
