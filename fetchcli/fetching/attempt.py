@@ -23,6 +23,7 @@ from fetchcli.fetching.decode import Decoder, IdentityDecoder, decoder_for
 from fetchcli.fetching.politeness import HostGate, Origin, RateLimiter
 from fetchcli.fetching.retry import COOLDOWN_STATUSES, retry_after, retryable_status
 from fetchcli.fetching.snippet import SizeCap, SnippetCollector, charset_of
+from fetchcli.http.messages import head_fields
 from fetchcli.http.sender import Sender, basic_auth
 from fetchcli.http.stream import raw_chunks
 from fetchcli.models import Target
@@ -194,9 +195,10 @@ class Attempter:
         """The body, decoded and capped, fed to the snippet and to any consumer; what arrived
         counts even when the read fails part way."""
         keep = self._keep
-        decoder = _decoder(response)
+        fields = head_fields(response.headers)
+        decoder = _decoder(response, fields.get(b"content-encoding"))
         snippet = SnippetCollector(keep.snippet if decoder is not None else 0)
-        content_type = response.headers.get("content-type")
+        content_type = fields.get(b"content-type")
         consumer = None
         if self._consumer_for is not None:
             consumer = self._consumer_for(target, response.status_code, content_type)
@@ -237,11 +239,11 @@ def origin_of(url: httpx.URL) -> Origin:
     return url.scheme, url.host, url.port or default_port
 
 
-def _decoder(response: httpx.Response) -> Decoder | None:
+def _decoder(response: httpx.Response, encoding: str | None) -> Decoder | None:
     """None for an encoding we cannot decode under a cap: its raw bytes pass on as they are."""
     if response.is_stream_consumed:
         return IdentityDecoder()  # built in memory (respx, MockTransport): httpx decoded it already
-    return decoder_for(response.headers.get("content-encoding"))
+    return decoder_for(encoding)
 
 
 async def _decoded_chunks(

@@ -27,6 +27,7 @@ from fetchcli.fetching.decode import ACCEPT_ENCODING
 from fetchcli.fetching.politeness import HostGate, RateLimiter
 from fetchcli.fetching.retry import backoff, retryable_failure
 from fetchcli.http.client import close_idle_connections
+from fetchcli.http.messages import head_fields
 from fetchcli.models import ErrorInfo, ErrorKind, Result, Target
 from fetchcli.sanitize import shown
 from fetchcli.settings.model import Config
@@ -155,6 +156,7 @@ class Fetcher:
         headers = None
         if self._keep.headers:
             headers = tuple(response.headers.multi_items())
+        fields = head_fields(response.headers)
         return Result(
             target,
             final_url=str(response.url),
@@ -163,7 +165,7 @@ class Fetcher:
             http_version=response.http_version,
             elapsed=elapsed,
             bytes=body.bytes if body else 0,
-            content_type=response.headers.get("content-type"),
+            content_type=fields.get(b"content-type"),
             snippet=body.snippet if body else None,
             attempts=attempts,
             redirects=outcome.redirects,
@@ -171,8 +173,8 @@ class Fetcher:
             saved_to=body.saved_to if body else None,
             error=error,
             headers=headers,
-            etag=response.headers.get("etag"),
-            last_modified=response.headers.get("last-modified"),
+            etag=fields.get(b"etag"),
+            last_modified=fields.get(b"last-modified"),
             sha256=body.sha256 if body else None,
         )
 

@@ -119,7 +119,8 @@ async def close_idle_connections(client: httpx.AsyncClient) -> None:
 # httpx's private parts fetchcli relies on, all here (httpx is pinned below 0.29; each is
 # pinned by tests/unit/http/test_internals.py too, so an upgrade that moves one fails there):
 # the client's one transport (no mounts: it is given no proxy), its cookie jar (replaced by
-# one that keeps nothing), and how it builds the request a redirect asks for.
+# one that keeps nothing), and how it builds the request a redirect asks for. (What a Request
+# and its Headers hold is http/messages.py's.)
 
 
 def transport_of(client: httpx.AsyncClient) -> httpx.AsyncBaseTransport:

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from fetchcli.http.client import redirect_request, transport_of
+from fetchcli.http.messages import new_request
 from fetchcli.http.urls import parse_url
 
 
@@ -34,13 +35,14 @@ class Sender:
     def request(
         self, method: str, url: str, *, content: bytes | None, authorization: str | None
     ) -> httpx.Request:
-        request = httpx.Request(
-            method,
-            parse_url(url),
-            headers=self._client.headers,
-            content=content,
-            extensions={"timeout": self._timeout},
-        )
+        extensions: dict[str, object] = {"timeout": self._timeout}
+        if content:
+            headers = self._client.headers
+            request = httpx.Request(
+                method, parse_url(url), headers=headers, content=content, extensions=extensions
+            )
+        else:
+            request = new_request(method, parse_url(url), self._client.headers, extensions)
         if authorization is not None:
             request.headers["Authorization"] = authorization
         return request

@@ -24,6 +24,7 @@ from yarl import URL
 
 from fetchcli.http.dns import Resolver
 from fetchcli.http.errors import BAD_CHUNKS, BAD_HEAD, BODY_CUT, DISCONNECTED
+from fetchcli.http.messages import response_headers
 from fetchcli.http.proxy import NO_PROXY, Proxy, ProxyPolicy, refused_tunnel
 from fetchcli.http.stream import DirectStream
 from fetchcli.http.transports.aiohttp_connector import BoundedConnector
@@ -237,7 +238,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             )
         return httpx.Response(
             status_code=response.status,
-            headers=response.raw_headers,
+            headers=response_headers(response.raw_headers),
             stream=_ResponseStream(response, request),
             request=request,
             extensions={

@@ -101,3 +101,55 @@ async def test_aiohttp_connector_hooks() -> None:
 def test_asyncio_tls_read_buffer() -> None:
     """transports/aiohttp.py lowers asyncio's per-connection TLS read buffer."""
     assert isinstance(sslproto.SSLProtocol.max_size, int)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/p?q=1",
+        "https://user:pw@a.test/",
+        "http://[::1]:81/x",
+        "https://b\u00fccher.test/",
+    ],
+)
+@pytest.mark.parametrize("method", ["GET", "HEAD", "DELETE", "POST"])
+@pytest.mark.parametrize("extra", [(), (("Host", "other.test"),)])
+def test_new_request_is_what_httpx_builds(url: str, method: str, extra: tuple) -> None:
+    """http/messages.py's new_request fills a Request and its Headers by hand: what it makes
+    must be what httpx.Request makes, header for header."""
+    from fetchcli.http.messages import new_request
+
+    headers = httpx.Headers({"User-Agent": "fetchcli/1", "Accept": "*/*", **dict(extra)})
+    extensions = {"timeout": {"read": 1.0}}
+    ours = new_request(method, httpx.URL(url), headers, extensions)
+    theirs = httpx.Request(method, httpx.URL(url), headers=headers, extensions=extensions)
+    assert (ours.method, ours.url, ours.extensions) == (theirs.method, theirs.url, extensions)
+    assert ours.headers.raw == theirs.headers.raw
+    assert ours.headers.encoding == theirs.headers.encoding
+    assert ours.read() == theirs.read() == b""
+    assert list(ours.stream) == list(theirs.stream)  # type: ignore[call-overload]
+    ours.headers["X-More"] = "1"  # its own headers: the client's are untouched
+    assert "x-more" not in headers
+
+
+def test_response_headers_are_what_httpx_builds() -> None:
+    from fetchcli.http.messages import response_headers
+
+    pairs = [(b"Content-Type", b"text/html"), (b"Set-Cookie", b"a=1"), (b"set-cookie", b"b=\xe9")]
+    ours, theirs = response_headers(pairs), httpx.Headers(pairs)
+    assert ours.raw == theirs.raw and ours.multi_items() == theirs.multi_items()
+    assert ours.get_list("set-cookie") == theirs.get_list("set-cookie")
+    assert ours.encoding == theirs.encoding
+    assert httpx.Response(200, headers=ours).headers.raw == theirs.raw
+
+
+def test_head_fields_are_what_headers_get_gives() -> None:
+    from fetchcli.http.messages import head_fields
+
+    headers = httpx.Headers(
+        [("Content-Type", "text/plain"), ("ETag", '"v1"'), ("X-Other", "1"), ("etag", '"v2"'),
+         ("Last-Modified", "Thu, 01 Jan 2026 00:00:00 GMT")]
+    )  # fmt: skip
+    fields = head_fields(headers)
+    for name in ("content-type", "content-encoding", "etag", "last-modified"):
+        assert fields.get(name.encode()) == headers.get(name)

@@ -13,6 +13,7 @@ import httpx
 import pycurl
 
 from fetchcli.http.errors import DISCONNECTED
+from fetchcli.http.messages import response_headers
 from fetchcli.http.proxy import Proxy, refused_tunnel
 from fetchcli.http.stream import DirectStream
 from fetchcli.http.transports.curl.errors import error_for
@@ -100,7 +101,7 @@ class Transfer:
             extensions["reason_phrase"] = reason
         response = httpx.Response(
             status_code=status,
-            headers=headers,
+            headers=response_headers(headers),
             stream=_CurlStream(self),
             request=self.request,
             extensions=extensions,

