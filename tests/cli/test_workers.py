@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_e2e import (
+from tests.helpers import (
     FETCHCLI,
     TIMEOUT,
-    _env,
-    _read_line,
-    _records,
-    _run,
-    _start,
-    _timeless,
+    read_line,
+    records_of,
+    run_fetchcli,
+    start_fetchcli,
+    subprocess_env,
+    timeless,
 )
 from tests.server import TestServer
 
@@ -51,15 +51,15 @@ def test_two_workers_write_what_one_process_writes(
     """The same records (line numbers, failures, redirects, the invalid line), each URL once,
     in input order or as they finish, and the same summary counts."""
     urls = _mixed_list(server, tmp_path / "urls.txt")
-    one = _run(str(urls), "--order", order, "--no-progress")
-    two = _run(str(urls), "--order", order, "--no-progress", "--workers", "2")
+    one = run_fetchcli(str(urls), "--order", order, "--no-progress")
+    two = run_fetchcli(str(urls), "--order", order, "--no-progress", "--workers", "2")
     assert one.returncode == two.returncode == 1
-    alone, split = [_timeless(r) for r in _records(one.stdout)], _records(two.stdout)
+    alone, split = [timeless(r) for r in records_of(one.stdout)], records_of(two.stdout)
     if order == "input":
-        assert [_timeless(r) for r in split] == alone
+        assert [timeless(r) for r in split] == alone
     else:
         key = lambda r: r["line"]  # noqa: E731
-        assert sorted((_timeless(r) for r in split), key=key) == sorted(alone, key=key)
+        assert sorted((timeless(r) for r in split), key=key) == sorted(alone, key=key)
     assert len(split) == 300
     assert _summary(two.stderr) == _summary(one.stderr)
     assert b"Traceback" not in two.stderr
@@ -69,8 +69,8 @@ def test_body_format_is_whole_and_in_order(server: TestServer) -> None:
     """-f body: every body, byte for byte, in input order, as one process writes them."""
     urls = [f"{server.url}/pattern/{20_000 * (n % 7 + 1)}?seed=b{n}" for n in range(60)]
     urls[5] = f"{server.url}/drip?chunks=5&delay_ms=50"  # a slow one ahead of the others
-    one = _run("-f", "body", "-c", "8", *urls)
-    two = _run("-f", "body", "-c", "8", "--workers", "3", *urls)
+    one = run_fetchcli("-f", "body", "-c", "8", *urls)
+    two = run_fetchcli("-f", "body", "-c", "8", "--workers", "3", *urls)
     assert one.returncode == two.returncode == 0
     assert len(two.stdout) == len(one.stdout) > 60 * 20_000
     assert two.stdout == one.stdout
@@ -82,26 +82,26 @@ def test_save_and_state_work_across_workers(server: TestServer, tmp_path: Path) 
     name = tmp_path.name
     urls = [f"{server.url}/versioned/{name}-{n}?etag=1" for n in range(40)]
     state, saved = tmp_path / "state.db", tmp_path / "saved"
-    first = _run("--workers", "2", "--state", str(state), "--save", str(saved), *urls)
+    first = run_fetchcli("--workers", "2", "--state", str(state), "--save", str(saved), *urls)
     assert first.returncode == 0
-    records = _records(first.stdout)
+    records = records_of(first.stdout)
     assert [r["changed"] for r in records] == [True] * 40
     assert sorted(Path(r["saved_to"]).name for r in records) == sorted(
         p.name for p in saved.iterdir()
     )
     assert all(Path(r["saved_to"]).read_bytes() == b"version 1" for r in records)
     server.versions[f"{name}-7"] = "version 2"
-    second = _run("--workers", "2", "--state", str(state), *urls)
-    changed = [r["url"] for r in _records(second.stdout) if r["changed"]]
+    second = run_fetchcli("--workers", "2", "--state", str(state), *urls)
+    changed = [r["url"] for r in records_of(second.stdout) if r["changed"]]
     assert changed == [urls[7]]
-    assert sum(r["status"] == 304 for r in _records(second.stdout)) == 39
+    assert sum(r["status"] == 304 for r in records_of(second.stdout)) == 39
 
 
 def test_per_host_limit_is_exact_across_workers(server: TestServer) -> None:
     """--per-host 2 with 3 workers of -c 10 each: the server never sees more than 2 requests at
     once from the run (every URL of an origin goes to one worker)."""
     urls = [f"{server.url}/slow/30?n={n}" for n in range(40)]
-    done = _run("--workers", "3", "-c", "10", "--per-host", "2", *urls)
+    done = run_fetchcli("--workers", "3", "-c", "10", "--per-host", "2", *urls)
     assert done.returncode == 0
     assert server.stats.peak_in_flight == 2
 
@@ -110,7 +110,7 @@ def test_one_host_is_shared_out_without_per_host(server: TestServer) -> None:
     """Without --per-host, one host's URLs use every worker: 2 workers of -c 5 have 10 in
     flight at once."""
     urls = [f"{server.url}/slow/200?n={n}" for n in range(40)]
-    done = _run("--workers", "2", "-c", "5", *urls)
+    done = run_fetchcli("--workers", "2", "-c", "5", *urls)
     assert done.returncode == 0
     assert server.stats.peak_in_flight == 10
 
@@ -119,7 +119,7 @@ def test_rate_holds_for_the_whole_run(server: TestServer) -> None:
     """--rate 40 with 2 workers: 21 request starts span at least half a second, as in one
     process (each worker at the full rate would take half that)."""
     urls = [f"{server.url}/ok?n={n}" for n in range(21)]
-    done = _run("--workers", "2", "--rate", "40", *urls)
+    done = run_fetchcli("--workers", "2", "--rate", "40", *urls)
     assert done.returncode == 0
     arrivals = sorted(server.stats.arrivals)
     assert len(arrivals) == 21
@@ -149,17 +149,17 @@ def test_signal_stops_every_worker(server: TestServer, signum: int, code: int) -
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=_env(),
+        env=subprocess_env(),
         start_new_session=True,
     )
-    assert b"/ok -> 200" in _read_line(proc, "stderr")  # -v: the ok URL has finished
+    assert b"/ok -> 200" in read_line(proc, "stderr")  # -v: the ok URL has finished
     workers = _children(proc.pid)
     assert len(workers) == 3
     os.killpg(proc.pid, signum) if signum == signal.SIGINT else proc.send_signal(signum)
     out, err = proc.communicate(timeout=TIMEOUT)
     assert proc.returncode == code
     assert b"Traceback" not in err
-    assert [r["url"] for r in _records(out)] == [f"{server.url}/ok"]
+    assert [r["url"] for r in records_of(out)] == [f"{server.url}/ok"]
     deadline = time.monotonic() + TIMEOUT
     while not all(_gone(pid) for pid in workers):
         assert time.monotonic() < deadline, "a worker outlived the run"
@@ -170,7 +170,9 @@ def test_a_dead_worker_turns_its_urls_into_records(server: TestServer) -> None:
     """A worker killed mid-run: its unfinished URLs become records of kind `other` that say
     so, the other worker finishes its own, nothing is lost, exit 1."""
     hanging = [f"{server.url}/hang?n={n}" for n in range(4)]
-    proc = _start("--workers", "2", "-c", "2", "-t", "1", *hanging, stdin=subprocess.DEVNULL)
+    proc = start_fetchcli(
+        "--workers", "2", "-c", "2", "-t", "1", *hanging, stdin=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + TIMEOUT
     while server.stats.in_flight < 4:  # every hanging request has reached the server
         assert time.monotonic() < deadline
@@ -178,7 +180,7 @@ def test_a_dead_worker_turns_its_urls_into_records(server: TestServer) -> None:
     os.kill(_children(proc.pid)[0], signal.SIGKILL)
     out, err = proc.communicate(timeout=TIMEOUT)
     assert proc.returncode == 1
-    records = _records(out)
+    records = records_of(out)
     assert [r["url"] for r in records] == hanging  # each once, in input order
     errors = sorted((r["error"]["kind"], r["error"]["message"]) for r in records)
     lost = ("other", "worker process 1 was killed by SIGKILL")
@@ -189,7 +191,7 @@ def test_a_dead_worker_turns_its_urls_into_records(server: TestServer) -> None:
 
 @pytest.mark.parametrize("value", ["0", "-1", "two"])
 def test_bad_worker_counts_are_usage_errors(value: str) -> None:
-    done = _run("--workers", value, "http://127.0.0.1:9/")
+    done = run_fetchcli("--workers", value, "http://127.0.0.1:9/")
     assert done.returncode == 2
     assert done.stderr.decode().count("\n") == 1
     assert "--workers" in done.stderr.decode()
@@ -202,7 +204,7 @@ def test_with_per_host_a_dead_workers_origins_move_on(server: TestServer) -> Non
     later = [f"{server.url}/ok?n={n}" for n in range(30)]
     proc = subprocess.Popen(
         [*FETCHCLI, "--workers", "2", "--per-host", "2", "-c", "2", "-q", "-"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=subprocess_env(),
     )  # fmt: skip
     assert proc.stdin is not None
     proc.stdin.write("".join(f"{u}\n" for u in hanging).encode())
@@ -224,7 +226,7 @@ def test_with_per_host_a_dead_workers_origins_move_on(server: TestServer) -> Non
     assert proc.wait(timeout=TIMEOUT) == 1
     proc.stderr.close()
     proc.stdout.close()
-    records = _records(out)
+    records = records_of(out)
     assert [r["error"]["kind"] for r in records[:2]] == ["other", "other"]
     assert [(r["status"], r["error"]) for r in records[2:]] == [(200, None)] * 30
 
@@ -245,6 +247,6 @@ def test_an_origin_stays_with_one_worker_while_it_has_room(origins: TestServer) 
 
     origins.reset()
     urls = [f"{origins.url_for(host)}/ok?n={n}" for host in ORIGINS[:40] for n in range(2)]
-    done = _run("--workers", "2", "-c", "100", *urls)
+    done = run_fetchcli("--workers", "2", "-c", "100", *urls)
     assert done.returncode == 0
     assert origins.stats.connections == 40

@@ -1,0 +1,74 @@
+"""Running the installed program in a subprocess, shared by the tests that do: the command, a
+clean environment, a run to its end, a run to talk to, and reading what it writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+# The package as this interpreter has it, not whatever `fetchcli` is first on PATH.
+FETCHCLI = [sys.executable, "-m", "fetchcli"]
+TIMEOUT = 30
+
+
+def subprocess_env() -> dict[str, str]:
+    """This environment without a developer's proxy, output unbuffered."""
+    env = {k: v for k, v in os.environ.items() if "PROXY" not in k.upper()}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def start_fetchcli(*args: str, stdin: int | None = subprocess.PIPE) -> subprocess.Popen[bytes]:
+    """The installed fetchcli started, stdout and stderr piped."""
+    return subprocess.Popen(
+        [*FETCHCLI, *args],
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=subprocess_env(),
+    )
+
+
+def run_fetchcli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
+    """The installed fetchcli run to its end, stdin closed, both outputs captured."""
+    return subprocess.run(
+        [*FETCHCLI, *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        env=subprocess_env(),
+        timeout=TIMEOUT * 2,
+        cwd=cwd,
+    )
+
+
+def records_of(data: bytes) -> list[dict[str, Any]]:
+    """The JSON lines records of a run's stdout."""
+    return [json.loads(line) for line in data.decode().splitlines()]
+
+
+def timeless(record: dict[str, Any]) -> dict[str, Any]:
+    """A record without its `elapsed`, the one field two runs never share."""
+    return {name: value for name, value in record.items() if name != "elapsed"}
+
+
+def read_line(proc: subprocess.Popen[bytes], stream: str = "stdout") -> bytes:
+    """One line of stdout (or stderr), failing the test instead of hanging."""
+    pipe = getattr(proc, stream)
+    assert pipe is not None
+    selector = selectors.DefaultSelector()
+    selector.register(pipe, selectors.EVENT_READ)
+    line = b""
+    deadline = time.monotonic() + TIMEOUT
+    while not line.endswith(b"\n"):
+        remaining = deadline - time.monotonic()
+        assert remaining > 0 and selector.select(remaining), f"no output line yet: {line!r}"
+        chunk = os.read(pipe.fileno(), 1)
+        assert chunk, f"stdout closed early: {line!r}"
+        line += chunk
+    return line
