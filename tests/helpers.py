@@ -1,5 +1,6 @@
-"""Running the installed program in a subprocess, shared by the tests that do: the command, a
-clean environment, a run to its end, a run to talk to, and reading what it writes."""
+"""What several test modules share: running the installed program in a subprocess (the
+command, a clean environment, a run to its end, a run to talk to, reading what it writes), and
+counting the connections this process holds open."""
 
 from __future__ import annotations
 
@@ -72,3 +73,24 @@ def read_line(proc: subprocess.Popen[bytes], stream: str = "stdout") -> bytes:
         assert chunk, f"stdout closed early: {line!r}"
         line += chunk
     return line
+
+
+def connections_to(port: int) -> int:
+    """The TCP sockets this process holds connected to `port` on any address, whatever their
+    state: the descriptors a connection pool keeps (the test server's own ends have `port` as
+    their local port, so they are not counted)."""
+    ours = set()
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except FileNotFoundError:  # the directory's own descriptor, closed by now
+            continue
+        if target.startswith("socket:["):
+            ours.add(target[len("socket:[") : -1])
+    held = 0
+    for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+            held += remote_port == port and fields[9] in ours
+    return held
