@@ -3,9 +3,11 @@ test server. Whatever the number of processes, the user sees one run."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -250,3 +252,45 @@ def test_an_origin_stays_with_one_worker_while_it_has_room(origins: TestServer) 
     done = run_fetchcli("--workers", "2", "-c", "100", *urls)
     assert done.returncode == 0
     assert origins.stats.connections == 40
+
+
+# The installed entry point, with os.fork wrapped to note, in the parent, what it has imported
+# at the moment each worker starts; and once more when the run is over.
+_NOTING_FORKS = """
+import json, os, sys
+watched, notes = sys.argv[1].split(","), open(sys.argv[2], "a")
+def note(when):
+    notes.write(json.dumps([when, sorted(m for m in watched if m in sys.modules)]) + "\\n")
+    notes.flush()
+real_fork = os.fork
+def fork():
+    note("fork")
+    return real_fork()
+os.fork = fork
+from fetchcli.cli import main
+sys.argv = ["fetchcli", *sys.argv[3:]]
+status = main()
+note("end")
+sys.exit(status)
+"""
+HTTP_LIBRARIES = ("httpx", "httpcore", "aiohttp", "aiodns", "pycares", "pycurl", "h2")
+
+
+@pytest.mark.parametrize("transport", ["httpcore", "aiohttp", "curl"])
+def test_the_parent_of_workers_imports_no_http_library(
+    server: TestServer, tmp_path: Path, transport: str
+) -> None:
+    """--workers 2: when each worker starts, and when the run ends, the parent has imported
+    none of httpx, httpcore, aiohttp, c-ares or libcurl (each worker loads its own after the
+    fork), whichever transport the workers use; and the workers did fetch."""
+    notes = tmp_path / "notes.jsonl"
+    urls = [f"{server.url}/ok?n={n}" for n in range(4)]
+    args = ("--workers", "2", "--transport", transport, "-q", *urls)
+    done = subprocess.run(
+        [sys.executable, "-c", _NOTING_FORKS, ",".join(HTTP_LIBRARIES), str(notes), *args],
+        stdin=subprocess.DEVNULL, capture_output=True, env=subprocess_env(), timeout=TIMEOUT,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr.decode()
+    assert [r["status"] for r in records_of(done.stdout)] == [200] * 4
+    noted = [json.loads(line) for line in notes.read_text().splitlines()]
+    assert noted == [["fork", []], ["fork", []], ["end", []]]
