@@ -34,6 +34,14 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
+@pytest.fixture(autouse=True)
+def _stop_started() -> Iterator[None]:
+    yield
+    from tests.helpers import stop_started
+
+    stop_started()
+
+
 @pytest.fixture(scope="session")
 def _session_server() -> Iterator[TestServer]:
     from tests.server import TestServer

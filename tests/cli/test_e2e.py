@@ -11,81 +11,29 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from fetchcli import state as state_module
+from tests.helpers import (
+    FETCHCLI,
+    TIMEOUT,
+    read_line,
+    start_fetchcli,
+    subprocess_env,
+)
 from tests.server import TestServer
 
 pytestmark = pytest.mark.e2e
 
-# The package as this interpreter has it, not whatever `fetchcli` is first on PATH.
-FETCHCLI = [sys.executable, "-m", "fetchcli"]
-TIMEOUT = 30
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if "PROXY" not in k.upper()}
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-def _start(*args: str, stdin: int | None = subprocess.PIPE) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [*FETCHCLI, *args],
-        stdin=stdin,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=_env(),
-    )
-
-
-def _run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
-    """The installed fetchcli run to its end, stdin closed, both outputs captured."""
-    return subprocess.run(
-        [*FETCHCLI, *args],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        env=_env(),
-        timeout=TIMEOUT * 2,
-        cwd=cwd,
-    )
-
-
-def _records(data: bytes) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in data.decode().splitlines()]
-
-
-def _timeless(record: dict[str, Any]) -> dict[str, Any]:
-    """A record without its `elapsed`, the one field two runs never share."""
-    return {name: value for name, value in record.items() if name != "elapsed"}
-
-
-def _read_line(proc: subprocess.Popen[bytes], stream: str = "stdout") -> bytes:
-    """One line of stdout (or stderr), failing the test instead of hanging."""
-    pipe = getattr(proc, stream)
-    assert pipe is not None
-    selector = selectors.DefaultSelector()
-    selector.register(pipe, selectors.EVENT_READ)
-    line = b""
-    deadline = time.monotonic() + TIMEOUT
-    while not line.endswith(b"\n"):
-        remaining = deadline - time.monotonic()
-        assert remaining > 0 and selector.select(remaining), f"no output line yet: {line!r}"
-        chunk = os.read(pipe.fileno(), 1)
-        assert chunk, f"stdout closed early: {line!r}"
-        line += chunk
-    return line
-
 
 def test_stdin_is_read_lazily(server: TestServer) -> None:
     """The first record appears while stdin is still open."""
-    with _start("-q") as proc:
+    with start_fetchcli("-q") as proc:
         assert proc.stdin is not None and proc.stdout is not None
         proc.stdin.write(f"{server.url}/ok\n".encode())
         proc.stdin.flush()
-        first = json.loads(_read_line(proc))
+        first = json.loads(read_line(proc))
         assert first["status"] == 200
         proc.stdin.write(f"{server.url}/status/404\n".encode())
         proc.stdin.close()
@@ -100,7 +48,9 @@ def test_stdin_is_read_lazily(server: TestServer) -> None:
 def test_exit_statuses(server: TestServer, args: list[str], code: int) -> None:
     """Exit 0 on success and 1 on failure, as --fail-on says."""
     argv = [a if not a.startswith("/") else server.url + a for a in args]
-    done = subprocess.run([*FETCHCLI, *argv], capture_output=True, timeout=TIMEOUT, env=_env())
+    done = subprocess.run(
+        [*FETCHCLI, *argv], capture_output=True, timeout=TIMEOUT, env=subprocess_env()
+    )
     assert done.returncode == code
     assert json.loads(done.stdout)["url"].startswith(server.url)
 
@@ -108,7 +58,10 @@ def test_exit_statuses(server: TestServer, args: list[str], code: int) -> None:
 def test_usage_error_is_one_line_without_traceback() -> None:
     """A bad flag value: exit 2, one line, no traceback."""
     done = subprocess.run(
-        [*FETCHCLI, "--shard", "9/2", "http://x/"], capture_output=True, timeout=TIMEOUT, env=_env()
+        [*FETCHCLI, "--shard", "9/2", "http://x/"],
+        capture_output=True,
+        timeout=TIMEOUT,
+        env=subprocess_env(),
     )
     assert done.returncode == 2
     assert done.stderr.decode().count("\n") == 1
@@ -127,11 +80,11 @@ def test_python_dash_m() -> None:
 def test_closed_stdout_ends_quietly(server: TestServer) -> None:
     """`fetchcli … | head -n 1`: exit 0 promptly, nothing on stderr."""
     urls = "".join(f"{server.url}/ok?n={i}\n" for i in range(2000)).encode()
-    with _start("-c", "4") as proc:
+    with start_fetchcli("-c", "4") as proc:
         assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
         proc.stdin.write(urls)
         proc.stdin.close()
-        _read_line(proc)
+        read_line(proc)
         proc.stdout.close()
         assert proc.wait(timeout=TIMEOUT) == 0
         assert proc.stderr.read() == b""
@@ -142,8 +95,8 @@ def test_signal_flushes_finished_records(server: TestServer, signum: int, code: 
     """SIGINT/SIGTERM mid-run: records already complete are written whole (even those held
     behind a hanging head in input order), the summary is printed, exit 130/143."""
     urls = [f"{server.url}/hang", f"{server.url}/ok", f"{server.url}/status/404"]
-    proc = _start("-v", "-c", "3", *urls, stdin=subprocess.DEVNULL)
-    finished = [_read_line(proc, "stderr") for _ in range(2)]  # -v: one line per finished URL
+    proc = start_fetchcli("-v", "-c", "3", *urls, stdin=subprocess.DEVNULL)
+    finished = [read_line(proc, "stderr") for _ in range(2)]  # -v: one line per finished URL
     assert all(b"/hang" not in line for line in finished)
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=TIMEOUT)
@@ -163,9 +116,9 @@ def test_signal_keeps_state_and_failed_out(server: TestServer, tmp_path, signum:
     urls = [f"{server.url}/hang", f"{server.url}/ok", f"{server.url}/status/404"]
     files = ("--state", str(state), "--failed-out", str(failed), "--metrics", str(metrics))
     args = ("-v", "-c", "3", *files, *urls)
-    proc = _start(*args, stdin=subprocess.DEVNULL)
+    proc = start_fetchcli(*args, stdin=subprocess.DEVNULL)
     for _ in range(2):
-        _read_line(proc, "stderr")
+        read_line(proc, "stderr")
     proc.send_signal(signum)
     proc.communicate(timeout=TIMEOUT)
     stored = sqlite3.connect(state).execute("SELECT url, status FROM urls").fetchall()
@@ -182,9 +135,9 @@ def test_killed_run_leaves_a_usable_state_file(server: TestServer, tmp_path) -> 
     state = tmp_path / "state.db"
     urls = [f"{server.url}/ok?n={n}" for n in range(800)]
     args = ("-q", "-c", "4", "--order", "completion", "--state", str(state))
-    proc = _start(*args, f"{server.url}/hang", *urls, stdin=subprocess.DEVNULL)
+    proc = start_fetchcli(*args, f"{server.url}/hang", *urls, stdin=subprocess.DEVNULL)
     for _ in range(state_module.BATCH + 100):
-        _read_line(proc)
+        read_line(proc)
     proc.kill()
     proc.communicate(timeout=TIMEOUT)
     db = sqlite3.connect(state)
@@ -193,7 +146,10 @@ def test_killed_run_leaves_a_usable_state_file(server: TestServer, tmp_path) -> 
     db.close()
     assert kept <= set(urls) and len(kept) >= state_module.BATCH  # a whole batch was committed
     again = subprocess.run(
-        [*FETCHCLI, "-q", "--state", str(state), *urls], capture_output=True, env=_env(), check=True
+        [*FETCHCLI, "-q", "--state", str(state), *urls],
+        capture_output=True,
+        env=subprocess_env(),
+        check=True,
     )
     records = [json.loads(line) for line in again.stdout.decode().splitlines()]
     assert [r["changed"] for r in records] == [url not in kept for url in urls]
@@ -202,7 +158,7 @@ def test_killed_run_leaves_a_usable_state_file(server: TestServer, tmp_path) -> 
 def test_first_bytes_of_a_slow_body_arrive_before_it_ends(server: TestServer) -> None:
     """-f body: a body dripping over two seconds shows its first bytes long before its end."""
     url = f"{server.url}/drip?chunks=20&delay_ms=100&size=4"
-    with _start("-f", "body", url, stdin=subprocess.DEVNULL) as proc:
+    with start_fetchcli("-f", "body", url, stdin=subprocess.DEVNULL) as proc:
         assert proc.stdout is not None
         selector = selectors.DefaultSelector()
         selector.register(proc.stdout, selectors.EVENT_READ)
@@ -218,7 +174,7 @@ def test_first_bytes_of_a_slow_body_arrive_before_it_ends(server: TestServer) ->
 def test_body_mode_reader_leaving_early(server: TestServer, tmp_path) -> None:
     """`fetchcli -f body … | head -c 100`: exit 0, silent, no temporary files left."""
     urls = [f"{server.url}/pattern/3000000?seed=s{i}" for i in range(10)]
-    env = {**_env(), "TMPDIR": str(tmp_path)}
+    env = {**subprocess_env(), "TMPDIR": str(tmp_path)}
     with subprocess.Popen(
         [*FETCHCLI, "-f", "body", "-c", "10", *urls],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
@@ -235,7 +191,7 @@ def test_interrupted_save_leaves_no_partial_file(server: TestServer, tmp_path) -
     """SIGINT while a body is being saved: no file and no temporary file remain."""
     out_dir = tmp_path / "out"
     url = f"{server.url}/drip?chunks=100&delay_ms=100"
-    proc = _start("-f", "body", "--save", str(out_dir), url, stdin=subprocess.DEVNULL)
+    proc = start_fetchcli("-f", "body", "--save", str(out_dir), url, stdin=subprocess.DEVNULL)
     assert proc.stdout is not None
     os.read(proc.stdout.fileno(), 1)  # the body has started, into an unnamed file
     assert list(out_dir.iterdir()) == []  # nothing in DIR until the body is complete
@@ -250,7 +206,7 @@ def _peak_rss_mb(args: list[str]) -> float:
     measured = subprocess.run(
         [sys.executable, str(Path(__file__).parents[1] / "peak_rss.py"), *FETCHCLI, *args],
         capture_output=True,
-        env=_env(),
+        env=subprocess_env(),
         timeout=900,
         check=True,
     )
@@ -292,11 +248,11 @@ def test_memory_stays_bounded_on_a_long_list(server: TestServer, tmp_path) -> No
 
 def test_ctrl_c_while_stdin_is_still_open(server: TestServer) -> None:
     """SIGINT while the writer of stdin is still connected: exit 130, cleanly, no fatal error."""
-    with _start("-q") as proc:
+    with start_fetchcli("-q") as proc:
         assert proc.stdin is not None and proc.stderr is not None
         proc.stdin.write(f"{server.url}/ok\n".encode())
         proc.stdin.flush()
-        _read_line(proc)  # the reader thread now waits in a read on the open pipe
+        read_line(proc)  # the reader thread now waits in a read on the open pipe
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=TIMEOUT) == 130
         assert b"Fatal" not in proc.stderr.read()
@@ -309,9 +265,9 @@ def test_a_hanging_rest_does_not_hold_back_the_state(server: TestServer, tmp_pat
     urls = [f"{server.url}/ok?n={n}" for n in range(10)]
     args = ("-q", "-t", "300", "--order", "completion", "--state", str(state))
     args = (*args, f"{server.url}/hang", *urls)
-    proc = _start(*args, stdin=subprocess.DEVNULL)
+    proc = start_fetchcli(*args, stdin=subprocess.DEVNULL)
     for _ in urls:
-        _read_line(proc)
+        read_line(proc)
     deadline = time.monotonic() + TIMEOUT
     while _committed_urls(state, tmp_path / "copy") != set(urls):  # what a crash would keep
         assert time.monotonic() < deadline, "nothing was committed while the rest hung"

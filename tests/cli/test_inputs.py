@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_e2e import FETCHCLI, TIMEOUT, _env, _records, _run, _start
+from tests.helpers import (
+    FETCHCLI,
+    TIMEOUT,
+    records_of,
+    run_fetchcli,
+    start_fetchcli,
+    subprocess_env,
+)
 from tests.server import TestServer
 
 pytestmark = pytest.mark.e2e
@@ -34,13 +41,13 @@ def test_a_fifo_source_is_fetched_from_its_writer(server: TestServer, tmp_path: 
     """`mkfifo f; echo URL > f & fetchcli f`: the URL the writer sends is fetched."""
     fifo = tmp_path / "urls"
     os.mkfifo(fifo)
-    with _start(str(fifo), "-q") as proc:
+    with start_fetchcli(str(fifo), "-q") as proc:
         # The open for writing waits until fetchcli opens the FIFO for reading: no race.
         with open(fifo, "w") as writer:
             writer.write(f"{server.url}/ok\n{server.url}/status/404\n")
         out, err = proc.communicate(timeout=TIMEOUT)
     assert proc.returncode == 1, err
-    records = _records(out)
+    records = records_of(out)
     assert [r["status"] for r in records] == [200, 404]
     assert [r["line"] for r in records] == [1, 2]
 
@@ -52,7 +59,7 @@ def test_a_fifo_without_a_writer_still_ends_on_a_signal(
     """A FIFO nobody writes to: Ctrl-C and SIGTERM still end the run, quietly."""
     fifo = tmp_path / "urls"
     os.mkfifo(fifo)
-    with _start(str(fifo)) as proc:
+    with start_fetchcli(str(fifo)) as proc:
         _wait_until_opening(proc.pid, fifo)
         proc.send_signal(signum)
         _, err = proc.communicate(timeout=TIMEOUT)
@@ -66,7 +73,7 @@ def test_an_unreadable_fifo_is_refused_before_anything_is_fetched(tmp_path: Path
         pytest.skip("root reads any FIFO")
     fifo = tmp_path / "urls"
     os.mkfifo(fifo, 0o200)
-    done = _run(str(fifo))
+    done = run_fetchcli(str(fifo))
     assert done.returncode == 2
     assert done.stderr.decode() == f"fetchcli: error: cannot read '{fifo}': Permission denied\n"
 
@@ -77,7 +84,7 @@ def test_records_into_a_source_file_is_refused(server: TestServer, tmp_path: Pat
     urls.write_text(f"{server.url}/ok\n")
     link = tmp_path / "same.txt"
     link.hardlink_to(urls)
-    done = _run(str(urls), "--records", str(link))
+    done = run_fetchcli(str(urls), "--records", str(link))
     assert done.returncode == 2
     assert done.stderr.decode().startswith(f"fetchcli: error: --records: '{link}' is the SOURCE")
     assert urls.read_text() == f"{server.url}/ok\n"
@@ -90,7 +97,11 @@ def test_stdout_appended_to_a_source_file_is_refused(server: TestServer, tmp_pat
     urls.write_text(f"{server.url}/ok\n")
     with urls.open("ab") as out:
         done = subprocess.run(
-            [*FETCHCLI, str(urls)], stdout=out, stderr=subprocess.PIPE, timeout=TIMEOUT, env=_env()
+            [*FETCHCLI, str(urls)],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            timeout=TIMEOUT,
+            env=subprocess_env(),
         )
     assert done.returncode == 2
     assert b"stdout is the SOURCE" in done.stderr
@@ -102,7 +113,7 @@ def test_a_line_too_long_shows_its_start(tmp_path: Path) -> None:
     """A line over 8 KiB is an invalid-url record whose url shows how the line begins."""
     urls = tmp_path / "urls.txt"
     urls.write_text("https://example.test/" + "a" * 9000 + "\n")
-    done = _run(str(urls), "--fail-on", "never")
+    done = run_fetchcli(str(urls), "--fail-on", "never")
     record = json.loads(done.stdout)
     assert record["error"]["kind"] == "invalid-url"
     assert record["url"].startswith("https://example.test/aaa")

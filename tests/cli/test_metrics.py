@@ -20,9 +20,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from fetchcli.settings.parse import METRICS_OWN_LABELS
-from tests.cli.test_e2e import FETCHCLI, TIMEOUT, _env
 from tests.conftest import RunCli
 from tests.dns_server import sandbox_available
+from tests.helpers import FETCHCLI, TIMEOUT, subprocess_env
 from tests.server import TestServer
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -296,7 +296,7 @@ def test_a_full_filesystem_under_metrics(server: TestServer, tmp_path: Path) -> 
     script = f'{fill}; shift; exec "$@"'
     command = ["unshare", "-m", "--", "sh", "-c", script, "sh", str(full), *FETCHCLI]
     command += ["--records", str(records), "--metrics", str(metrics), f"{server.url}/ok"]
-    proc = subprocess.run(command, capture_output=True, env=_env(), timeout=TIMEOUT)
+    proc = subprocess.run(command, capture_output=True, env=subprocess_env(), timeout=TIMEOUT)
     stderr = proc.stderr.decode()
     assert proc.returncode == 2, stderr
     assert "Traceback" not in stderr

@@ -11,8 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_e2e import FETCHCLI, TIMEOUT, _env, _records, _run, _start
 from tests.dns_server import sandbox_available
+from tests.helpers import (
+    FETCHCLI,
+    TIMEOUT,
+    records_of,
+    run_fetchcli,
+    start_fetchcli,
+    subprocess_env,
+)
 from tests.server import TestServer
 
 pytestmark = pytest.mark.e2e
@@ -35,7 +42,7 @@ def _wait_for_file_in(pid: int, directory: Path) -> None:
 def test_a_run_killed_mid_save_leaves_no_file(server: TestServer, tmp_path: Path) -> None:
     """kill -9 while a body is being saved: no file and no hidden part file in DIR."""
     out = tmp_path / "out"
-    with _start("--save", str(out), f"{server.url}/drip?chunks=200&delay_ms=50") as proc:
+    with start_fetchcli("--save", str(out), f"{server.url}/drip?chunks=200&delay_ms=50") as proc:
         _wait_for_file_in(proc.pid, out)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=TIMEOUT)
@@ -47,11 +54,11 @@ def test_overwrite_keeps_one_file_per_url_across_runs(server: TestServer, tmp_pa
     out = tmp_path / "out"
     url = f"{server.url}/ok"
     for _ in range(2):
-        assert _run("--save", str(out), url).returncode == 0
+        assert run_fetchcli("--save", str(out), url).returncode == 0
     assert sorted(p.name for p in out.iterdir()) == [f"{_name(server)}_ok", f"{_name(server)}_ok-1"]
     mirror = tmp_path / "mirror"
     for _ in range(2):
-        [record] = _records(_run("--save", str(mirror), "--overwrite", url).stdout)
+        [record] = records_of(run_fetchcli("--save", str(mirror), "--overwrite", url).stdout)
     assert [p.name for p in mirror.iterdir()] == [f"{_name(server)}_ok"]
     assert record["saved_to"] == str(mirror / f"{_name(server)}_ok")
 
@@ -72,7 +79,7 @@ def test_a_read_only_filesystem_is_named_as_such(tmp_path: Path) -> None:
         ["unshare", "-m", "--", "sh", "-c", script, "sh", str(out), *command],
         capture_output=True,
         timeout=TIMEOUT,
-        env=_env(),
+        env=subprocess_env(),
     )
     assert done.returncode == 2
     assert done.stderr.decode() == (

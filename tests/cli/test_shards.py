@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.cli.test_e2e import FETCHCLI, TIMEOUT, _env, _records, _run, _timeless
+from tests.helpers import FETCHCLI, TIMEOUT, records_of, run_fetchcli, subprocess_env, timeless
 from tests.server import TestServer
 
 pytestmark = pytest.mark.e2e
@@ -22,7 +22,7 @@ SHARDS = 4
 
 
 def _comparable(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [_timeless(record) for record in records]
+    return [timeless(record) for record in records]
 
 
 def _summary(stderr: bytes) -> str:
@@ -63,7 +63,7 @@ def _start_shards(listing: Path, out: Path, *extra: str) -> list[subprocess.Pope
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            env=_env(),
+            env=subprocess_env(),
         )  # fmt: skip
         for index in range(SHARDS)
     ]
@@ -91,10 +91,10 @@ def test_shards_at_once_fetch_every_url_once_and_merge_into_one_run(
     fetched = {path: n for path, n in server.stats.paths.items() if "/pattern/" in path}
     assert len(fetched) == 116 and set(fetched.values()) == {1}  # every URL once, no more
 
-    one = _run(str(listing), "--no-progress")
-    merged = _run("--merge", *shard_files, "--no-progress")
+    one = run_fetchcli(str(listing), "--no-progress")
+    merged = run_fetchcli("--merge", *shard_files, "--no-progress")
     assert merged.returncode == one.returncode == 1
-    assert _comparable(_records(merged.stdout)) == _comparable(_records(one.stdout))
+    assert _comparable(records_of(merged.stdout)) == _comparable(records_of(one.stdout))
     assert _summary(merged.stderr) == _summary(one.stderr)
     assert " in " not in merged.stderr.decode()  # no run time: the shards had their own
 
@@ -106,12 +106,14 @@ def test_merge_writes_failed_out_metrics_and_table_as_one_run(
     files = shard_files
     merged_failed, one_failed = tmp_path / "merged-failed.txt", tmp_path / "one-failed.txt"
     merged_metrics, one_metrics = tmp_path / "merged.prom", tmp_path / "one.prom"
-    _run("--merge", *files, "--failed-out", str(merged_failed), "--metrics", str(merged_metrics))
-    _run(str(listing), "--failed-out", str(one_failed), "--metrics", str(one_metrics))
+    run_fetchcli(
+        "--merge", *files, "--failed-out", str(merged_failed), "--metrics", str(merged_metrics)
+    )
+    run_fetchcli(str(listing), "--failed-out", str(one_failed), "--metrics", str(one_metrics))
     assert merged_failed.read_text() == one_failed.read_text()
     assert _counts(merged_metrics) == _counts(one_metrics)
     assert {"run": "merged"} in _label_sets(merged_metrics)  # the merge's own series
-    table = _run("--merge", *files, "-f", "table", "--no-progress")
+    table = run_fetchcli("--merge", *files, "-f", "table", "--no-progress")
     assert table.stdout.decode().count("\n") > 120
     assert b"not a url" in table.stdout
 
@@ -144,13 +146,13 @@ def test_a_shard_run_again_fetches_only_its_rest(server: TestServer, tmp_path: P
     listing.write_text("\n".join(urls) + "\n")
     records = tmp_path / "shard-0.jsonl"
     args = (str(listing), "--records", str(records), "--skip-done", str(records), "-q")
-    assert _run(*args).returncode == 1  # ten 503s
-    assert _run(*args).returncode == 0
+    assert run_fetchcli(*args).returncode == 1  # ten 503s
+    assert run_fetchcli(*args).returncode == 0
     assert records.read_text().count("\n") == 40  # 30, then the 10 that failed
     assert server.stats.requests == 40  # the 20 that succeeded were not fetched again
-    merged = _run("--merge", str(records), "--no-progress")
+    merged = run_fetchcli("--merge", str(records), "--no-progress")
     assert merged.returncode == 0
-    assert [(r["url"], r["status"]) for r in _records(merged.stdout)] == [(u, 200) for u in urls]
+    assert [(r["url"], r["status"]) for r in records_of(merged.stdout)] == [(u, 200) for u in urls]
 
 
 def test_merge_keeps_the_order_of_several_sources(server: TestServer, tmp_path: Path) -> None:
@@ -173,14 +175,14 @@ def test_merge_keeps_the_order_of_several_sources(server: TestServer, tmp_path: 
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            env=_env(),
+            env=subprocess_env(),
         )  # fmt: skip
         for i in (1, 2, 3)
     ]
     _wait(shards)
-    one = _run(str(first), str(second))
-    merged = _run("--merge", *sorted(str(p) for p in out.iterdir()))
-    assert _comparable(_records(merged.stdout)) == _comparable(_records(one.stdout))
+    one = run_fetchcli(str(first), str(second))
+    merged = run_fetchcli("--merge", *sorted(str(p) for p in out.iterdir()))
+    assert _comparable(records_of(merged.stdout)) == _comparable(records_of(one.stdout))
 
 
 @pytest.mark.parametrize(
@@ -196,7 +198,7 @@ def test_merge_keeps_the_order_of_several_sources(server: TestServer, tmp_path: 
 def test_merge_refuses_what_it_cannot_do(tmp_path: Path, args: list[str], words: str) -> None:
     records = tmp_path / "r.jsonl"
     records.write_text("")
-    done = _run("--merge", str(records), *args, cwd=tmp_path)
+    done = run_fetchcli("--merge", str(records), *args, cwd=tmp_path)
     assert done.returncode == 2
     assert words in done.stderr.decode() and done.stderr.decode().count("\n") == 1
 
@@ -205,7 +207,10 @@ def test_merge_refuses_what_it_cannot_do(tmp_path: Path, args: list[str], words:
 def test_the_gnu_parallel_one_liner(server: TestServer, tmp_path: Path) -> None:
     """README's one-liner, with this machine standing in for the ssh hosts (-S :)."""
     listing = _url_list(server, tmp_path / "urls.txt", tmp_path.name)
-    env = {**_env(), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env = {
+        **subprocess_env(),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
     line = (
         f"parallel -S : --jobs {SHARDS} 'fetchcli {listing} --shard {{}}/{SHARDS} -q "
         "--records shard-{}.jsonl --skip-done shard-{}.jsonl > /dev/null' ::: "
@@ -214,9 +219,9 @@ def test_the_gnu_parallel_one_liner(server: TestServer, tmp_path: Path) -> None:
     subprocess.run(line, shell=True, cwd=tmp_path, env=env, timeout=TIMEOUT * 2, check=False)
     files = sorted(str(p) for p in tmp_path.glob("shard-*.jsonl"))
     assert len(files) == SHARDS
-    merged = _run("--merge", *files)
-    one = _run(str(listing))
-    assert _comparable(_records(merged.stdout)) == _comparable(_records(one.stdout))
+    merged = run_fetchcli("--merge", *files)
+    one = run_fetchcli(str(listing))
+    assert _comparable(records_of(merged.stdout)) == _comparable(records_of(one.stdout))
 
 
 @pytest.mark.parametrize("first", [0, 1])
@@ -232,7 +237,7 @@ def test_the_slurm_array_script(server: TestServer, tmp_path: Path, first: int) 
 
     def tasks_env(task: int) -> dict[str, str]:
         return {
-            **_env(),
+            **subprocess_env(),
             "PATH": path,
             "LIST": str(listing),
             "OUT": "records",
@@ -251,9 +256,9 @@ def test_the_slurm_array_script(server: TestServer, tmp_path: Path, first: int) 
     assert set(server.stats.paths.values()) == {1}
     files = sorted(str(p) for p in (tmp_path / "records").iterdir())
     assert len(files) == SHARDS
-    merged = _run("--merge", *files)
-    one = _run(str(listing))
-    assert _comparable(_records(merged.stdout)) == _comparable(_records(one.stdout))
+    merged = run_fetchcli("--merge", *files)
+    one = run_fetchcli(str(listing))
+    assert _comparable(records_of(merged.stdout)) == _comparable(records_of(one.stdout))
     server.reset()
     again = subprocess.run(
         ["bash", str(script)],
@@ -278,7 +283,7 @@ def test_merge_changed_only_of_nightly_state_shards(server: TestServer, tmp_path
     def night() -> None:
         for i in (1, 2):
             state, out = tmp_path / f"{i}.db", tmp_path / f"shard-{i}.jsonl"
-            done = _run(str(listing), "--shard", f"{i}/2", "-q", "--state", str(state),
+            done = run_fetchcli(str(listing), "--shard", f"{i}/2", "-q", "--state", str(state),
                         "--records", str(out))  # fmt: skip
             assert done.returncode == 0
 
@@ -286,23 +291,23 @@ def test_merge_changed_only_of_nightly_state_shards(server: TestServer, tmp_path
     server.versions[f"{name}-4"] = "version 2"
     night()
     files = [str(tmp_path / "shard-1.jsonl"), str(tmp_path / "shard-2.jsonl")]
-    merged = _run("--merge", *files, "--changed-only", "-q")
-    assert [r["url"] for r in _records(merged.stdout)] == [urls[4]]
-    everything = _records(_run("--merge", *files, "-q").stdout)
+    merged = run_fetchcli("--merge", *files, "--changed-only", "-q")
+    assert [r["url"] for r in records_of(merged.stdout)] == [urls[4]]
+    everything = records_of(run_fetchcli("--merge", *files, "-q").stdout)
     assert [r["changed"] for r in everything] == [n == 4 for n in range(12)]
 
 
 def test_merge_changed_only_needs_records_with_changed(server: TestServer, tmp_path) -> None:
     records = tmp_path / "r.jsonl"
-    assert _run(f"{server.url}/ok", "-q", "--records", str(records)).returncode == 0
-    done = _run("--merge", str(records), "--changed-only")
+    assert run_fetchcli(f"{server.url}/ok", "-q", "--records", str(records)).returncode == 0
+    done = run_fetchcli("--merge", str(records), "--changed-only")
     assert done.returncode == 2 and done.stdout == b""
     assert "no 'changed'" in done.stderr.decode() and done.stderr.decode().count("\n") == 1
 
 
 def test_bare_merge_says_what_it_needs() -> None:
     """`fetchcli --merge` with no files: exit 2, naming what to give it."""
-    done = _run("--merge")
+    done = run_fetchcli("--merge")
     assert done.returncode == 2
     assert "name the shards' records files" in done.stderr.decode()
 
@@ -311,7 +316,7 @@ def test_merge_of_a_url_list_is_a_usage_error(tmp_path: Path) -> None:
     """A URL list given to --merge: exit 2 (it holds no records), not a warning and exit 0."""
     urls = tmp_path / "urls.txt"
     urls.write_text("https://example.test/\n")
-    done = _run("--merge", str(urls))
+    done = run_fetchcli("--merge", str(urls))
     assert done.returncode == 2
     assert "holds no records" in done.stderr.decode()
 
@@ -320,6 +325,6 @@ def test_merge_of_a_fifo_is_refused(tmp_path: Path) -> None:
     """--merge reads every file twice: a FIFO is refused before anything is read."""
     fifo = tmp_path / "records"
     os.mkfifo(fifo)
-    done = _run("--merge", str(fifo))
+    done = run_fetchcli("--merge", str(fifo))
     assert done.returncode == 2
     assert "not a plain file" in done.stderr.decode()

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 import fetchcli
-from tests.cli.test_e2e import _timeless
 from tests.conftest import RunCli
+from tests.helpers import timeless
 from tests.server import TestServer
 
 
@@ -36,7 +36,7 @@ def test_fetch_yields_the_records_the_command_line_writes(
     urls = _urls(server)
     cli = run_cli("--snippet", "40", "--retries", "1", "--retry-backoff", "0", *urls, expect=1)
     records = list(fetchcli.fetch(urls, snippet=40, retries=1, retry_backoff=0))
-    assert [_timeless(r) for r in records] == [_timeless(r) for r in cli.records]
+    assert [timeless(r) for r in records] == [timeless(r) for r in cli.records]
     assert [r["url"] for r in records] == urls
     json.dumps(records)  # JSON-ready, as the JSON lines are
 

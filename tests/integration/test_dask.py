@@ -15,7 +15,7 @@ from dask.distributed import Client, LocalCluster  # noqa: E402
 
 import fetchcli  # noqa: E402
 from fetchcli.dask import fetch_bag, write_records  # noqa: E402
-from tests.cli.test_e2e import _timeless  # noqa: E402
+from tests.helpers import timeless  # noqa: E402
 from tests.server import TestServer  # noqa: E402
 
 
@@ -39,7 +39,7 @@ def test_a_bag_of_urls_comes_back_as_a_bag_of_records(
     assert records[5]["status"] == 404
     assert all(r["status"] == 200 and r["bytes"] == n + 1 for n, r in enumerate(records) if n != 5)
     here = list(fetchcli.fetch(urls, snippet=0))  # the same API in this process
-    assert [_timeless(r) for r in records] == [_timeless(r) for r in here]
+    assert [timeless(r) for r in records] == [timeless(r) for r in here]
 
     names = write_records(fetch_bag(bag, concurrency=10), str(tmp_path / "part-*.jsonl"))
     assert len(names) == 4

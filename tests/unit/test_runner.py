@@ -1,5 +1,6 @@
-"""The runner's own decisions: how much waits behind a slow URL, and how output failures end a
-run (a closed reader quietly, a full disk with one usage error)."""
+"""The runner's own decisions: how output failures end a run (a closed reader quietly, a full
+disk with one usage error). How much waits behind a slow URL is the session's:
+tests/unit/test_session.py."""
 
 from __future__ import annotations
 
@@ -11,29 +12,9 @@ import pytest
 import respx
 
 from fetchcli.errors import UsageError
-from fetchcli.run.reorder import HELD_BYTES
 from fetchcli.runner import run
-from fetchcli.session import window_for
-from fetchcli.settings.model import Config, Format, Order, OutputConfig, PoolConfig
+from fetchcli.settings.model import Config, OutputConfig
 from fetchcli.streams import Streams
-
-
-@pytest.mark.parametrize(
-    ("format", "order", "window"),
-    [
-        (Format.TABLE, Order.INPUT, None),  # sorted when drawn
-        (Format.JSONL, Order.COMPLETION, None),
-        (Format.JSONL, Order.INPUT, (HELD_BYTES, None)),
-        (Format.BODY, Order.INPUT, (HELD_BYTES, 400)),  # bodies also bounded in number
-    ],
-)
-def test_window_follows_format_and_order(format: Format, order: Order, window: object) -> None:
-    """Records wait behind a slow URL up to a weight; bodies also up to 8 x -c of them."""
-    config = Config(
-        pool=PoolConfig(concurrency=50), output=OutputConfig(format=format, order=order)
-    )
-    found = window_for(config)
-    assert (None if found is None else (found.max_bytes, found.max_items)) == window
 
 
 def _transport() -> httpx.MockTransport:

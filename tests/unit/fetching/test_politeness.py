@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
@@ -36,26 +37,45 @@ async def test_rate_holds_across_concurrent_callers() -> None:
 
 
 async def test_per_host_limit_holds_and_releases() -> None:
-    """With --per-host 2, a third request to the origin waits until one finishes."""
+    """With --per-host 2, a third request to the origin waits until one finishes, and then
+    goes in: never more than two at once, the five served in the order they asked."""
     time = FakeTime()
     gate = HostGate(2, clock=time.clock, sleep=time.sleep)
     origin = ("https", "a.test", 443)
-    release = asyncio.Event()
-    inside = 0
-    peak = 0
+    releases = [asyncio.Event() for _ in range(5)]
+    asked: list[int] = []
+    entered: list[int] = []
+    inside = peak = 0
+    changed = asyncio.Condition()
 
-    async def request() -> None:
+    async def note(events: list[int], n: int) -> None:
+        async with changed:
+            events.append(n)
+            changed.notify_all()
+
+    async def until(condition: Callable[[], bool]) -> None:
+        async with asyncio.timeout(5), changed:  # a guard: a lost hand-over fails, not hangs
+            await changed.wait_for(condition)
+
+    async def request(n: int) -> None:
         nonlocal inside, peak
+        await note(asked, n)  # then on into the gate without a pause: it waits there, or enters
         async with gate.slot(origin):
             inside += 1
             peak = max(peak, inside)
-            await release.wait()
+            await note(entered, n)
+            await releases[n].wait()
             inside -= 1
 
-    tasks = [asyncio.create_task(request()) for _ in range(5)]
-    await asyncio.sleep(0.01)
-    assert inside == 2
-    release.set()
+    tasks = [asyncio.create_task(request(n)) for n in range(5)]
+    await until(lambda: len(asked) == 5 and len(entered) >= 2)
+    assert (entered, inside) == ([0, 1], 2)
+    for n in range(3):
+        releases[n].set()  # one leaves: the next in line enters
+        await until(lambda n=n: len(entered) >= n + 3)
+        assert (entered[-1], inside) == (n + 2, 2)
+    for release in releases[3:]:
+        release.set()
     await asyncio.gather(*tasks)
     assert peak == 2
     assert gate.tracked == 0  # nothing in flight: the origin is forgotten
@@ -93,27 +113,44 @@ async def test_state_stays_bounded_over_many_hosts() -> None:
 
 
 async def test_cancelled_waiter_does_not_leak_a_slot() -> None:
-    """A request cancelled while waiting for a slot (Ctrl-C, --max-time) gives it back."""
+    """A request cancelled (Ctrl-C, --max-time) in the instant the slot is handed to it gives
+    the slot back: the next request gets it."""
     time = FakeTime()
     gate = HostGate(1, clock=time.clock, sleep=time.sleep)
     origin = ("https", "a.test", 443)
-    holder_release = asyncio.Event()
+    release = asyncio.Event()
+    steps: list[str] = []
+    changed = asyncio.Condition()
+    waiting: list[asyncio.Task[None]] = []
+
+    async def step(name: str) -> None:
+        async with changed:
+            steps.append(name)
+            changed.notify_all()
+
+    async def until(name: str) -> None:
+        async with asyncio.timeout(5), changed:
+            await changed.wait_for(lambda: name in steps)
 
     async def holder() -> None:
         async with gate.slot(origin):
-            await holder_release.wait()
+            await step("holding")
+            await release.wait()
+        waiting[0].cancel()  # the slot is the waiter's now, and it has not run since
 
     async def waiter() -> None:
+        await step("waiting")  # then on into the gate without a pause, where it waits
         async with gate.slot(origin):
-            pass
+            await step("entered")
 
     first = asyncio.create_task(holder())
-    await asyncio.sleep(0)
-    second = asyncio.create_task(waiter())
-    await asyncio.sleep(0)
-    holder_release.set()
-    second.cancel()  # cancelled in the same instant the slot is handed to it
-    await asyncio.gather(first, second, return_exceptions=True)
+    await until("holding")
+    waiting.append(asyncio.create_task(waiter()))
+    await until("waiting")
+    release.set()
+    await asyncio.gather(first, *waiting, return_exceptions=True)
+    assert waiting[0].cancelled() and "entered" not in steps
     assert gate.tracked == 0
-    async with asyncio.timeout(1):
-        await waiter()  # the slot is free again
+    async with asyncio.timeout(1):  # a guard: a leaked slot would make this wait for ever
+        await waiter()
+    assert "entered" in steps

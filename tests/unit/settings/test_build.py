@@ -1,122 +1,167 @@
-"""Flag value parsers and settings defaults."""
+"""config_from: options named as the long flags become one Config, text parsed as the command
+line parses it, every value checked, and a bad one an OptionError that names its flag."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 
-from fetchcli.settings.model import MaxFailures, PoolConfig, RequestConfig, Shard
-from fetchcli.settings.parse import (
-    parse_header,
-    parse_max_failures,
-    parse_rate,
-    parse_separator,
-    parse_shard,
-    parse_size,
-    parse_user,
-)
+from fetchcli.settings.build import OptionError, config_from, known_options
+from fetchcli.settings.model import Config, Format, Order, Shard, Transport
+
+URL = "https://a.test/"
+
+
+def _error(options: dict[str, Any], sources: tuple[str, ...] = (URL,)) -> str:
+    with pytest.raises(OptionError) as caught:
+        config_from(sources, options)
+    return str(caught.value)
+
+
+def test_no_options_are_the_defaults() -> None:
+    """Left out or None, an option keeps its default; auto means curl."""
+    config = config_from([URL], {"concurrency": None, "max_size": None})
+    pool = Config().pool
+    assert config.pool.concurrency == pool.concurrency
+    assert config.output == Config().output
+    assert config.pool.transport is Transport.CURL
+    assert (config.sources, config.request.method, config.warnings) == ((URL,), "GET", ())
+
+
+def test_text_is_parsed_as_on_the_command_line() -> None:
+    """`max_size="10MB"` is --max-size 10MB; numbers, enums' values and paths as well."""
+    config = config_from(
+        ["urls.txt"],
+        {"max_size": "10MB", "rate": "600/m", "format": "csv", "order": "completion",
+         "records": "out.jsonl", "shard": "2/4", "headers": "X-A: 1", "data": "a=1"},
+    )  # fmt: skip
+    assert (config.output.max_size, config.pool.rate) == (10_000_000, 10.0)
+    assert (config.output.format, config.output.order) == (Format.CSV, Order.COMPLETION)
+    assert config.output.records == Path("out.jsonl")
+    assert config.input.shard == Shard(2, 4)
+    assert config.request.headers == (("X-A", "1"),)
+    assert (config.request.data, config.request.method) == (b"a=1", "POST")  # -d means POST
+    assert config.pool.transport is Transport.CURL  # auto
+
+
+def test_values_already_parsed_are_taken_as_they_are() -> None:
+    config = config_from([URL], {"max_size": 1234, "headers": [("X-B", "2")], "method": "put"})
+    assert config.output.max_size == 1234
+    assert config.request.headers == (("X-B", "2"),)
+    assert config.request.method == "PUT"
 
 
 @pytest.mark.parametrize(
-    ("text", "size"),
-    [("100MB", 100_000_000), ("1kB", 1000), ("1KiB", 1024), ("2MiB", 2 * 1024**2),
-     ("1GB", 10**9), ("1GiB", 1024**3), ("512", 512), ("1.5kB", 1500), (" 10 mb ", 10**7)],
+    ("options", "connect", "read", "max_time"),
+    [({}, 10.0, 10.0, None),
+     ({"timeout": 3}, 3, 3, None),
+     ({"timeout": 3, "connect_timeout": 1}, 1, 3, None),  # the one named wins
+     ({"timeout": 0, "max_time": 0}, None, None, None),  # 0 is no limit
+     ({"read_timeout": 0, "max_time": 20}, 10.0, None, 20)],
 )  # fmt: skip
-def test_sizes_use_si_and_binary_units(text: str, size: int) -> None:
-    """kB/MB/GB are powers of 1000, KiB/MiB/GiB powers of 1024."""
-    assert parse_size(text) == size
-
-
-@pytest.mark.parametrize("text", ["", "lots", "10XB", "-5MB", "0", "MB"])
-def test_bad_sizes_are_refused(text: str) -> None:
-    """A size that is not one says so."""
-    with pytest.raises(ValueError, match="not a size|more than 0"):
-        parse_size(text)
-
-
-@pytest.mark.parametrize(
-    ("text", "rate"), [("10", 10.0), ("10/s", 10.0), ("600/m", 10.0), ("3600/h", 1.0)]
-)
-def test_rates(text: str, rate: float) -> None:
-    """Rates are per second, minute or hour."""
-    assert parse_rate(text) == rate
-
-
-@pytest.mark.parametrize("text", ["", "fast", "10/d", "0", "-1/s", "inf"])
-def test_bad_rates_are_refused(text: str) -> None:
-    """Zero, negative, unknown units and words are refused."""
-    with pytest.raises(ValueError, match="not a rate|more than 0"):
-        parse_rate(text)
+def test_timeout_is_the_default_of_the_four(options, connect, read, max_time) -> None:
+    timeouts = config_from([URL], options).timeouts
+    assert (timeouts.connect_timeout, timeouts.read_timeout, timeouts.max_time) == (
+        connect,
+        read,
+        max_time,
+    )
+    assert timeouts.pool_timeout == (options.get("timeout", 10.0) or None)
 
 
 @pytest.mark.parametrize(
-    ("text", "limit"),
-    [("0", MaxFailures(count=0)), ("25", MaxFailures(count=25)),
-     ("0%", MaxFailures(percent=0.0)), ("2.5%", MaxFailures(percent=2.5)),
-     (" 100% ", MaxFailures(percent=100.0))],
+    ("options", "message"),
+    [({"no_such": 1}, "--no-such: no such option"),
+     ({"concurrency": 0}, "--concurrency: must be at least 1, got 0"),
+     ({"workers": -1}, "--workers: must be at least 1, got -1"),
+     ({"retries": -1}, "--retries: must not be negative, got -1"),
+     ({"max_size": "lots"}, "--max-size: "),
+     ({"format": "xml"}, "--format: "),
+     ({"headers": ["X-A: b\r\nX-B: c"]}, "-H: "),
+     ({"method": "GET /x"}, "--method: not an HTTP method: 'GET /x'"),
+     ({"metrics_labels": ["a=1", "a=2"]}, "--metrics-label: 'a' given twice"),
+     ({"shard_base": 2}, "--shard-base: must be 0 or 1, got 2"),
+     ({"http2": True, "transport": "aiohttp"}, "--http2: needs --transport httpcore"),
+     ({"changed_only": True}, "--changed-only: needs --state FILE"),
+     ({"changed_only": True, "state": "s.db", "format": "body"}, "--changed-only: filters")],
 )  # fmt: skip
-def test_max_failures(text: str, limit: MaxFailures) -> None:
-    assert parse_max_failures(text) == limit
+def test_a_bad_option_names_its_flag(options: dict[str, Any], message: str) -> None:
+    assert _error(options).startswith(message)
 
 
-@pytest.mark.parametrize("text", ["", "-1", "1.5", "many", "101%", "-1%", "5%%", "nan%", "%"])
-def test_bad_max_failures_are_refused(text: str) -> None:
-    """Negative, fractional counts, percentages past 100 and words are refused."""
-    with pytest.raises(ValueError, match="must be a number of URLs"):
-        parse_max_failures(text)
+def test_an_option_error_is_a_value_error_with_its_parts() -> None:
+    """The API raises ValueError; the command line reads which flag and what is wrong."""
+    with pytest.raises(ValueError) as caught:
+        config_from([URL], {"concurrency": 0})
+    assert isinstance(caught.value, OptionError)
+    assert (caught.value.option, caught.value.problem) == (
+        "concurrency",
+        "must be at least 1, got 0",
+    )
 
 
-def test_shards() -> None:
-    """I/N with 1 <= I <= N."""
-    assert parse_shard("1/1") == Shard(1, 1)
-    assert parse_shard("3/8") == Shard(3, 8)
-    for bad in ["0/3", "4/3", "3", "a/b", "1/0", "-1/3"]:
-        with pytest.raises(ValueError, match="I/N"):
-            parse_shard(bad)
+def test_every_option_is_known_by_its_field_name() -> None:
+    """Each Config field is an option (so the API takes every flag), and the shorthands too."""
+    assert {"concurrency", "max_size", "headers", "state", "timeout", "shard_base"} <= (
+        known_options()
+    )
+    assert "sources" not in known_options() and "warnings" not in known_options()
 
 
-def test_headers() -> None:
-    """'Name: value' is split and trimmed; CR/LF (header injection) and bad names refused."""
-    assert parse_header("X-A: b: c") == ("X-A", "b: c")
-    assert parse_header("X-Empty:") == ("X-Empty", "")
-    for bad in ["X-A: b\r\nX-B: c", "X-A: b\n", "novalue", ": v", "Bad Name: v"]:
-        with pytest.raises(ValueError):
-            parse_header(bad)
+def test_shard_base_zero_counts_from_zero() -> None:
+    """Kubernetes' JOB_COMPLETION_INDEX goes in as it is: 0/4 is the first of four."""
+    assert config_from([URL], {"shard": "0/4", "shard_base": 0}).input.shard == Shard(1, 4)
+    assert _error({"shard": "4/4", "shard_base": 0}).startswith("--shard: must be I/N with 0")
 
 
-def test_user() -> None:
-    """USER:PASS splits at the first colon."""
-    assert parse_user("a:b:c") == ("a", "b:c")
-    assert parse_user("a:") == ("a", "")
-    with pytest.raises(ValueError):
-        parse_user("nocolon")
+def test_metrics_labels_default_to_the_file_and_shard() -> None:
+    """--metrics m/nightly.prom --shard 3/8: run=nightly, shard=2 with base 0 (3 with 1); a
+    label given replaces its default."""
+    options = {"metrics": "m/nightly.prom", "shard": "3/8", "metrics_labels": ["site=eu"]}
+    assert config_from([URL], options).run.metrics_labels == (
+        ("run", "nightly"), ("shard", "3"), ("site", "eu"),
+    )  # fmt: skip
+    zero = config_from([URL], {**options, "shard_base": 0, "metrics_labels": ["run=x"]})
+    assert zero.run.metrics_labels == (("run", "x"), ("shard", "3"))
+    assert config_from([URL], {"metrics_labels": ["a=1"]}).run.metrics_labels == (("a", "1"),)
 
 
-def test_separator_escapes() -> None:
-    """\\n, \\t, \\r, \\0 and \\\\ are unescaped; other text stays."""
-    assert parse_separator(r"\n") == b"\n"
-    assert parse_separator(r"--\t--") == b"--\t--"
-    assert parse_separator(r"\\n") == b"\\n"
-    assert parse_separator("plain") == b"plain"
-    assert parse_separator("é") == "é".encode()
+@pytest.mark.parametrize(
+    ("sources", "options", "message"),
+    [(("a.jsonl",), {"state": "s.db"}, "--merge: reads records: --state has nothing to act on"),
+     (("a.jsonl",), {"format": "body"}, "--merge: reads records, which hold no bodies"),
+     ((), {}, "--merge: name the shards' records files"),
+     (("-",), {}, "--merge: reads each records file twice, so not stdin"),
+     ((URL,), {}, "--merge: reads records files: 'https://a.test/' is not one")],
+)  # fmt: skip
+def test_merge_refuses_what_it_cannot_do(sources, options, message) -> None:
+    assert _error({"merge": True, **options}, sources).startswith(message)
 
 
-def test_pool_defaults_follow_concurrency() -> None:
-    """max-connections defaults to 2 x concurrency, max-keepalive to max-connections."""
-    assert PoolConfig(concurrency=7).connections == 14
-    assert PoolConfig(concurrency=7).keepalive == 14
-    assert PoolConfig(concurrency=7, max_connections=3).keepalive == 3
-    assert PoolConfig(max_keepalive=0).keepalive == 0
+def test_merge_with_changed_only_needs_no_state() -> None:
+    """--merge --changed-only: the records files say what changed."""
+    config = config_from(["a.jsonl", "b.jsonl"], {"merge": True, "changed_only": True})
+    assert config.run.merge and config.run.changed_only
 
 
-def test_request_repr_hides_the_password() -> None:
-    """A Config printed in a traceback or log never shows the -u password."""
-    assert "s3cret" not in repr(RequestConfig(user=("alice", "s3cret")))
+def test_options_with_nothing_to_act_on_are_said_once() -> None:
+    config = config_from(
+        [URL],
+        {"separator": r"\n", "follow": False, "max_redirects": 3, "overwrite": True,
+         "metrics_labels": ["a=1"]},
+    )  # fmt: skip
+    assert config.warnings == (
+        "--separator: ignored: only -f body writes bodies",
+        "--max-redirects: ignored with --no-follow",
+        "--overwrite: ignored without --save",
+        "--metrics-label: ignored without --metrics",
+    )
 
 
 def test_a_proxy_without_a_scheme_is_http() -> None:
     """--proxy host:3128 works as curl -x does, and a proxy's password never shows in a repr."""
-    from fetchcli.settings.build import config_from
-
     config = config_from(["u"], {"proxy": "alice:s3cret@proxy.local:3128"})
     assert config.request.proxy == "http://alice:s3cret@proxy.local:3128"
     assert "s3cret" not in repr(config.request)

@@ -1,5 +1,6 @@
-"""One attempt (redirects, Authorization, the body, request options) against respx, through the
-in-process CLI (no sockets)."""
+"""The command line's flags for one attempt (redirects, Authorization, the body, request
+options): the whole CLI run in-process against respx (no sockets). The Attempter on its own is
+tests/unit/fetching/test_attempt.py."""
 
 from __future__ import annotations
 
