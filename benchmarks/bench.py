@@ -355,26 +355,12 @@ def run_once(contender: Contender, workload: Workload) -> Run:
 
 
 def startup_times(runs: int) -> dict[str, float]:
-    """Medians in ms: an empty interpreter, --version, --help, one URL end to end, curl."""
-    url = f"http://127.0.0.1:{PORT}/512.txt"
-    commands = {
-        "python -c pass": [sys.executable, "-c", "pass"],
-        "fetchcli --version": [str(VENV_BIN / "fetchcli"), "--version"],
-        "fetchcli --help": [str(VENV_BIN / "fetchcli"), "--help"],
-        "fetchcli URL (one local URL)": [str(VENV_BIN / "fetchcli"), "-q", url],
-        "curl URL": ["curl", "-s", "-o", "/dev/null", url],
-    }
-    medians = {}
-    for name, argv in commands.items():
-        times = []
-        for _ in range(runs):
-            started = time.perf_counter()
-            subprocess.run(
-                ["taskset", "-c", CLIENT_CPU, *argv], stdout=subprocess.DEVNULL, check=True
-            )
-            times.append((time.perf_counter() - started) * 1000)
-        medians[name] = statistics.median(times)
-    return medians
+    """Medians in ms: an empty interpreter, --version, --help, one URL end to end, curl (the
+    commands and their checks are startup.py's, which adds HTTPie and the httpx import)."""
+    import startup
+
+    names = ["python -c pass", "fetchcli --version", "fetchcli --help"]
+    return startup.measure(runs, [*names, "fetchcli -q URL (a record)", "curl -s URL"])
 
 
 def table_vs_jsonl(workload: Workload, runs: int) -> tuple[float, float]:

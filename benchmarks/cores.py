@@ -258,6 +258,9 @@ def report(
     return lines
 
 
+MANY_HOSTS_SECTION = "## Many hosts, HTTPS, `--workers`"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -280,7 +283,12 @@ def main() -> None:
         bench.stop_nginx()
     lines = report(args.count, one, both, version, args.runs)
     print("\n".join(lines))
-    args.out.write_text("\n".join(lines))
+    # many_hosts.py --workers keeps its section after ours: only the part before it is ours.
+    kept = args.out.read_text() if args.out.exists() else ""
+    at = kept.find(MANY_HOSTS_SECTION)
+    args.out.write_text(
+        "\n".join(lines).rstrip("\n") + "\n" + ("\n" + kept[at:] if at >= 0 else "")
+    )
 
 
 if __name__ == "__main__":

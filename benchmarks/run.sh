@@ -37,7 +37,7 @@ venv="$here/.venv"
 "$venv/bin/pip" install -q --upgrade pip
 # Editable: the benchmark always measures the working tree. aiodns: the hand-written aiohttp
 # contender resolves with it (and aiohttp, fetchcli's transport included, uses it when present).
-"$venv/bin/pip" install -q -e "$here/.." aiohttp aiodns httpx httpx-aiohttp uvloop matplotlib trustme
+"$venv/bin/pip" install -q -e "$here/.." aiohttp aiodns httpx httpx-aiohttp uvloop matplotlib trustme httpie
 
 if [ "$only" != many ]; then
   "$venv/bin/python" "$here/bench.py" "${args[@]}"

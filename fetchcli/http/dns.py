@@ -20,9 +20,10 @@ import socket
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import aiodns
-import aiodns.error
+if TYPE_CHECKING:
+    import aiodns  # 20 ms to import: loaded at the first lookup, never for an address or a proxy
 
 Address = tuple[socket.AddressFamily, str]  # (AF_INET or AF_INET6, the address as text)
 
@@ -32,16 +33,21 @@ CACHE_SIZE = 4096  # names; the least recently used goes first
 CHANNEL_LOOKUPS = 1024  # lookups per c-ares channel
 _ARES_AI_ADDRCONFIG = 1 << 6  # c-ares's own flag (socket.AI_ADDRCONFIG is ARES_AI_ALL there)
 
-_MESSAGES = {
-    aiodns.error.ARES_ENOTFOUND: "name not found",
-    aiodns.error.ARES_ENODATA: "name has no address",
-    aiodns.error.ARES_ENONAME: "name not found",
-    aiodns.error.ARES_ETIMEOUT: "no answer from the DNS server",
-    aiodns.error.ARES_ECONNREFUSED: "cannot reach the DNS server",
-    aiodns.error.ARES_ESERVFAIL: "the DNS server failed (SERVFAIL)",
-    aiodns.error.ARES_EREFUSED: "the DNS server refused the query",
-    aiodns.error.ARES_EBADNAME: "not a valid host name",
-}
+
+@functools.cache
+def _messages() -> dict[int | None, str]:
+    import aiodns.error
+
+    return {
+        aiodns.error.ARES_ENOTFOUND: "name not found",
+        aiodns.error.ARES_ENODATA: "name has no address",
+        aiodns.error.ARES_ENONAME: "name not found",
+        aiodns.error.ARES_ETIMEOUT: "no answer from the DNS server",
+        aiodns.error.ARES_ECONNREFUSED: "cannot reach the DNS server",
+        aiodns.error.ARES_ESERVFAIL: "the DNS server failed (SERVFAIL)",
+        aiodns.error.ARES_EREFUSED: "the DNS server refused the query",
+        aiodns.error.ARES_EBADNAME: "not a valid host name",
+    }
 
 
 @functools.lru_cache(maxsize=4096)  # asked once per request; parsing an address is slow
@@ -97,6 +103,8 @@ class Resolver:
         self._channel = None
 
     async def _lookup(self, host: str) -> tuple[Address, ...]:
+        import aiodns.error
+
         channel = await self._current_channel()
         self._in_flight[channel] = self._in_flight.get(channel, 0) + 1
         try:
@@ -110,7 +118,7 @@ class Resolver:
             ) from None
         except aiodns.error.DNSError as exc:
             code = exc.args[0] if exc.args else None
-            message = _MESSAGES.get(code) or f"DNS lookup failed ({exc.args[-1]})"
+            message = _messages().get(code) or f"DNS lookup failed ({exc.args[-1]})"
             raise socket.gaierror(socket.EAI_NONAME, message) from None
         finally:
             await self._done_with(channel)
@@ -153,4 +161,6 @@ class Resolver:
 def _channel(timeout: float) -> aiodns.DNSResolver:
     # c-ares gives each server `timeout` on the first try and more on the second; the
     # asyncio.timeout around the lookup is the hard bound.
+    import aiodns
+
     return aiodns.DNSResolver(timeout=timeout / 2, tries=2)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fetchcli.consumer import BodyConsumer, ConsumerFactory, FanOut
 from fetchcli.errors import cannot_write
@@ -14,10 +15,12 @@ from fetchcli.output.bodies import BinaryWithheld, BodySink
 from fetchcli.output.failed import FailedOut
 from fetchcli.output.save import Saver
 from fetchcli.output.sinks import ChangedOnly, CsvSink, JsonlSink, Sink, TableSink, TeeSink
-from fetchcli.output.table import Row, render_table, table_row
 from fetchcli.sanitize import shown
 from fetchcli.settings.model import Config, FailOn, Format, Order
 from fetchcli.streams import Streams
+
+if TYPE_CHECKING:
+    from fetchcli.output.table import Row
 
 TABLE_WIDTH = 120  # when stdout is not a terminal
 
@@ -69,6 +72,8 @@ def _format_sink(config: Config, streams: Streams) -> Sink:
     if output.format is Format.CSV:
         return CsvSink(streams.stdout, extra=("changed",) if config.run.state else ())
     if output.format is Format.TABLE:
+        from fetchcli.output.table import table_row  # rich's colours and cells: 9 ms to import
+
         return TableSink(table_row, _table_shower(streams))
     return JsonlSink(streams.stdout)
 
@@ -127,6 +132,8 @@ def _binary_guard(warn: Callable[[str], None]) -> Guard:
 
 
 def _table_shower(streams: Streams) -> Callable[[Sequence[Row]], None]:
+    from fetchcli.output.table import render_table
+
     def show(rows: Sequence[Row]) -> None:
         width, color = streams.width or TABLE_WIDTH, streams.stdout_isatty and not streams.no_color
         for line in render_table(rows, width=width, color=color):
