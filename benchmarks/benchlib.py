@@ -12,6 +12,9 @@ MANY_HOSTS_MARKER = (
     "<!-- many-hosts: the part below is written by benchmarks/many_hosts.py "
     "(benchmarks/run.sh --many-hosts) -->"
 )
+# docs/benchmarks-cores.md: cores.py's part, then this section, which many_hosts.py --workers
+# rewrites; each keeps the other's.
+WORKERS_SECTION = "## Many hosts, HTTPS, `--workers`"
 
 
 def write_part(path: Path, part: str, lines: list[str]) -> None:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import bench
+from benchlib import WORKERS_SECTION
 
 ONE_CORE, BOTH_CORES = bench.CLIENT_CPU, "0,1"
 
@@ -258,9 +259,6 @@ def report(
     return lines
 
 
-MANY_HOSTS_SECTION = "## Many hosts, HTTPS, `--workers`"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -285,7 +283,7 @@ def main() -> None:
     print("\n".join(lines))
     # many_hosts.py --workers keeps its section after ours: only the part before it is ours.
     kept = args.out.read_text() if args.out.exists() else ""
-    at = kept.find(MANY_HOSTS_SECTION)
+    at = kept.find(WORKERS_SECTION)
     args.out.write_text(
         "\n".join(lines).rstrip("\n") + "\n" + ("\n" + kept[at:] if at >= 0 else "")
     )

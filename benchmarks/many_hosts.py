@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from benchlib import remove_tmpfs_dir, tmpfs_dir, write_part
+from benchlib import WORKERS_SECTION, remove_tmpfs_dir, tmpfs_dir, write_part
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -1095,7 +1095,7 @@ def workers_part(
     results = measure(lab, hosts, plan, rounds, out_dir, cap, patience)
     wall = {r.contender: r.median("wall") for r in results if r.good()}
     lines = [
-        "## Many hosts, HTTPS, `--workers`",
+        WORKERS_SECTION,
         "",
         f"Written by `benchmarks/many_hosts.py --workers` on {time.strftime('%Y-%m-%d')}: "
         f"{hosts.title}, names from a DNS server answering after 20 ms, in a network namespace; "
@@ -1113,7 +1113,7 @@ def workers_part(
         )
     path = ROOT / "docs" / "benchmarks-cores.md"
     text = path.read_text() if path.exists() else ""
-    text = text.split("\n## Many hosts, HTTPS, `--workers`")[0].rstrip("\n")
+    text = text.split(f"\n{WORKERS_SECTION}")[0].rstrip("\n")
     path.write_text(text + "\n\n" + "\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -72,9 +72,7 @@ def _format_sink(config: Config, streams: Streams) -> Sink:
     if output.format is Format.CSV:
         return CsvSink(streams.stdout, extra=("changed",) if config.run.state else ())
     if output.format is Format.TABLE:
-        from fetchcli.output.table import table_row  # rich's colours and cells: 9 ms to import
-
-        return TableSink(table_row, _table_shower(streams))
+        return _table_sink(streams)
     return JsonlSink(streams.stdout)
 
 
@@ -131,8 +129,8 @@ def _binary_guard(warn: Callable[[str], None]) -> Guard:
     return guard
 
 
-def _table_shower(streams: Streams) -> Callable[[Sequence[Row]], None]:
-    from fetchcli.output.table import render_table
+def _table_sink(streams: Streams) -> TableSink[Row]:
+    from fetchcli.output.table import render_table, table_row  # rich's cells: 9 ms to import
 
     def show(rows: Sequence[Row]) -> None:
         width, color = streams.width or TABLE_WIDTH, streams.stdout_isatty and not streams.no_color
@@ -140,4 +138,4 @@ def _table_shower(streams: Streams) -> Callable[[Sequence[Row]], None]:
             streams.stdout.write(f"{line}\n".encode())
         streams.stdout.flush()
 
-    return show
+    return TableSink(table_row, show)
