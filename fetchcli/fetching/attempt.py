@@ -60,6 +60,7 @@ class Outcome:
     error: Exception | None = None
     retry: bool = False
     retry_after: float | None = None
+    fields: dict[bytes, str] | None = None  # head_fields() of `response`, once looked up
     failure: Failure | None = field(init=False, default=None)  # `error`, classified once
 
     def __post_init__(self) -> None:
@@ -177,10 +178,11 @@ class Attempter:
         if wait is not None and response.status_code in COOLDOWN_STATUSES:
             # Retry-After on a 429/503 pauses every request to the origin, not only this one.
             self._gate.cool_down(origin_of(response.url), wait)
+        fields = head_fields(response.headers)
         if may_retry and retryable_status(response.status_code, response.request.method):
-            return Outcome(response, redirects, retry=True, retry_after=wait)
-        body, error = await self._read_body(target, response, deadline)
-        return Outcome(response, redirects, body=body, error=error)
+            return Outcome(response, redirects, retry=True, retry_after=wait, fields=fields)
+        body, error = await self._read_body(target, response, fields, deadline)
+        return Outcome(response, redirects, body=body, error=error, fields=fields)
 
     def _retry_after(self, response: httpx.Response) -> float | None:
         """The server's Retry-After on an error status, capped at --retry-max-wait."""
@@ -190,12 +192,15 @@ class Attempter:
         return None if wait is None else min(wait, self._config.retry.retry_max_wait)
 
     async def _read_body(
-        self, target: Target, response: httpx.Response, deadline: float | None
+        self,
+        target: Target,
+        response: httpx.Response,
+        fields: dict[bytes, str],
+        deadline: float | None,
     ) -> tuple[Body, Exception | None]:
         """The body, decoded and capped, fed to the snippet and to any consumer; what arrived
         counts even when the read fails part way."""
         keep = self._keep
-        fields = head_fields(response.headers)
         decoder = _decoder(response, fields.get(b"content-encoding"))
         snippet = SnippetCollector(keep.snippet if decoder is not None else 0)
         content_type = fields.get(b"content-type")
@@ -207,12 +212,10 @@ class Attempter:
         error: Exception | None = None
         saved_to, complete = None, False
         chunks = _decoded_chunks(response, decoder)
+        if deadline is not None:
+            chunks = _each_within(chunks, deadline)
         try:
-            while True:
-                async with within(deadline):  # per chunk, so the bytes so far are kept
-                    chunk = await anext(chunks, None)
-                if chunk is None:
-                    break
+            async for chunk in chunks:
                 piece = cap.fit(chunk)
                 snippet.feed(piece)
                 if consumer is not None:
@@ -253,15 +256,30 @@ async def _decoded_chunks(
     if response.is_stream_consumed:
         yield response.content
         return
-    async for raw in raw_chunks(response):
-        if decoder is None:
+    if decoder is None or isinstance(decoder, IdentityDecoder):
+        async for raw in raw_chunks(response):
             yield raw
-            continue
+        return
+    async for raw in raw_chunks(response):
         for chunk in decoder.decode(raw):
             yield chunk
-    if decoder is not None:
-        for chunk in decoder.flush():
+    for chunk in decoder.flush():
+        yield chunk
+
+
+async def _each_within(
+    chunks: AsyncGenerator[bytes, None], deadline: float
+) -> AsyncGenerator[bytes, None]:
+    """Each read under the deadline, not the whole body at once: the bytes so far are kept."""
+    try:
+        while True:
+            async with within(deadline):
+                chunk = await anext(chunks, None)
+            if chunk is None:
+                return
             yield chunk
+    finally:
+        await chunks.aclose()
 
 
 async def _drain(response: httpx.Response) -> None:

@@ -156,7 +156,7 @@ class Fetcher:
         headers = None
         if self._keep.headers:
             headers = tuple(response.headers.multi_items())
-        fields = head_fields(response.headers)
+        fields = outcome.fields if outcome.fields is not None else head_fields(response.headers)
         return Result(
             target,
             final_url=str(response.url),

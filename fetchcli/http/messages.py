@@ -1,5 +1,6 @@
-"""httpx's Request and Headers filled in by hand, for the two built once per request: a
-request without a body, and the headers of a response as a transport reads them. What they
+"""httpx's Request, Response and Headers filled in by hand, for those built once per request: a
+request without a body, a streamed response, and the headers of a response as a transport
+reads them. What they
 hold is httpx's private layout (httpx is pinned below 0.29, and tests/unit/http/test_internals.py
 checks each against what httpx itself builds), kept here and nowhere else.
 """
@@ -47,6 +48,31 @@ def response_headers(pairs: Iterable[tuple[bytes, bytes]]) -> httpx.Headers:
     return headers
 
 
+def new_response(
+    status: int,
+    headers: httpx.Headers,
+    stream: httpx.AsyncByteStream,
+    request: httpx.Request,
+    extensions: dict[str, object],
+) -> httpx.Response:
+    """`httpx.Response(status, headers=headers, stream=stream, request=request,
+    extensions=extensions)` for a transport's streamed response, taking `headers` and
+    `extensions` as they are rather than copying them."""
+    response: httpx.Response = object.__new__(httpx.Response)
+    response.status_code = status
+    response.headers = headers
+    response._request = request
+    response.next_request = None
+    response.extensions = extensions
+    response.history = []
+    response.is_closed = False
+    response.is_stream_consumed = False
+    response.default_encoding = "utf-8"
+    response.stream = stream
+    response._num_bytes_downloaded = 0
+    return response
+
+
 # The response headers a record or a body needs, looked up in one pass (each Headers.get
 # lower-cases, encodes and scans the whole list again).
 _FIELDS = frozenset({b"content-type", b"content-encoding", b"etag", b"last-modified"})
@@ -59,5 +85,11 @@ def head_fields(headers: httpx.Headers) -> dict[bytes, str]:
     for _, lower, value in headers._list:
         if lower in _FIELDS:
             found.setdefault(lower, []).append(value)
-    encoding = headers.encoding if found else "ascii"
-    return {name: b", ".join(values).decode(encoding) for name, values in found.items()}
+    fields: dict[bytes, str] = {}
+    for name, values in found.items():
+        joined = values[0] if len(values) == 1 else b", ".join(values)
+        try:  # ASCII reads the same in every encoding httpx may pick: no need to ask which
+            fields[name] = joined.decode("ascii")
+        except UnicodeDecodeError:
+            fields[name] = joined.decode(headers.encoding)
+    return fields

@@ -24,7 +24,7 @@ from yarl import URL
 
 from fetchcli.http.dns import Resolver
 from fetchcli.http.errors import BAD_CHUNKS, BAD_HEAD, BODY_CUT, DISCONNECTED
-from fetchcli.http.messages import response_headers
+from fetchcli.http.messages import new_response, response_headers
 from fetchcli.http.proxy import NO_PROXY, Proxy, ProxyPolicy, refused_tunnel
 from fetchcli.http.stream import DirectStream
 from fetchcli.http.transports.aiohttp_connector import BoundedConnector
@@ -236,12 +236,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 proxy=proxy_url,
                 timeout=_client_timeout(**timeout),
             )
-        return httpx.Response(
-            status_code=response.status,
-            headers=response_headers(response.raw_headers),
-            stream=_ResponseStream(response, request),
-            request=request,
-            extensions={
+        return new_response(
+            response.status,
+            response_headers(response.raw_headers),
+            _ResponseStream(response, request),
+            request,
+            {
                 "http_version": _http_version(response.version),
                 "reason_phrase": (response.reason or "").encode("latin-1", "replace"),
             },

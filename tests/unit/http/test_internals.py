@@ -143,6 +143,22 @@ def test_response_headers_are_what_httpx_builds() -> None:
     assert httpx.Response(200, headers=ours).headers.raw == theirs.raw
 
 
+def test_new_response_is_what_httpx_builds() -> None:
+    from fetchcli.http.messages import new_response
+
+    request = httpx.Request("GET", "http://a.test/")
+    headers = httpx.Headers([("Content-Type", "text/plain")])
+    stream, extensions = httpx.ByteStream(b"body"), {"http_version": b"HTTP/1.1"}
+    ours = new_response(200, headers, stream, request, extensions)
+    theirs = httpx.Response(
+        200, headers=headers, stream=stream, request=request, extensions=extensions
+    )
+    assert vars(ours).keys() == vars(theirs).keys()
+    for name, value in vars(theirs).items():
+        assert getattr(ours, name) == value, name
+    assert (ours.reason_phrase, ours.http_version) == ("OK", "HTTP/1.1")
+
+
 def test_head_fields_are_what_headers_get_gives() -> None:
     from fetchcli.http.messages import head_fields
 
@@ -153,3 +169,18 @@ def test_head_fields_are_what_headers_get_gives() -> None:
     fields = head_fields(headers)
     for name in ("content-type", "content-encoding", "etag", "last-modified"):
         assert fields.get(name.encode()) == headers.get(name)
+
+
+@pytest.mark.parametrize("odd", [b"caf\xc3\xa9", b"caf\xe9"])
+def test_head_fields_decode_as_headers_get_does(odd: bytes) -> None:
+    """An ASCII field beside a UTF-8 or Latin-1 one, and the odd one itself."""
+    headers = httpx.Headers([(b"Content-Type", b"text/plain"), (b"ETag", odd)])
+    fields = head_fields_of(headers)
+    assert fields[b"content-type"] == headers.get("content-type")
+    assert fields[b"etag"] == headers.get("etag")
+
+
+def head_fields_of(headers: httpx.Headers) -> dict[bytes, str]:
+    from fetchcli.http.messages import head_fields
+
+    return head_fields(headers)

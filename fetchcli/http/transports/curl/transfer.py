@@ -13,7 +13,7 @@ import httpx
 import pycurl
 
 from fetchcli.http.errors import DISCONNECTED
-from fetchcli.http.messages import response_headers
+from fetchcli.http.messages import new_response, response_headers
 from fetchcli.http.proxy import Proxy, refused_tunnel
 from fetchcli.http.stream import DirectStream
 from fetchcli.http.transports.curl.errors import error_for
@@ -99,12 +99,8 @@ class Transfer:
             # HTTP/2 and 3 have no reason phrase: httpx then gives the status's own words, as
             # it does for httpcore's HTTP/2.
             extensions["reason_phrase"] = reason
-        response = httpx.Response(
-            status_code=status,
-            headers=response_headers(headers),
-            stream=_CurlStream(self),
-            request=self.request,
-            extensions=extensions,
+        response = new_response(
+            status, response_headers(headers), _CurlStream(self), self.request, extensions
         )
         if not self.head.done():
             self.head.set_result(response)
