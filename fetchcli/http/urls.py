@@ -11,6 +11,8 @@ holds the two equal (tests/unit/test_urls.py).
 
 from __future__ import annotations
 
+import functools
+
 import httpx
 
 # httpx is pinned below 0.29 (pyproject.toml): a URL is one ParseResult in `_uri_reference`.
@@ -44,6 +46,7 @@ def plain_url(url: str) -> httpx.URL | None:
     return parsed
 
 
+@functools.lru_cache(maxsize=1024)  # a list names few hosts, each many times
 def _dotted_ipv4(host: str) -> bool:
     """Four decimal octets, no leading zeros: what ipaddress.IPv4Address accepts."""
     octets = host.split(".")
