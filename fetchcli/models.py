@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -32,6 +33,7 @@ class ErrorKind(StrEnum):
     DEADLINE = "deadline"
     IO = "io"
     OTHER = "other"
+    CHECK = "check"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +80,18 @@ class Result:
     etag: str | None = None
     last_modified: str | None = None
     sha256: str | None = None
+    # With checks (fetchcli/judging): the names of those that failed, the status included
+    # (--expect-status, else `status < 400`), so a judged URL is ok when it has no error.
+    checks: tuple[str, ...] | None = None
+    extract: tuple[tuple[str, Any], ...] | None = None  # with --extract: (name, value)
 
     @property
     def ok(self) -> bool:
-        """True when there was no error and the final status is below 400."""
-        return self.error is None and self.status is not None and self.status < 400
+        """True when there was no error and the final status is below 400 (or, for a judged
+        URL, passed the status check)."""
+        if self.error is not None or self.status is None:
+            return False
+        return self.status < 400 or self.checks is not None
 
     def to_record(self) -> Record:
         """The record as the contract names it, with every server-controlled string made safe."""
@@ -107,7 +116,11 @@ class Result:
         if self.error is not None:
             record["error"] = {"kind": str(self.error.kind), "message": _safe(self.error.message)}
         if self.headers is not None:
-            record["headers"] = _merge_headers(self.headers)
+            record["headers"] = merged_headers(self.headers)
+        if self.checks is not None:
+            record["checks"] = [shown(name) for name in self.checks]
+        if self.extract is not None:
+            record["extract"] = {name: _safe_value(value) for name, value in self.extract}
         return record
 
 
@@ -115,7 +128,19 @@ def _safe(text: str | None) -> str | None:
     return None if text is None else shown(text)
 
 
-def _merge_headers(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
+def _safe_value(value: Any) -> Any:
+    """An extracted value (a JSON value from a server) with every string in it made safe."""
+    if isinstance(value, str):
+        return shown(value)
+    if isinstance(value, list):
+        return [_safe_value(item) for item in value]
+    if isinstance(value, dict):
+        return {shown(str(key)): _safe_value(item) for key, item in value.items()}
+    return value
+
+
+def merged_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Headers by lower-cased name, repeats joined by ", " (as RFC 9110 allows), sanitized."""
     merged: dict[str, str] = {}
     for name, value in headers:
         key = sanitize(name.lower())
@@ -185,6 +210,8 @@ class Summary:
     elapsed: float | None = 0.0  # None: not one run's time (--merge)
     skipped: Counter[str] = field(default_factory=Counter)  # by --dedupe, --shard, --skip-done
     responses: Counter[int] = field(default_factory=Counter)  # by final status
+    checks_failed: Counter[str] = field(default_factory=Counter)  # by check, as named
+    hidden: int = 0  # records --where kept from stdout
     latencies: Latencies = field(default_factory=Latencies)  # of the URLs that were fetched
     signal: int | None = None  # the signal that stopped the run, if one did
     stdout_closed: bool = False  # the reader of stdout went away
@@ -198,6 +225,8 @@ class Summary:
         self.truncated += result.truncated
         if result.status is not None:
             self.responses[result.status] += 1
+        for name in result.checks or ():
+            self.checks_failed[name] += 1
         if result.attempts:  # an invalid line took no time worth counting
             self.latencies.add(result.elapsed)
         if result.ok:

@@ -66,7 +66,11 @@ class _Run:
         session.open_state()
         self.task: asyncio.Task[None] | None = None
         self.outputs = build_outputs(
-            config, streams, on_stdout_closed=self.on_stdout_closed, warn=self.reporter.warning
+            config,
+            streams,
+            on_stdout_closed=self.on_stdout_closed,
+            warn=self.reporter.warning,
+            left_out=self._left_out,
         )
         self.pool: WorkerPool | None = None
 
@@ -203,6 +207,9 @@ class _Run:
             raise SystemExit(128 + signum)
         self.summary.signal = signum
         self._cancel()
+
+    def _left_out(self) -> None:
+        self.summary.hidden += 1
 
     def on_stdout_closed(self) -> None:
         """The reader of stdout went away (`| head`): stop quietly."""

@@ -44,6 +44,13 @@ ANSI_BODY = (
     b"safe \x1b[2J\x1b[31mred\x1b[0m \x1b]0;title\x07 bell\x07 c1\xc2\x9b31m"
     b" [bold red]markup[/bold red] [link=file:///etc/passwd]x[/link] end"
 )
+HEALTH_BODY = b'{"status": "UP", "build": {"version": "1.4.2"}, "items": [{"id": 1}, {"id": 2}]}'
+DOWN_BODY = b'{"status": "DOWN"}'
+PAGE_BODY = (
+    b"<!doctype html><html><head><meta charset=utf-8>"
+    b"<title>\n  Caf\xc3\xa9 &amp; Bar \x1b[31mred\x1b[0m [b]x[/b]</title></head>"
+    b"<body><h1>Menu</h1><p>version 2.7.1</p></body></html>"
+)
 PNG_BODY = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
 
 
@@ -364,6 +371,12 @@ ROUTES: dict[str, Handler] = {
     "latin1": _fixed(200, "café olé".encode("latin-1"), "text/plain; charset=iso-8859-1"),
     "no-type": _fixed(200, b"plain text without type", content_type=None),
     "echo": _echo,
+    "health": _fixed(200, HEALTH_BODY, "application/json", headers=[("X-Build", "1.4.2")]),
+    "health-down": _fixed(200, DOWN_BODY, "application/json"),
+    "page": _fixed(200, PAGE_BODY, "text/html; charset=utf-8"),
+    "gzip-json": _fixed(
+        200, gzip.compress(HEALTH_BODY), "application/json", [("Content-Encoding", "gzip")]
+    ),
     "hold": _hold,
     "headers-big": _fixed(200, b"ok", headers=[(f"X-Pad-{i}", "p" * 100) for i in range(1000)]),
     "reset": _reset,

@@ -31,7 +31,7 @@ app = typer.Typer(
     context_settings={"help_option_names": []},  # -h/--help is ours: cli/help.py
     pretty_exceptions_enable=False,
 )
-_NOT_OPTIONS = ("sources", "version", "help")
+_NOT_OPTIONS = ("sources", "version", "help", "list_fields")
 
 
 @app.command()

@@ -26,6 +26,14 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _list_fields(value: bool) -> None:
+    if value:
+        from fetchcli.judging.fields import field_list
+
+        typer.echo(field_list(), nl=False)
+        raise typer.Exit()
+
+
 def _help(ctx: typer.Context, value: bool) -> None:
     if value:
         width = shutil.get_terminal_size(fallback=(80, 24)).columns  # COLUMNS first
@@ -44,6 +52,12 @@ _SOURCES = Annotated[
 _EAGER = {
     "version": typer.Option(
         "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+    "list_fields": typer.Option(
+        "--list-fields",
+        callback=_list_fields,
+        is_eager=True,
+        help="Show what --check and --where expressions can use, and exit.",
     ),
     "help": typer.Option(
         "-h", "--help", callback=_help, is_eager=True, help="Show this help and exit."

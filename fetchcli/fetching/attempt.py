@@ -22,13 +22,15 @@ from fetchcli.fetching.deadline import within
 from fetchcli.fetching.decode import Decoder, IdentityDecoder, decoder_for
 from fetchcli.fetching.politeness import HostGate, Origin, RateLimiter
 from fetchcli.fetching.retry import COOLDOWN_STATUSES, retry_after, retryable_status
-from fetchcli.fetching.snippet import SizeCap, SnippetCollector, charset_of
+from fetchcli.fetching.snippet import SizeCap, SnippetCollector
 from fetchcli.http.messages import head_fields
 from fetchcli.http.sender import Sender, basic_auth
 from fetchcli.http.stream import raw_chunks
+from fetchcli.mime import charset_of
 from fetchcli.models import Target
 from fetchcli.settings.model import DEFAULT_MAX_SIZE, DEFAULT_SNIPPET, Config
 
+Held = bytes  # (Body.bytes, a count, hides the type's name inside Body)
 _REDIRECT_DRAIN = 64 * 1024  # read this much of a redirect body to keep the connection; else drop
 
 
@@ -41,6 +43,7 @@ class Body:
     snippet: str | None = None
     saved_to: str | None = None
     sha256: str | None = None  # of the decoded body, when --state asks for it
+    held: Held | None = None  # the decoded body up to --max-size, when a check reads it
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,7 @@ class Keep:
     max_size: int = DEFAULT_MAX_SIZE
     headers: bool = False
     digest: bool = False
+    body: bool = False  # hold the decoded body (up to max_size) for the checks
 
 
 class Attempter:
@@ -209,6 +213,7 @@ class Attempter:
             consumer = self._consumer_for(target, response.status_code, content_type)
         cap = SizeCap(keep.max_size)
         digest = hashlib.sha256() if keep.digest else None
+        held = bytearray() if keep.body else None
         error: Exception | None = None
         saved_to, complete = None, False
         chunks = _decoded_chunks(response, decoder)
@@ -222,6 +227,8 @@ class Attempter:
                     consumer.feed(piece)
                 if digest is not None:
                     digest.update(piece)
+                if held is not None:
+                    held += piece
                 if cap.truncated:
                     break
             complete = not cap.truncated
@@ -233,7 +240,8 @@ class Attempter:
                 saved_to = consumer.finish(complete)
         text = snippet.snippet(content_type, charset_of(content_type))
         sha256 = digest.hexdigest() if digest is not None else None
-        return Body(cap.count, cap.truncated, text, saved_to, sha256), error
+        kept = bytes(held) if held is not None else None
+        return Body(cap.count, cap.truncated, text, saved_to, sha256, kept), error
 
 
 def origin_of(url: httpx.URL) -> Origin:

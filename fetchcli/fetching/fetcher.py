@@ -28,6 +28,7 @@ from fetchcli.fetching.politeness import HostGate, RateLimiter
 from fetchcli.fetching.retry import backoff, retryable_failure
 from fetchcli.http.client import close_idle_connections
 from fetchcli.http.messages import head_fields
+from fetchcli.judging.judge import Judge
 from fetchcli.models import ErrorInfo, ErrorKind, Result, Target
 from fetchcli.sanitize import shown
 from fetchcli.settings.model import Config
@@ -64,6 +65,9 @@ class Fetcher:
         self._client = client
         self._config = config
         self._keep = keep or Keep(digest=conditional is not None)
+        self._judge = Judge.from_spec(config.judge) if config.judge.judges else None
+        if self._judge is not None and self._judge.needs_body:
+            self._keep = replace(self._keep, body=True)
         self._log = log
         self._clock = clock
         self._sleep = sleep
@@ -87,6 +91,8 @@ class Fetcher:
         deadline = deadline_after(self._config.timeouts.max_time)
         attempts, outcome = await self._attempts(target, deadline)
         result = self._result(target, outcome, attempts, self._clock() - started)
+        if self._judge is not None:
+            result = self._judged(result, outcome)
         if self._log is not None:
             self._log(self._describe(result))
         return result
@@ -177,6 +183,14 @@ class Fetcher:
             last_modified=fields.get(b"last-modified"),
             sha256=body.sha256 if body else None,
         )
+
+    def _judged(self, result: Result, outcome: Outcome) -> Result:
+        assert self._judge is not None
+        headers: list[tuple[str, str]] = []
+        if self._judge.needs_headers and outcome.response is not None:
+            headers = outcome.response.headers.multi_items()
+        held = outcome.body.held if outcome.body is not None else None
+        return self._judge.judge(result, headers, held)
 
     def _describe(self, result: Result) -> str:
         """The -v line for the last attempt."""

@@ -6,10 +6,9 @@ Nothing here holds more than the snippet's few KiB, whatever the body's size. Ot
 
 from __future__ import annotations
 
-import codecs
 import re
 
-from fetchcli.mime import is_textual
+from fetchcli.mime import codec_of, is_textual
 from fetchcli.sanitize import collapse_whitespace, sanitize
 
 _SEQUENCE_START = re.compile("[\x1b\x80-\x9f]")
@@ -37,7 +36,7 @@ class SnippetCollector:
         head = bytes(self._head[:512])
         if self._chars <= 0 or b"\0" in head or not is_textual(content_type, head):
             return None
-        text = bytes(self._head).decode(_codec(charset), errors="replace")
+        text = bytes(self._head).decode(codec_of(charset), errors="replace")
         return clean_snippet(text, self._chars)
 
 
@@ -55,29 +54,6 @@ def clean_snippet(text: str, chars: int) -> str:
         if len(cleaned) >= chars:
             return cleaned[:chars]
     return collapse_whitespace(sanitize(text))[:chars]
-
-
-_CHARSET = re.compile(r";\s*charset\s*=\s*\"?([^\";\s]+)", re.IGNORECASE)
-
-
-def charset_of(content_type: str | None) -> str | None:
-    """The charset a Content-Type names (httpx's own lookup parses the header as an email).
-
-    >>> charset_of('text/html; charset="ISO-8859-1"'), charset_of("text/plain"), charset_of(None)
-    ('ISO-8859-1', None, None)
-    """
-    match = _CHARSET.search(content_type) if content_type else None
-    return match[1] if match else None
-
-
-def _codec(charset: str | None) -> str:
-    """The response's charset if Python knows it, else UTF-8 (decoded with replacement)."""
-    if charset:
-        try:
-            return codecs.lookup(charset).name
-        except LookupError:
-            pass
-    return "utf-8"
 
 
 class SizeCap:

@@ -58,7 +58,7 @@ def result_of(record: Record) -> Result:
     """The Result a record was made from, as far as the record tells (raises for a line that
     is not a record)."""
     error = record["error"]
-    headers = record.get("headers")
+    headers, checks, extract = record.get("headers"), record.get("checks"), record.get("extract")
     return Result(
         Target(record["url"], record["source"], record["line"]),
         final_url=record["final_url"],
@@ -75,6 +75,8 @@ def result_of(record: Record) -> Result:
         saved_to=record["saved_to"],
         error=None if error is None else ErrorInfo(ErrorKind(error["kind"]), error["message"]),
         headers=None if headers is None else tuple(headers.items()),
+        checks=None if checks is None else tuple(checks),
+        extract=None if extract is None else tuple(extract.items()),
     )
 
 

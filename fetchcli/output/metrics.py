@@ -64,6 +64,9 @@ class _RunCollector:
         yield self._by("fetchcli_errors", "URLs failed with an error", "kind", errors)
         responses = {str(code): n for code, n in sorted(summary.responses.items())}
         yield self._by("fetchcli_responses", "Final responses, by status", "code", responses)
+        if summary.checks_failed:
+            checks = dict(sorted(summary.checks_failed.items()))
+            yield self._by("fetchcli_check_failures", "URLs that failed a check", "check", checks)
         skipped = dict(sorted(summary.skipped.items()))
         yield self._by("fetchcli_urls_skipped", "URLs left out", "reason", skipped)
         if summary.elapsed is not None:  # --merge: the shards' runs had their own

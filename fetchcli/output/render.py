@@ -42,6 +42,8 @@ def summary_line(summary: Summary) -> str:
     if summary.failures_by_kind:
         failed += f" ({_counts(summary.failures_by_kind)})"
     truncated = f", {summary.truncated} truncated" if summary.truncated else ""
+    if summary.hidden:
+        truncated += f", {summary.hidden} left out by --where"
     skipped = ""
     if summary.skipped:
         skipped = f", {summary.skipped.total()} skipped ({_counts(summary.skipped)})"

@@ -66,7 +66,12 @@ class CsvSink:
 
 def csv_row(record: Record, fields: tuple[str, ...] = CSV_FIELDS) -> list[Any]:
     error = record.get("error") or {}
-    flat = {**record, "error_kind": error.get("kind"), "error_message": error.get("message")}
+    flat = {
+        **record,
+        **(record.get("extract") or {}),  # --extract's names are never a record field's
+        "error_kind": error.get("kind"),
+        "error_message": error.get("message"),
+    }
     return [flat.get(name) for name in fields]
 
 
@@ -75,6 +80,8 @@ def _csv_value(value: Any) -> Any:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list | dict):  # an --extract of JSON: one cell, as JSON
+        return json.dumps(value, ensure_ascii=False)
     return value
 
 
@@ -108,6 +115,26 @@ class ChangedOnly:
     def write(self, result: Result, record: Record) -> None:
         if record.get("changed") is True or self._failed(result):
             self._inner.write(result, record)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class Where:
+    """--where: passes on the records the test keeps, and counts the others."""
+
+    def __init__(
+        self, inner: Sink, keeps: Callable[[Record], bool], left_out: Callable[[], None]
+    ) -> None:
+        self._inner = inner
+        self._keeps = keeps
+        self._left_out = left_out
+
+    def write(self, result: Result, record: Record) -> None:
+        if self._keeps(record):
+            self._inner.write(result, record)
+        else:
+            self._left_out()
 
     def close(self) -> None:
         self._inner.close()

@@ -8,8 +8,10 @@ and nothing here reads markup.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from rich.cells import cell_len, set_cell_size
 from rich.color import ColorSystem
@@ -50,9 +52,23 @@ def table_row(number: int, result: Result, record: Record) -> Row:
         decimal(result.bytes) if result.status is not None else "",
         mime,
         # A failed row says why in the column, even when a part of its body came.
-        record["error"]["message"] if record["error"] else record["snippet"] or "",
+        record["error"]["message"] if record["error"] else _snippet_cell(record),
     )
     return Row(cells, style, failed=result.error is not None)
+
+
+def _snippet_cell(record: Record) -> str:
+    """The snippet, or with --extract the values extracted (`version=1.4.2 title=Home`)."""
+    extract = record.get("extract")
+    if extract is None:
+        return str(record["snippet"] or "")
+    return " ".join(f"{name}={_shown_value(value)}" for name, value in extract.items())
+
+
+def _shown_value(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
 
 
 def render_table(rows: Sequence[Row], *, width: int, color: bool) -> Iterator[str]:

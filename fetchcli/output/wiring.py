@@ -10,11 +10,20 @@ from typing import TYPE_CHECKING
 
 from fetchcli.consumer import BodyConsumer, ConsumerFactory, FanOut
 from fetchcli.errors import cannot_write
+from fetchcli.judging.where import record_filter
 from fetchcli.models import Result, Target
 from fetchcli.output.bodies import BinaryWithheld, BodySink
 from fetchcli.output.failed import FailedOut
 from fetchcli.output.save import Saver
-from fetchcli.output.sinks import ChangedOnly, CsvSink, JsonlSink, Sink, TableSink, TeeSink
+from fetchcli.output.sinks import (
+    ChangedOnly,
+    CsvSink,
+    JsonlSink,
+    Sink,
+    TableSink,
+    TeeSink,
+    Where,
+)
 from fetchcli.sanitize import shown
 from fetchcli.settings.model import Config, FailOn, Format, Order
 from fetchcli.streams import Streams
@@ -36,9 +45,11 @@ def build_outputs(
     streams: Streams,
     on_stdout_closed: Callable[[], None],
     warn: Callable[[str], None],
+    left_out: Callable[[], None] = lambda: None,
 ) -> Outputs:
     """The sink and the body consumers for `config`; UsageError if --records cannot be opened.
-    `warn` says on stderr what was held back from a terminal."""
+    `warn` says on stderr what was held back from a terminal, `left_out` hears of each record
+    --where keeps from stdout."""
     output = config.output
     bodies = None
     if output.format is Format.BODY:
@@ -51,6 +62,8 @@ def build_outputs(
     sink = bodies or _format_sink(config, streams)
     if config.run.changed_only:
         sink = ChangedOnly(sink, failure_test(output.fail_on))
+    if config.judge.where is not None:
+        sink = Where(sink, record_filter(config.judge.where), left_out)
     if output.records is not None:
         sink = TeeSink(sink, _records_sink(output.records))
     if config.run.failed_out is not None:
@@ -70,7 +83,9 @@ def failure_test(fail_on: FailOn) -> Callable[[Result], bool]:
 def _format_sink(config: Config, streams: Streams) -> Sink:
     output = config.output
     if output.format is Format.CSV:
-        return CsvSink(streams.stdout, extra=("changed",) if config.run.state else ())
+        extra = ("changed",) if config.run.state else ()
+        extracts = tuple(name for name, _ in config.judge.extract)
+        return CsvSink(streams.stdout, extra=(*extra, *extracts))
     if output.format is Format.TABLE:
         return _table_sink(streams)
     return JsonlSink(streams.stdout)

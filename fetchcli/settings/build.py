@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from fetchcli.judging.spec import JudgeSpec
 from fetchcli.settings.model import (
     DEFAULT_TIMEOUT,
     Config,
@@ -38,6 +39,7 @@ SECTIONS = (
     RequestConfig,
     OutputConfig,
     RunConfig,
+    JudgeSpec,
 )
 TIMEOUTS = ("connect_timeout", "read_timeout", "write_timeout", "pool_timeout")
 
@@ -130,6 +132,7 @@ def config_from(sources: Sequence[str], options: Mapping[str, Any]) -> Config:
         request=dataclasses.replace(request, method=method),
         output=sections[OutputConfig],
         run=run,
+        judge=sections[JudgeSpec],
         warnings=_ignored(values),
     )
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from fetchcli.judging.spec import JudgeSpec
 from fetchcli.sanitize import mask_url
 
 DEFAULT_CONCURRENCY = 20
@@ -188,6 +189,7 @@ class Config:
     request: RequestConfig = field(default_factory=RequestConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    judge: JudgeSpec = field(default_factory=JudgeSpec)
     warnings: tuple[str, ...] = ()  # options given that have nothing to act on, said once
 
 

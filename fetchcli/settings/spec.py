@@ -16,13 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from fetchcli._version import __version__
+from fetchcli.judging import spec as j
 from fetchcli.settings import parse as p
 from fetchcli.settings.model import FailOn, Format, Order, Scheme, Transport
 
 INPUT, POOL, TIMEOUTS = "Input", "Pool and concurrency", "Timeouts"
 RETRIES, REQUEST, OUTPUT = "Retries", "Request", "Output"
 UNATTENDED = "Unattended runs"
-GROUPS = (INPUT, POOL, TIMEOUTS, RETRIES, REQUEST, OUTPUT, UNATTENDED)
+JUDGING = "Judging what was fetched"
+GROUPS = (INPUT, POOL, TIMEOUTS, RETRIES, REQUEST, OUTPUT, UNATTENDED, JUDGING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +45,7 @@ class Option:
     def flag(self) -> str:
         """The flag messages name it by: `--max-size`, `--follow`; a repeatable option's first,
         as it is written (`-H`, `--metrics-label`)."""
-        if self.repeatable:
+        if self.repeatable and self.flags:
             return self.flags[0]
         longs = [name for name in self.flags if name.startswith("--")]
         return longs[-1].split("/")[0] if longs else "--" + self.name.replace("_", "-")
@@ -102,6 +104,23 @@ def unique_labels(values: Iterable[str | Pair] | str) -> tuple[Pair, ...]:
         if names.count(name) > 1:
             raise ValueError(f"{name!r} given twice")
     return labels
+
+
+def each(parse: Callable[[str], Any]) -> Callable[[Any], tuple[Any, ...]]:
+    """A repeatable option's values (one text, or many from the API), each parsed."""
+
+    def convert(values: Any) -> tuple[Any, ...]:
+        items = [values] if isinstance(values, str) else values
+        return tuple(parse(item) if isinstance(item, str) else item for item in items)
+
+    return convert
+
+
+def extracts(values: Any) -> tuple[Pair, ...]:
+    """--extract NAME=SPEC texts, or the API's {name: spec}."""
+    if isinstance(values, dict):
+        values = [f"{name}={spec}" for name, spec in values.items()]
+    return j.names(each(j.parse_extract)(values))
 
 
 def encoded(value: Any) -> Any:
@@ -231,6 +250,28 @@ OPTIONS: tuple[Option, ...] = (
     Option("merge", UNATTENDED, "SOURCES are the records files of a list's shards: write what "
            "one run over the whole list would have (records in input order, the summary, "
            "--metrics, --failed-out, the exit status).", bool),
+    # Judging what was fetched
+    Option("expect_status", JUDGING, "The final status must be one of these: 2xx,304,400-404. "
+           "Then a 4xx or 5xx it names is a success.", metavar="LIST",
+           convert=text(j.statuses)),
+    Option("expect_body", JUDGING, "The body must match this regular expression (Python's; "
+           "repeatable).", str, metavar="REGEX", repeatable=True, convert=each(j.parse_regex)),
+    Option("reject_body", JUDGING, "The body must not match it (repeatable).", str,
+           metavar="REGEX", repeatable=True, convert=each(j.parse_regex)),
+    Option("expect_header", JUDGING, "A response header must match (repeatable).", str,
+           metavar="'NAME: REGEX'", repeatable=True, convert=each(j.parse_header_check)),
+    Option("slow", JUDGING, "A URL that took longer than this fails.", float,
+           check=not_negative),
+    Option("check", JUDGING, "A CEL expression that must hold, over status, headers, body, "
+           "json, extract... (repeatable; --list-fields).", str, metavar="EXPR",
+           repeatable=True, convert=each(j.parse_check)),
+    Option("extract", JUDGING, "Add extract.NAME to the records: json:$.path (JSONPath), "
+           "re:REGEX (first group), header:NAME or title (repeatable).", str,
+           metavar="NAME=SPEC", repeatable=True, convert=extracts),
+    Option("where", JUDGING, "Write to stdout only the records for which this CEL expression "
+           "holds (--records, --failed-out and the exit status see every one).",
+           metavar="EXPR", convert=text(j.parse_where),
+           api="filter the records you are given"),
 )  # fmt: skip
 
 BY_NAME = {option.name: option for option in OPTIONS}

@@ -40,6 +40,7 @@ def _every_field_set() -> Result:
         snippet="nope", attempts=3, redirects=1, truncated=True, saved_to="/tmp/a",
         error=ErrorInfo(ErrorKind.TOO_LARGE, "body over --max-size"),
         headers=(("x-a", "1"), ("x-a", "2")), etag='"e"', last_modified="Mon", sha256="ab",
+        checks=("status == 200",), extract=(("version", {"a": [1, "x"]}),),
     )  # fmt: skip
 
 

@@ -1,0 +1,115 @@
+"""The checks a URL must pass: --check expressions and the shorthands, each with the name a
+failure is reported under and what it saw.
+
+A check's `failure()` is None when it holds, else what it saw, as the message says it:
+`status == 200: status was 503`. The shorthands are Python (their regular expressions are
+Python's, as --extract re: is); --check is CEL.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Protocol
+
+from fetchcli.judging.expressions import Expression, ExpressionError, brief
+from fetchcli.judging.fields import CHECK_FIELDS
+from fetchcli.judging.spec import StatusRange
+from fetchcli.judging.view import Seen
+
+_BODY = frozenset({"body", "json"})
+
+
+class Check(Protocol):
+    name: str  # as `checks` in the records and the metrics name it
+    needs: frozenset[str]  # the fields it reads
+
+    def failure(self, seen: Seen) -> str | None: ...
+
+
+class ExpressionCheck:
+    def __init__(self, text: str) -> None:
+        self._expression = Expression(text, CHECK_FIELDS)
+        self.name = text
+        self.needs = self._expression.names
+
+    def failure(self, seen: Seen) -> str | None:
+        names = sorted(self.needs)
+        fields = seen.fields(names)
+        said = ", ".join(f"{name} was {brief(fields[name])}" for name in names)
+        try:
+            value = self._expression.evaluate(fields)
+        except ExpressionError as exc:
+            why = str(exc).split(". ")[0]
+            return f"{said} (cannot evaluate: {why})" if said else f"cannot evaluate: {why}"
+        if value is True:
+            return None
+        if value is not False:
+            return f"is {brief(value)}, not a bool" + (f" ({said})" if said else "")
+        return said or "false"
+
+
+class StatusCheck:
+    needs = frozenset({"status"})
+
+    def __init__(self, ranges: tuple[StatusRange, ...], text: str = "", name: str = "") -> None:
+        self._ranges = ranges
+        self.name = name or f"--expect-status {text}"
+
+    def failure(self, seen: Seen) -> str | None:
+        status = seen.result.status
+        if status is not None and any(low <= status <= high for low, high in self._ranges):
+            return None
+        return f"status was {status}"
+
+
+class BodyCheck:
+    """--expect-body (the body must match) or --reject-body (it must not)."""
+
+    needs = _BODY
+
+    def __init__(self, pattern: str, *, expected: bool) -> None:
+        self._pattern = re.compile(pattern)
+        self._expected = expected
+        self.name = f"--{'expect' if expected else 'reject'}-body {pattern}"
+
+    def failure(self, seen: Seen) -> str | None:
+        body: str = seen.field("body")
+        match = self._pattern.search(body)
+        if (match is not None) == self._expected:
+            return None
+        if match is None:
+            return f"no match in {len(body)} characters of body"
+        return f"body has {brief(match[0])}"
+
+
+class HeaderCheck:
+    needs = frozenset({"headers"})
+
+    def __init__(self, name: str, pattern: str) -> None:
+        self._header = name.lower()
+        self._pattern = re.compile(pattern)
+        self.name = f"--expect-header {name}: {pattern}"
+
+    def failure(self, seen: Seen) -> str | None:
+        value = seen.field("headers").get(self._header)
+        if value is None:
+            return f"no {self._header} header"
+        if self._pattern.search(value):
+            return None
+        return f"{self._header} was {brief(value)}"
+
+
+class SlowCheck:
+    needs = frozenset({"elapsed"})
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+        self.name = f"--slow {seconds:g}"
+
+    def failure(self, seen: Seen) -> str | None:
+        elapsed = seen.result.elapsed
+        return None if elapsed <= self._seconds else f"took {elapsed:.3f}s"
+
+
+def reads_body(check: Check) -> bool:
+    return bool(check.needs & _BODY)

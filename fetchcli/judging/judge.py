@@ -1,0 +1,89 @@
+"""The run's Judge: extractions, then checks, on every URL that was fetched.
+
+A URL whose fetch failed keeps its own error (nothing is judged on it); one that was fetched and
+fails a check gets error kind `check`, the message naming each failed check and what it saw,
+and `checks` in its record listing them. With checks, the status is one of them: the statuses
+--expect-status names (a 404 it expects is a success), else `status < 400`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from fetchcli.judging.checks import (
+    BodyCheck,
+    Check,
+    ExpressionCheck,
+    HeaderCheck,
+    SlowCheck,
+    StatusCheck,
+    reads_body,
+)
+from fetchcli.judging.extract import Extractor
+from fetchcli.judging.spec import JudgeSpec, parse_statuses
+from fetchcli.judging.view import Seen
+from fetchcli.models import ErrorInfo, ErrorKind, Result
+
+_NOT_MODIFIED = 304  # --state's answer: no body to judge, only the status and headers
+
+
+class Judge:
+    def __init__(self, checks: Sequence[Check], extractors: Sequence[Extractor]) -> None:
+        self._checks = tuple(checks)
+        self._extractors = tuple(extractors)
+        needs: set[str] = set()
+        for check in checks:
+            needs |= check.needs
+        for extractor in extractors:
+            needs |= extractor.needs
+        self.needs_body = bool(needs & {"body", "json"})
+        self.needs_headers = "headers" in needs
+
+    @classmethod
+    def from_spec(cls, spec: JudgeSpec) -> Judge:
+        checks: list[Check] = []
+        checks += [HeaderCheck(name, pattern) for name, pattern in spec.expect_header]
+        checks += [BodyCheck(pattern, expected=True) for pattern in spec.expect_body]
+        checks += [BodyCheck(pattern, expected=False) for pattern in spec.reject_body]
+        if spec.slow is not None:
+            checks.append(SlowCheck(spec.slow))
+        checks += [ExpressionCheck(text) for text in spec.check]
+        if spec.expect_status is not None:
+            checks.insert(0, StatusCheck(parse_statuses(spec.expect_status), spec.expect_status))
+        elif checks:
+            checks.insert(0, StatusCheck(((100, 399),), name="status < 400"))
+        return cls(checks, [Extractor(name, text) for name, text in spec.extract])
+
+    def judge(
+        self, result: Result, headers: Sequence[tuple[str, str]], body: bytes | None
+    ) -> Result:
+        """`result` with its extractions and the verdict of the checks."""
+        if result.error is not None or result.status is None:
+            nothing = tuple((extractor.name, None) for extractor in self._extractors)
+            return replace(
+                result,
+                checks=() if self._checks else None,
+                extract=nothing if self._extractors else None,
+            )
+        seen = Seen(result, headers, body)
+        has_body = result.status != _NOT_MODIFIED
+        for extractor in self._extractors:
+            value = extractor.value(seen) if has_body or "headers" in extractor.needs else None
+            seen.extract[extractor.name] = value
+        failed: list[tuple[str, str]] = []
+        for check in self._checks:
+            if not has_body and reads_body(check):
+                continue
+            why = check.failure(seen)
+            if why is not None:
+                failed.append((check.name, why))
+        judged = replace(
+            result,
+            checks=tuple(name for name, _ in failed) if self._checks else None,
+            extract=tuple(seen.extract.items()) if self._extractors else None,
+        )
+        if not failed:
+            return judged
+        message = "; ".join(f"{name}: {why}" for name, why in failed)
+        return replace(judged, error=ErrorInfo(ErrorKind.CHECK, message))
