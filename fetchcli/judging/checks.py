@@ -9,7 +9,7 @@ Python's, as --extract re: is); --check is CEL.
 from __future__ import annotations
 
 import re
-from typing import Protocol
+from typing import Any, Protocol
 
 from fetchcli.judging.expressions import Expression, ExpressionError, brief
 from fetchcli.judging.fields import CHECK_FIELDS
@@ -31,21 +31,26 @@ class ExpressionCheck:
         self._expression = Expression(text, CHECK_FIELDS)
         self.name = text
         self.needs = self._expression.names
+        self._names = sorted(self.needs)
 
     def failure(self, seen: Seen) -> str | None:
-        names = sorted(self.needs)
-        fields = seen.fields(names)
-        said = ", ".join(f"{name} was {brief(fields[name])}" for name in names)
+        fields = seen.fields(self._names)
         try:
             value = self._expression.evaluate(fields)
         except ExpressionError as exc:
             why = str(exc).split(". ")[0]
+            said = self._said(fields)
             return f"{said} (cannot evaluate: {why})" if said else f"cannot evaluate: {why}"
         if value is True:
             return None
         if value is not False:
+            said = self._said(fields)
             return f"is {brief(value)}, not a bool" + (f" ({said})" if said else "")
-        return said or "false"
+        return self._said(fields) or "false"
+
+    def _said(self, fields: dict[str, Any]) -> str:
+        """What the expression saw, as a failure says it: `status was 503, json was null`."""
+        return ", ".join(f"{name} was {brief(fields[name])}" for name in self._names)
 
 
 class StatusCheck:

@@ -20,6 +20,7 @@ class Extractor:
         self._kind, _, self._argument = spec.partition(":")
         if self._kind == "json":
             self._query = json_path(self._argument)
+            self._steps = _plain_steps(self._argument)
             self.needs = frozenset({"json"})
         elif self._kind == "re":
             self._pattern = re.compile(self._argument)
@@ -32,6 +33,8 @@ class Extractor:
 
     def value(self, seen: Seen) -> Any:
         if self._kind == "json":
+            if self._steps is not None:
+                return _walked(self._steps, seen.field("json"))
             return _json_value(self._query, seen.field("json"))
         if self._kind == "re":
             match = self._pattern.search(seen.field("body"))
@@ -41,6 +44,35 @@ class Extractor:
         if self._kind == "header":
             return seen.field("headers").get(self._header)
         return title_of(seen.field("body")[:_TITLE_BYTES])
+
+
+_PLAIN_PATH = re.compile(r"\$(?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*")
+_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+
+
+def _plain_steps(path: str) -> tuple[str | int, ...] | None:
+    """The names and indices of a path like `$.build.version` or `$.items[0].id`, which
+    select what walking them selects (a fifth of the library's time); None for anything else.
+
+    >>> _plain_steps("$.items[0].id"), _plain_steps("$..id")
+    (('items', 0, 'id'), None)
+    """
+    if not _PLAIN_PATH.fullmatch(path):
+        return None
+    return tuple(name if name else int(index) for name, index in _STEP.findall(path))
+
+
+def _walked(steps: tuple[str | int, ...], document: Any) -> Any:
+    for step in steps:
+        if isinstance(step, str) and isinstance(document, dict):
+            document = document.get(step)
+        elif isinstance(step, int) and isinstance(document, list) and step < len(document):
+            document = document[step]
+        else:
+            return None
+        if document is None:
+            return None
+    return document
 
 
 def _json_value(query: Any, document: Any) -> Any:

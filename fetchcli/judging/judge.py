@@ -9,7 +9,6 @@ and `checks` in its record listing them. With checks, the status is one of them:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 from fetchcli.judging.checks import (
     BodyCheck,
@@ -61,10 +60,8 @@ class Judge:
         """`result` with its extractions and the verdict of the checks."""
         if result.error is not None or result.status is None:
             nothing = tuple((extractor.name, None) for extractor in self._extractors)
-            return replace(
-                result,
-                checks=() if self._checks else None,
-                extract=nothing if self._extractors else None,
+            return result.judged(
+                () if self._checks else None, nothing if self._extractors else None, result.error
             )
         seen = Seen(result, headers, body)
         has_body = result.status != _NOT_MODIFIED
@@ -78,12 +75,9 @@ class Judge:
             why = check.failure(seen)
             if why is not None:
                 failed.append((check.name, why))
-        judged = replace(
-            result,
-            checks=tuple(name for name, _ in failed) if self._checks else None,
-            extract=tuple(seen.extract.items()) if self._extractors else None,
-        )
+        checks = tuple(name for name, _ in failed) if self._checks else None
+        extract = tuple(seen.extract.items()) if self._extractors else None
         if not failed:
-            return judged
+            return result.judged(checks, extract, None)
         message = "; ".join(f"{name}: {why}" for name, why in failed)
-        return replace(judged, error=ErrorInfo(ErrorKind.CHECK, message))
+        return result.judged(checks, extract, ErrorInfo(ErrorKind.CHECK, message))

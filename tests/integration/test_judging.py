@@ -1,0 +1,114 @@
+"""Checks and extraction against the real server, on each transport and over TLS: what a
+monitor sees in its records (tests/integration/conftest.py runs each test per transport)."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import trustme
+
+from tests.conftest import RunCli
+from tests.server import TestServer
+
+UP = 'json.status == "UP"'
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestServer, str]]:
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    ca_file = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    with TestServer(ssl_context=context) as server:
+        yield server, str(ca_file)
+
+
+def test_health_checks_pass_and_fail_on_what_the_body_says(
+    run_cli: RunCli, server: TestServer
+) -> None:
+    urls = [f"{server.url}/health", f"{server.url}/health-down", f"{server.url}/gzip-json"]
+    result = run_cli("--check", UP, "--expect-header", "content-type: json", *urls, expect=1)
+    up, down, gzipped = result.records
+    assert up["error"] is None and up["checks"] == []
+    assert down["error"] == {
+        "kind": "check",
+        "message": 'json.status == "UP": json was {"status": "DOWN"}',
+    }
+    assert down["checks"] == [UP]
+    assert gzipped["error"] is None  # judged on the decoded body
+    assert "1 failed (check 1)" in result.stderr
+
+
+def test_a_status_check_and_a_transport_error_keep_their_own_kinds(
+    run_cli: RunCli, server: TestServer
+) -> None:
+    urls = [f"{server.url}/status/404", f"{server.url}/status/503", "http://127.0.0.1:9/"]
+    records = run_cli("--expect-status", "2xx,404", *urls, expect=1).records
+    assert [r["error"] and r["error"]["kind"] for r in records] == [None, "check", "connect"]
+    assert records[1]["error"]["message"] == "--expect-status 2xx,404: status was 503"
+    assert records[2]["checks"] == []
+
+
+def test_body_checks_and_slow(run_cli: RunCli, server: TestServer) -> None:
+    records = run_cli(
+        "--expect-body", r"version \d", "--reject-body", "(?i)error", "--slow", "0.001",
+        f"{server.url}/page", f"{server.url}/slow/0.05", expect=1,
+    ).records  # fmt: skip
+    page, slow = records
+    assert page["checks"] in ([], ["--slow 0.001"])  # a loaded machine may take 1 ms
+    assert "--expect-body version \\d" in slow["checks"] and "--slow 0.001" in slow["checks"]
+    assert "no match in" in slow["error"]["message"]
+
+
+def test_extraction_from_json_html_headers_and_binary(run_cli: RunCli, server: TestServer) -> None:
+    records = run_cli(
+        "--extract", "version=json:$.build.version", "--extract", "ids=json:$.items[*].id",
+        "--extract", "title=title", "--extract", "build=header:X-Build",
+        "--extract", "release=re:version (\\d+\\.\\d+)",
+        f"{server.url}/health", f"{server.url}/page", f"{server.url}/binary",
+    ).records  # fmt: skip
+    health, page, binary = (r["extract"] for r in records)
+    assert health == {
+        "version": "1.4.2", "ids": [1, 2], "title": None, "build": "1.4.2", "release": None,
+    }  # fmt: skip
+    # The title's escape sequence and markup arrive as text, never as control characters.
+    assert page["title"] == "Café & Bar red [b]x[/b]" and page["release"] == "2.7"
+    assert page["version"] is None and page["build"] is None
+    assert set(binary.values()) == {None}
+    assert all(r["error"] is None for r in records)  # extraction alone judges nothing
+
+
+def test_checks_over_tls(run_cli: RunCli, tls: tuple[TestServer, str]) -> None:
+    server, ca_file = tls
+    records = run_cli(
+        "--cacert", ca_file, "--check", UP, "--check", 'url.startsWith("https://")',
+        "--extract", "v=json:$.build.version", f"{server.url}/health",
+    ).records  # fmt: skip
+    assert records[0]["error"] is None and records[0]["extract"] == {"v": "1.4.2"}
+
+
+def test_where_filters_stdout_but_not_the_records_file(
+    run_cli: RunCli, server: TestServer, tmp_path: Path
+) -> None:
+    log = tmp_path / "all.jsonl"
+    urls = [f"{server.url}/health", f"{server.url}/health-down", f"{server.url}/status/500"]
+    result = run_cli(
+        "--check", UP, "--where", "size(checks) > 0", "--records", str(log), *urls, expect=1
+    )
+    assert [r["url"] for r in result.records] == urls[1:]
+    assert len(log.read_text().splitlines()) == 3
+    assert "1 left out by --where" in result.stderr
+
+
+def test_bodies_are_held_for_checks_only_up_to_max_size(
+    run_cli: RunCli, server: TestServer
+) -> None:
+    """A body past --max-size is a too-large error, not judged: nothing larger is held."""
+    records = run_cli(
+        "--max-size", "1000", "--expect-body", "x$", f"{server.url}/big/5000000", expect=1
+    ).records
+    assert records[0]["error"]["kind"] == "too-large" and records[0]["bytes"] == 1000
