@@ -155,3 +155,22 @@ def test_fetching_goes_on_while_the_caller_works(server: TestServer) -> None:
     rest = list(records)
     assert [r["error"] for r in [first, *rest]] == [None] * 12
     assert all(r["elapsed"] < 1 for r in rest)
+
+
+def test_checks_and_extraction_from_python(server: TestServer, run_cli: RunCli) -> None:
+    """The API takes check=[...], extract={...} and the shorthands as keywords, and judges as
+    the command line does; a bad expression is a ValueError before anything is fetched."""
+    urls = [f"{server.url}/health", f"{server.url}/health-down"]
+    options = {"check": ['json.status == "UP"'], "extract": {"v": "json:$.build.version"}}
+    records = list(fetchcli.fetch(urls, expect_status="2xx", **options))
+    cli = run_cli("--expect-status", "2xx", "--check", 'json.status == "UP"',
+                  "--extract", "v=json:$.build.version", *urls, expect=1)  # fmt: skip
+    assert [timeless(r) for r in records] == [timeless(r) for r in cli.records]
+    assert [r["checks"] for r in records] == [[], ['json.status == "UP"']]
+    assert records[0]["extract"] == {"v": "1.4.2"}
+    requests = server.stats.requests
+    with pytest.raises(ValueError, match="^check: 'status ==' does not compile"):
+        list(fetchcli.fetch(urls, check=["status =="]))
+    with pytest.raises(ValueError, match="where: not an option of fetchcli.fetch"):
+        list(fetchcli.fetch(urls, where="status == 200"))
+    assert server.stats.requests == requests
