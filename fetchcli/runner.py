@@ -135,6 +135,9 @@ class _Run:
         with _signals_handled(self.stop):
             try:
                 await (self._merge() if self.config.run.merge else self._fetch())
+                # A cancel asked for after the last await (a merge's reader leaving) lands here,
+                # inside this try, and not as a CancelledError out of asyncio.run.
+                await asyncio.sleep(0)
             except asyncio.CancelledError:
                 if self.summary.signal is None and not self.summary.stdout_closed:
                     raise

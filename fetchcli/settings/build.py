@@ -117,8 +117,11 @@ def config_from(sources: Sequence[str], options: Mapping[str, Any]) -> Config:
         raise OptionError("changed_only", "needs --state FILE (what changed is known from it)")
     if run.merge:
         _check_merge(sources, values)
-    if run.changed_only and sections[OutputConfig].format is Format.BODY:
+    bodies = sections[OutputConfig].format is Format.BODY
+    if run.changed_only and bodies:
         raise OptionError("changed_only", "filters records; -f body writes bodies as they come")
+    if sections[JudgeSpec].where is not None and bodies:
+        raise OptionError("where", "filters records; -f body writes bodies as they come")
     if run.metrics is not None:
         shard = sections[InputConfig].shard
         labels = _metrics_labels(run, shard, 1 if shard_base is None else shard_base)

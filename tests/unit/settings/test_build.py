@@ -85,7 +85,8 @@ def test_timeout_is_the_default_of_the_four(options, connect, read, max_time) ->
      ({"shard_base": 2}, "--shard-base: must be 0 or 1, got 2"),
      ({"http2": True, "transport": "aiohttp"}, "--http2: needs --transport httpcore"),
      ({"changed_only": True}, "--changed-only: needs --state FILE"),
-     ({"changed_only": True, "state": "s.db", "format": "body"}, "--changed-only: filters")],
+     ({"changed_only": True, "state": "s.db", "format": "body"}, "--changed-only: filters"),
+     ({"where": "status == 200", "format": "body"}, "--where: filters records")],
 )  # fmt: skip
 def test_a_bad_option_names_its_flag(options: dict[str, Any], message: str) -> None:
     assert _error(options).startswith(message)
