@@ -59,6 +59,32 @@ class Target:
 
 
 @dataclass(frozen=True, slots=True)
+class Timing:
+    """Where one URL's time went, in seconds (--timings): the final hop's phases, None for one
+    that did not happen (a reused connection has no dns, connect or tls), and `total` over
+    every attempt and redirect."""
+
+    queue: float | None = None  # waiting for a slot (--per-host, --rate) and a connection
+    dns: float | None = None
+    connect: float | None = None
+    tls: float | None = None
+    ttfb: float | None = None  # request sent -> first byte of the response
+    total: float | None = None
+
+    def values(self) -> tuple[float | None, ...]:
+        return (self.queue, self.dns, self.connect, self.tls, self.ttfb, self.total)
+
+    def to_record(self) -> dict[str, float | None]:
+        return {
+            name: None if value is None else round(value, 6)
+            for name, value in zip(PHASES, self.values(), strict=True)
+        }
+
+
+PHASES = ("queue", "dns", "connect", "tls", "ttfb", "total")
+
+
+@dataclass(frozen=True, slots=True)
 class Result:
     """The outcome of fetching one Target. Built once per URL, never mutated."""
 
@@ -85,6 +111,8 @@ class Result:
     # (--expect-status, else `status < 400`), so a judged URL is ok when it has no error.
     checks: tuple[str, ...] | None = None
     extract: tuple[tuple[str, Any], ...] | None = None  # with --extract: (name, value)
+    remote_ip: str | None = None  # of the final response's connection
+    timing: Timing | None = None  # with --timings
 
     @property
     def ok(self) -> bool:
@@ -116,6 +144,7 @@ class Result:
             "status": self.status,
             "reason": _safe(self.reason),
             "http_version": self.http_version,
+            "remote_ip": self.remote_ip,
             "elapsed": round(self.elapsed, 6),
             "bytes": self.bytes,
             "content_type": _safe(self.content_type),
@@ -134,6 +163,8 @@ class Result:
             record["checks"] = [shown(name) for name in self.checks]
         if self.extract is not None:
             record["extract"] = {name: _safe_value(value) for name, value in self.extract}
+        if self.timing is not None:
+            record["timing"] = self.timing.to_record()
         return record
 
 
@@ -226,6 +257,7 @@ class Summary:
     skipped: Counter[str] = field(default_factory=Counter)  # by --dedupe, --shard, --skip-done
     responses: Counter[int] = field(default_factory=Counter)  # by final status
     checks_failed: Counter[str] = field(default_factory=Counter)  # by check, as named
+    phases: dict[str, Latencies] = field(default_factory=dict)  # with --timings, by phase
     hidden: int = 0  # records --where kept from stdout
     latencies: Latencies = field(default_factory=Latencies)  # of the URLs that were fetched
     signal: int | None = None  # the signal that stopped the run, if one did
@@ -242,6 +274,8 @@ class Summary:
             self.responses[result.status] += 1
         for name in result.checks or ():
             self.checks_failed[name] += 1
+        if result.timing is not None and result.status is not None:
+            self._add_phases(result.timing)
         if result.attempts:  # an invalid line took no time worth counting
             self.latencies.add(result.elapsed)
         if result.ok:
@@ -253,6 +287,11 @@ class Summary:
             self.failures_by_kind[str(result.error.kind)] += 1
         else:
             self.failures_by_kind[f"http {result.status}"] += 1
+
+    def _add_phases(self, timing: Timing) -> None:
+        for name, seconds in zip(PHASES, timing.values(), strict=True):
+            if seconds is not None:
+                self.phases.setdefault(name, Latencies()).add(seconds)
 
     @property
     def rate(self) -> float:

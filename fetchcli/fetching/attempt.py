@@ -64,6 +64,7 @@ class Outcome:
     retry: bool = False
     retry_after: float | None = None
     fields: dict[bytes, str] | None = None  # head_fields() of `response`, once looked up
+    queued: float = 0.0  # seconds the final hop waited for its slot and the rate
     failure: Failure | None = field(init=False, default=None)  # `error`, classified once
 
     def __post_init__(self) -> None:
@@ -97,7 +98,9 @@ class Attempter:
         conditional: Conditional | None = None,
         keep: Keep = Keep(),
         wall: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._clock = clock
         self._sender = Sender(client)
         self._keep = keep
         self._conditional = conditional
@@ -125,15 +128,17 @@ class Attempter:
         try:
             while True:
                 origin = origin_of(request.url)
+                waiting = self._clock()
                 async with self._gate.slot(origin, deadline):
                     async with within(deadline):
                         await self._rate.wait()
+                        queued = self._clock() - waiting
                         response = await self._sender.send(request)
                     try:
                         hop = self._redirect(request, response, origin, redirects)
                         if hop is None:
                             return await self._final(
-                                target, response, redirects, deadline, may_retry
+                                target, response, redirects, deadline, may_retry, queued
                             )
                         async with within(deadline):
                             await _drain(response)
@@ -177,6 +182,7 @@ class Attempter:
         redirects: int,
         deadline: float | None,
         may_retry: bool,
+        queued: float,
     ) -> Outcome:
         wait = self._retry_after(response)
         if wait is not None and response.status_code in COOLDOWN_STATUSES:
@@ -184,9 +190,11 @@ class Attempter:
             self._gate.cool_down(origin_of(response.url), wait)
         fields = head_fields(response.headers)
         if may_retry and retryable_status(response.status_code, response.request.method):
-            return Outcome(response, redirects, retry=True, retry_after=wait, fields=fields)
+            return Outcome(
+                response, redirects, retry=True, retry_after=wait, fields=fields, queued=queued
+            )
         body, error = await self._read_body(target, response, fields, deadline)
-        return Outcome(response, redirects, body=body, error=error, fields=fields)
+        return Outcome(response, redirects, body=body, error=error, fields=fields, queued=queued)
 
     def _retry_after(self, response: httpx.Response) -> float | None:
         """The server's Retry-After on an error status, capped at --retry-max-wait."""

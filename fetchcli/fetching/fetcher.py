@@ -28,8 +28,9 @@ from fetchcli.fetching.politeness import HostGate, RateLimiter
 from fetchcli.fetching.retry import backoff, retryable_failure
 from fetchcli.http.client import close_idle_connections
 from fetchcli.http.messages import head_fields
+from fetchcli.http.timing import PHASES, REMOTE_IP, Phases
 from fetchcli.judging.judge import Judge
-from fetchcli.models import ErrorInfo, ErrorKind, Result, Target
+from fetchcli.models import ErrorInfo, ErrorKind, Result, Target, Timing
 from fetchcli.sanitize import shown
 from fetchcli.settings.model import Config
 
@@ -81,7 +82,9 @@ class Fetcher:
             conditional=conditional,
             keep=self._keep,
             wall=wall,
+            clock=clock,
         )
+        self._timed = config.output.timings
 
     async def fetch(self, target: Target) -> Result:
         """Fetch one Target; always a Result, never an exception for a network problem."""
@@ -158,11 +161,13 @@ class Fetcher:
                 attempts=attempts,
                 redirects=outcome.redirects,
                 error=error,
+                timing=Timing(total=elapsed) if self._timed else None,
             )
         headers = None
         if self._keep.headers:
             headers = tuple(response.headers.multi_items())
         fields = outcome.fields if outcome.fields is not None else head_fields(response.headers)
+        extensions = response.extensions
         return Result(
             target,
             final_url=str(response.url),
@@ -182,6 +187,8 @@ class Fetcher:
             etag=fields.get(b"etag"),
             last_modified=fields.get(b"last-modified"),
             sha256=body.sha256 if body else None,
+            remote_ip=extensions.get(REMOTE_IP),
+            timing=_timing(outcome, elapsed) if self._timed else None,
         )
 
     def _judged(self, result: Result, outcome: Outcome) -> Result:
@@ -202,6 +209,21 @@ class Fetcher:
             f"{self._config.request.method} {shown(result.target.url)} -> {shown(outcome)} "
             f"({result.elapsed:.3f}s, attempt {result.attempts})"
         )
+
+
+def _timing(outcome: Outcome, elapsed: float) -> Timing:
+    """The final hop's phases as its transport measured them, its wait for a slot and the
+    rate before it, and the URL's whole time."""
+    assert outcome.response is not None
+    phases = outcome.response.extensions.get(PHASES) or Phases()
+    return Timing(
+        queue=outcome.queued + (phases.pool or 0.0),
+        dns=phases.dns,
+        connect=phases.connect,
+        tls=phases.tls,
+        ttfb=phases.ttfb,
+        total=elapsed,
+    )
 
 
 def _out_of_descriptors(outcome: Outcome, waited: float) -> bool:

@@ -72,11 +72,18 @@ def _transport(
             http2=config.pool.http2,
             http3=config.pool.http3,
             proxies=proxies,
+            timings=config.output.timings,
         )
     if config.pool.transport is Transport.AIOHTTP:
         from fetchcli.http.transports.aiohttp import AiohttpTransport  # 0.1 s to import
 
-        return AiohttpTransport(verify=verify, limits=limits, resolver=resolver, proxies=proxies)
+        return AiohttpTransport(
+            verify=verify,
+            limits=limits,
+            resolver=resolver,
+            proxies=proxies,
+            timings=config.output.timings,
+        )
     from fetchcli.http.transports.httpcore import make_transport
 
     return make_transport(
@@ -85,6 +92,7 @@ def _transport(
         http2=config.pool.http2,
         resolver=resolver,
         proxies=proxies,
+        timings=config.output.timings,
     )
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fetchcli.errors import UsageError
-from fetchcli.models import ErrorInfo, ErrorKind, Record, Result, Target
+from fetchcli.models import PHASES, ErrorInfo, ErrorKind, Record, Result, Target, Timing
 
 Warn = Callable[[str], None]
 MAX_RUNS = 512  # ordered runs over all files; more means a file is not in input order
@@ -77,7 +77,19 @@ def result_of(record: Record) -> Result:
         headers=None if headers is None else tuple(headers.items()),
         checks=None if checks is None else tuple(checks),
         extract=None if extract is None else tuple(extract.items()),
+        remote_ip=record.get("remote_ip"),  # records of versions before it have none
+        timing=_timing_of(record.get("timing")),
     )
+
+
+def _timing_of(timing: Any) -> Timing | None:
+    if not isinstance(timing, dict):
+        return None
+    return Timing(**{name: _seconds(timing.get(name)) for name in PHASES})
+
+
+def _seconds(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _records(path: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, Record]]:

@@ -80,6 +80,8 @@ class _RunCollector:
             int(summary.signal is not None),
         )
         yield self._histogram()
+        if summary.phases:
+            yield self._phase_histogram()
 
     def _gauge(self, name: str, documentation: str, value: float) -> Any:
         from prometheus_client.core import GaugeMetricFamily
@@ -94,6 +96,25 @@ class _RunCollector:
         metric = GaugeMetricFamily(name, documentation, labels=[*self._names, label])
         for value, count in counts.items():
             metric.add_metric([*self._values, value], count)
+        return metric
+
+    def _phase_histogram(self) -> Any:
+        """--timings: where the time went, a histogram per phase (queue, dns, connect, tls,
+        ttfb, total) of the URLs that were answered."""
+        from prometheus_client.core import HistogramMetricFamily
+
+        metric = HistogramMetricFamily(
+            "fetchcli_phase_duration_seconds",
+            "Time per URL in each phase (--timings)",
+            labels=[*self._names, "phase"],
+        )
+        for phase, times in self._summary.phases.items():
+            buckets = [(str(bound), times.at_most(bound)) for bound in BUCKETS]
+            metric.add_metric(
+                [*self._values, phase],
+                buckets=[*buckets, ("+Inf", times.count)],
+                sum_value=times.total,
+            )
         return metric
 
     def _histogram(self) -> Any:

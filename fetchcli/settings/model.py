@@ -132,6 +132,7 @@ class OutputConfig:
     order: Order = Order.INPUT
     snippet: int = DEFAULT_SNIPPET
     include_headers: bool = False
+    timings: bool = False  # records gain `timing`: where each URL's time went
     separator: bytes = b""
     save: Path | None = None
     overwrite: bool = False  # --save replaces a file of the same name instead of a new name

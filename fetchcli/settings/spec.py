@@ -205,6 +205,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("snippet", OUTPUT, "Characters of body text; 0 = none.", int, check=not_negative,
            shown=True),
     Option("include_headers", OUTPUT, "Add response headers to jsonl records.", bool),
+    Option("timings", OUTPUT, "Add `timing` to the records: seconds spent in queue, dns, "
+           "connect, tls, ttfb (to the first response byte) and in total.", bool),
     Option("separator", OUTPUT, "Written between bodies in body format (\\n, \\t, \\0 "
            "understood).", metavar="TEXT", convert=text(p.parse_separator),
            api="bodies are not written to stdout"),
@@ -269,7 +271,7 @@ OPTIONS: tuple[Option, ...] = (
            "re:REGEX (first group), header:NAME or title (repeatable).", str,
            metavar="NAME=SPEC", repeatable=True, convert=extracts),
     Option("where", JUDGING, "Write to stdout only the records for which this CEL expression "
-           "holds (--records, --failed-out and the exit status see every one).",
+           "holds (--records, --failed-out and the exit status see every one; not with -f body).",
            metavar="EXPR", convert=text(j.parse_where),
            api="filter the records you are given"),
 )  # fmt: skip

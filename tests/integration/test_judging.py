@@ -112,3 +112,57 @@ def test_bodies_are_held_for_checks_only_up_to_max_size(
         "--max-size", "1000", "--expect-body", "x$", f"{server.url}/big/5000000", expect=1
     ).records
     assert records[0]["error"]["kind"] == "too-large" and records[0]["bytes"] == 1000
+
+
+@pytest.fixture(scope="module")
+def named_tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestServer, str]]:
+    """HTTPS for `localhost`: a name to look up, and a handshake to time."""
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost", "127.0.0.1").configure_cert(context)
+    ca_file = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    with TestServer(ssl_context=context) as server:
+        yield server, str(ca_file)
+
+
+def _phases(record: dict[str, object]) -> dict[str, float | None]:
+    timing = record["timing"]
+    assert isinstance(timing, dict)
+    return timing
+
+
+def test_timings_of_a_fresh_and_a_reused_connection(
+    request: pytest.FixtureRequest, run_cli: RunCli, named_tls: tuple[TestServer, str]
+) -> None:
+    """The first URL looks the name up, connects and shakes hands; the next ones reuse its
+    connection, so they have no dns, connect or tls. The phases fit in the total."""
+    server, ca_file = named_tls
+    url = f"{server.url_for('localhost')}/ok"
+    records = run_cli(
+        "--timings", "--cacert", ca_file, "-c", "1", url, url + "?2", url + "?3"
+    ).records
+    fresh, *reused = (_phases(r) for r in records)
+    transport = request.node.callspec.params["run_cli"]
+    assert fresh["dns"] is not None and fresh["connect"] is not None
+    # aiohttp makes the handshake inside its connect: it cannot tell the two apart.
+    assert (fresh["tls"] is None) == (transport == "aiohttp")
+    for timing in (fresh, *reused):
+        assert timing["ttfb"] is not None and timing["queue"] is not None
+        parts = sum(value or 0.0 for name, value in timing.items() if name != "total")
+        assert timing["total"] is not None and parts <= timing["total"] + 1e-3
+    assert all(t["dns"] is None and t["connect"] is None and t["tls"] is None for t in reused)
+    assert {r["remote_ip"] for r in records} == {"127.0.0.1"}
+
+
+def test_a_failed_connection_has_only_a_total_and_no_remote_ip(run_cli: RunCli) -> None:
+    [record] = run_cli("--timings", "http://127.0.0.1:9/", expect=1).records
+    assert record["remote_ip"] is None
+    assert set(_phases(record).values()) - {None} == {_phases(record)["total"]}
+
+
+def test_without_timings_records_have_a_remote_ip_and_no_timing(
+    run_cli: RunCli, server: TestServer
+) -> None:
+    [record] = run_cli(f"{server.url}/ok").records
+    assert record["remote_ip"] == "127.0.0.1" and "timing" not in record

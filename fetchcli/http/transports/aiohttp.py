@@ -14,8 +14,10 @@ import contextlib
 import functools
 import socket
 import ssl
+import time
 from asyncio import sslproto
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import aiohttp
 import httpx
@@ -27,6 +29,7 @@ from fetchcli.http.errors import BAD_CHUNKS, BAD_HEAD, BODY_CUT, DISCONNECTED
 from fetchcli.http.messages import new_response, response_headers
 from fetchcli.http.proxy import NO_PROXY, Proxy, ProxyPolicy, refused_tunnel
 from fetchcli.http.stream import DirectStream
+from fetchcli.http.timing import PHASES, REMOTE_IP, Phases, span
 from fetchcli.http.transports.aiohttp_connector import BoundedConnector
 
 _TLS_READ_BUFFER = 64 * 1024
@@ -125,6 +128,74 @@ class _ResponseStream(DirectStream):
             self._response.close()  # cut short: never reuse a connection with bytes pending
 
 
+class _Response(aiohttp.ClientResponse):
+    """aiohttp's response, noting its connection's peer when it starts: a body that comes
+    whole with the head releases the connection (and a server may close it) before the
+    transport could ask."""
+
+    remote_ip: str | None = None
+
+    async def start(self, connection: Any) -> aiohttp.ClientResponse:
+        transport = connection.transport
+        peer = transport.get_extra_info("peername") if transport is not None else None
+        self.remote_ip = str(peer[0]) if peer else None
+        return await super().start(connection)
+
+
+def _remote_ip(response: aiohttp.ClientResponse) -> str | None:
+    return getattr(response, "remote_ip", None)
+
+
+class _Clock:
+    """One request's phases from aiohttp's trace events. aiohttp makes the TLS handshake
+    inside the connect, so `connect` includes it and `tls` is None."""
+
+    def __init__(self) -> None:
+        self.marks: dict[str, float] = {}
+
+    def phases(self) -> Phases:
+        marks = self.marks
+        ttfb = span(marks.get("sent"), marks.get("answered"))
+        opened = marks.get("create_start")
+        if opened is None:
+            return Phases(pool=span(marks.get("start"), marks.get("reused")), ttfb=ttfb)
+        dns = span(marks.get("dns_start"), marks.get("dns_end"))
+        connect = span(opened, marks.get("create_end"))
+        return Phases(
+            pool=span(marks.get("start"), opened),
+            dns=dns,
+            connect=None if connect is None else max(0.0, connect - (dns or 0.0)),
+            ttfb=ttfb,
+        )
+
+
+_TRACED = {
+    "on_request_start": "start",
+    "on_connection_reuseconn": "reused",
+    "on_connection_create_start": "create_start",
+    "on_connection_create_end": "create_end",
+    "on_dns_resolvehost_start": "dns_start",
+    "on_dns_resolvehost_end": "dns_end",
+    "on_request_headers_sent": "sent",
+    "on_request_chunk_sent": "sent",  # the last one: the whole body is out
+    "on_request_end": "answered",  # the response head has been read
+}
+
+
+def _traced() -> aiohttp.TraceConfig:
+    """Trace hooks that put each event's time into the request's _Clock."""
+    config = aiohttp.TraceConfig()
+    for event, mark in _TRACED.items():
+
+        async def on(_session: Any, context: Any, _params: Any, mark: str = mark) -> None:
+            clock = context.trace_request_ctx
+            if clock is not None:
+                clock.marks[mark] = time.monotonic()
+
+        getattr(config, event).append(on)
+    return config
+
+
 class AiohttpResolver(AbstractResolver):
     """aiohttp's side of the run's one Resolver."""
 
@@ -161,7 +232,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         limits: httpx.Limits,
         resolver: Resolver,
         proxies: ProxyPolicy = NO_PROXY,
+        timings: bool = False,
     ) -> None:
+        self._timings = timings
         self._verify = verify
         self._limits = limits
         self._resolver = resolver
@@ -194,6 +267,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=False,
             trust_env=False,
+            trace_configs=[_traced()] if self._timings else None,
+            response_class=_Response,
         )
 
     def _proxy_for(self, request: httpx.Request) -> tuple[Proxy | None, URL | None]:
@@ -225,6 +300,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         timeout = request.extensions.get("timeout", {})
         body = await request.aread() or None  # redirect hops carry an unread stream
         proxy, proxy_url = self._proxy_for(request)
+        clock = _Clock() if self._timings else None
         with _mapped_exceptions(request, proxy):
             response = await self._session.request(
                 request.method,
@@ -235,16 +311,21 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 compress=False,
                 proxy=proxy_url,
                 timeout=_client_timeout(**timeout),
+                trace_request_ctx=clock,
             )
+        extensions: dict[str, Any] = {
+            "http_version": _http_version(response.version),
+            "reason_phrase": (response.reason or "").encode("latin-1", "replace"),
+            REMOTE_IP: _remote_ip(response),
+        }
+        if clock is not None:
+            extensions[PHASES] = clock.phases()
         return new_response(
             response.status,
             response_headers(response.raw_headers),
             _ResponseStream(response, request),
             request,
-            {
-                "http_version": _http_version(response.version),
-                "reason_phrase": (response.reason or "").encode("latin-1", "replace"),
-            },
+            extensions,
         )
 
     async def close_idle(self) -> None:

@@ -24,6 +24,7 @@ import httpx
 
 from fetchcli.http.dns import Resolver, is_address
 from fetchcli.http.proxy import NO_PROXY, Proxy, ProxyPolicy, refused_tunnel
+from fetchcli.http.timing import PHASES, REMOTE_IP, Phases, span
 
 _SWEEP_EVERY = 1.0  # seconds between checks of every idle connection for expiry
 Connection = httpcore.AsyncConnectionInterface
@@ -44,20 +45,25 @@ class ResolvingBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
+        lookup = None
         if is_address(host):
             addresses = [host]
         else:
+            started = time.monotonic()
             try:
                 found = await self.resolver.resolve(host)
             except socket.gaierror as exc:
                 raise httpcore.ConnectError(str(exc)) from exc
+            lookup = time.monotonic() - started
             addresses = [address for _, address in sorted(found, key=_ipv4_first)]
         error: Exception | None = None
         for address in addresses:
             try:
-                return await self._inner.connect_tcp(
+                stream = await self._inner.connect_tcp(
                     address, port, timeout, local_address, socket_options
                 )
+                stream.fetchcli_lookup = lookup  # type: ignore[attr-defined]  # for _Clock
+                return stream
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 error = exc
         assert error is not None
@@ -212,8 +218,22 @@ class HttpcoreTransport(httpx.AsyncHTTPTransport):
     pool is the `_pool` attribute and takes a network backend)."""
 
     _pool: Pool
+    timings = False
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        clock = None
+        if self.timings:
+            clock = _Clock()
+            request.extensions = {**request.extensions, "trace": clock.trace}
+        response = await self._send(request)
+        stream = response.extensions.get("network_stream")
+        address = stream.get_extra_info("server_addr") if stream is not None else None
+        response.extensions[REMOTE_IP] = address[0] if address else None
+        if clock is not None:
+            response.extensions[PHASES] = clock.phases()
+        return response
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
         proxies = self._pool._proxies
         if not proxies.active:
             return await super().handle_async_request(request)
@@ -233,6 +253,41 @@ class HttpcoreTransport(httpx.AsyncHTTPTransport):
         await self._pool.close_idle()
 
 
+class _Clock:
+    """One request's phases, from httpcore's trace events (`connection.connect_tcp.started`,
+    `http11.send_request_headers.started`, ...) on the loop's clock; the lookup time from the
+    stream ResolvingBackend made."""
+
+    def __init__(self) -> None:
+        self._started = time.monotonic()
+        self._marks: dict[str, float] = {}
+        self._lookup: float | None = None
+
+    async def trace(self, event: str, info: dict[str, Any]) -> None:
+        step = event.partition(".")[2]  # the same steps for HTTP/1.1 and HTTP/2
+        self._marks[step] = time.monotonic()
+        if step == "connect_tcp.complete":
+            self._lookup = getattr(info.get("return_value"), "fetchcli_lookup", None)
+
+    def phases(self) -> Phases:
+        marks = self._marks
+        sent = marks.get("send_request_body.complete") or marks.get("send_request_headers.complete")
+        ttfb = span(sent, marks.get("receive_response_headers.complete"))
+        opened = marks.get("connect_tcp.started")
+        if opened is None:  # a connection already open
+            return Phases(pool=span(self._started, marks.get("send_request_headers.started")),
+                          ttfb=ttfb)  # fmt: skip
+        tcp = span(opened, marks.get("connect_tcp.complete"))
+        lookup = self._lookup
+        return Phases(
+            pool=span(self._started, opened),
+            dns=lookup,
+            connect=None if tcp is None else max(0.0, tcp - (lookup or 0.0)),
+            tls=span(marks.get("start_tls.started"), marks.get("start_tls.complete")),
+            ttfb=ttfb,
+        )
+
+
 def make_transport(
     *,
     verify: Any,
@@ -240,8 +295,10 @@ def make_transport(
     http2: bool,
     resolver: Resolver,
     proxies: ProxyPolicy = NO_PROXY,
+    timings: bool = False,
 ) -> HttpcoreTransport:
     transport = HttpcoreTransport(verify=verify, limits=limits, http2=http2)
+    transport.timings = timings
     pool = transport._pool
     transport._pool = Pool(
         ssl_context=pool._ssl_context,

@@ -16,6 +16,7 @@ from fetchcli.http.errors import DISCONNECTED
 from fetchcli.http.messages import new_response, response_headers
 from fetchcli.http.proxy import Proxy, refused_tunnel
 from fetchcli.http.stream import DirectStream
+from fetchcli.http.timing import PHASES, REMOTE_IP, Phases, span
 from fetchcli.http.transports.curl.errors import error_for
 
 
@@ -58,6 +59,8 @@ class Transfer:
         self.tunnel: Proxy | None = None  # a CONNECT to this proxy answers first
         self.on_connected: Callable[[], None] | None = None
         self._tunnel_answer = ""
+        self.timed = False  # --timings: the phases go into the response's extensions
+        self.lookup: float | None = None  # seconds the run's Resolver took, when it was asked
 
     def on_prereq(self, *address: Any) -> int:
         """The connection is ready and the request about to go: the read clock starts."""
@@ -104,6 +107,31 @@ class Transfer:
         )
         if not self.head.done():
             self.head.set_result(response)
+
+    def tell(self, response: httpx.Response) -> None:
+        """Where the response came from, and the phases with --timings, into its extensions
+        (libcurl answers getinfo() only outside its callbacks: here, once the head is out)."""
+        response.extensions[REMOTE_IP] = self.curl.getinfo(pycurl.PRIMARY_IP) or None
+        if self.timed:
+            response.extensions[PHASES] = self._phases()
+
+    def _phases(self) -> Phases:
+        """From libcurl's clocks, each from the transfer's start, as curl -w reports them."""
+        info = self.curl.getinfo
+        queued = info(pycurl.QUEUE_TIME_T) / 1e6
+        first = info(pycurl.STARTTRANSFER_TIME)
+        sent = info(pycurl.POSTTRANSFER_TIME_T) / 1e6 or info(pycurl.PRETRANSFER_TIME)
+        if info(pycurl.NUM_CONNECTS) == 0:  # a connection already open: no dns, connect, tls
+            return Phases(pool=queued, ttfb=span(sent, first))
+        looked_up, connected = info(pycurl.NAMELOOKUP_TIME), info(pycurl.CONNECT_TIME)
+        handshaken = info(pycurl.APPCONNECT_TIME) or None
+        return Phases(
+            pool=queued,
+            dns=(self.lookup or 0.0) + (span(queued, looked_up) or 0.0),
+            connect=span(looked_up, connected),
+            tls=span(connected, handshaken),
+            ttfb=span(sent, first),
+        )
 
     def on_write(self, data: bytes) -> int | None:
         self._chunks_in += 1

@@ -53,8 +53,10 @@ class CurlTransport(httpx.AsyncBaseTransport):
         http2: bool = False,
         http3: bool = False,
         proxies: ProxyPolicy = NO_PROXY,
+        timings: bool = False,
     ) -> None:
         self._limits = limits
+        self._timings = timings
         self._resolver = resolver
         self._proxies = proxies
         self._multi: Multi | None = None
@@ -76,6 +78,7 @@ class CurlTransport(httpx.AsyncBaseTransport):
         curl = self._idle_handles.pop() if self._idle_handles else self._new_handle()
         transfer = Transfer(curl, request, timeout.get("read"))
         transfer.multi = self._multi
+        transfer.timed = self._timings
         try:
             await self._set_up(curl, transfer, body, timeout)
             if isinstance(opening, Opening):
@@ -90,6 +93,7 @@ class CurlTransport(httpx.AsyncBaseTransport):
             raise
         if opening is not False:
             self._openings.answered(origin)
+        transfer.tell(response)
         transfer.release = self._idle_handles.append
         return response
 
@@ -136,17 +140,18 @@ class CurlTransport(httpx.AsyncBaseTransport):
                 transfer.tunnel = proxy
         host, port = (proxy.host, proxy.port) if proxy else (url.host, url.port or _port(url))
         if not is_address(host):
-            await self._give_address(curl, request, host, port)
+            await self._give_address(curl, transfer, host, port)
 
     async def _give_address(
-        self, curl: pycurl.Curl, request: httpx.Request, host: str, port: int
+        self, curl: pycurl.Curl, transfer: Transfer, host: str, port: int
     ) -> None:
         """The Resolver's addresses for host:port, into libcurl's DNS cache (shared by every
         handle of the multi), again before that copy expires."""
         now = time.monotonic()
         if now - self._resolved.get((host, port), -_DNS_CACHE_SECONDS) < _DNS_CACHE_SECONDS / 2:
             return
-        curl.setopt(pycurl.RESOLVE, [await self._resolve(request, host, port)])
+        curl.setopt(pycurl.RESOLVE, [await self._resolve(transfer.request, host, port)])
+        transfer.lookup = time.monotonic() - now
         if len(self._resolved) >= _RESOLVED_KEPT:
             self._resolved.clear()
         self._resolved[host, port] = now
