@@ -85,6 +85,34 @@ PHASES = ("queue", "dns", "connect", "tls", "ttfb", "total")
 
 
 @dataclass(frozen=True, slots=True)
+class TlsInfo:
+    """The TLS connection a response came on (--tls-info): how it settled and its leaf
+    certificate, with the days left until it expires as of the fetch."""
+
+    version: str | None = None
+    cipher: str | None = None
+    subject: str | None = None
+    issuer: str | None = None
+    sans: tuple[str, ...] = ()
+    not_before: str | None = None  # ISO 8601, UTC
+    not_after: str | None = None
+    days_left: float | None = None
+    expires: float | None = None  # not_after as a Unix time, for --metrics
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "cipher": self.cipher,
+            "subject": _safe(self.subject),
+            "issuer": _safe(self.issuer),
+            "sans": [shown(name) for name in self.sans],
+            "not_before": self.not_before,
+            "not_after": self.not_after,
+            "days_left": self.days_left,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Result:
     """The outcome of fetching one Target. Built once per URL, never mutated."""
 
@@ -113,6 +141,7 @@ class Result:
     extract: tuple[tuple[str, Any], ...] | None = None  # with --extract: (name, value)
     remote_ip: str | None = None  # of the final response's connection
     timing: Timing | None = None  # with --timings
+    tls: TlsInfo | None = None  # with --tls-info, for an https response
 
     @property
     def ok(self) -> bool:
@@ -165,6 +194,8 @@ class Result:
             record["extract"] = {name: _safe_value(value) for name, value in self.extract}
         if self.timing is not None:
             record["timing"] = self.timing.to_record()
+        if self.tls is not None:
+            record["tls"] = self.tls.to_record()
         return record
 
 
@@ -258,6 +289,7 @@ class Summary:
     responses: Counter[int] = field(default_factory=Counter)  # by final status
     checks_failed: Counter[str] = field(default_factory=Counter)  # by check, as named
     phases: dict[str, Latencies] = field(default_factory=dict)  # with --timings, by phase
+    earliest_expiry: float | None = None  # with --tls-info: the soonest not_after seen
     hidden: int = 0  # records --where kept from stdout
     latencies: Latencies = field(default_factory=Latencies)  # of the URLs that were fetched
     signal: int | None = None  # the signal that stopped the run, if one did
@@ -276,6 +308,9 @@ class Summary:
             self.checks_failed[name] += 1
         if result.timing is not None and result.status is not None:
             self._add_phases(result.timing)
+        expires = result.tls.expires if result.tls is not None else None
+        if expires is not None and (self.earliest_expiry is None or expires < self.earliest_expiry):
+            self.earliest_expiry = expires
         if result.attempts:  # an invalid line took no time worth counting
             self.latencies.add(result.elapsed)
         if result.ok:

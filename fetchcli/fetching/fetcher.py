@@ -10,6 +10,7 @@ a Result with an `ErrorInfo`. Layers, as httpx layers `send`, each returning a v
 from __future__ import annotations
 
 import asyncio
+import datetime
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -26,11 +27,12 @@ from fetchcli.fetching.deadline import DeadlinePassed, deadline_after, within
 from fetchcli.fetching.decode import ACCEPT_ENCODING
 from fetchcli.fetching.politeness import HostGate, RateLimiter
 from fetchcli.fetching.retry import backoff, retryable_failure
+from fetchcli.http.certificates import TLS, Handshake
 from fetchcli.http.client import close_idle_connections
 from fetchcli.http.messages import head_fields
 from fetchcli.http.timing import PHASES, REMOTE_IP, Phases
 from fetchcli.judging.judge import Judge
-from fetchcli.models import ErrorInfo, ErrorKind, Result, Target, Timing
+from fetchcli.models import ErrorInfo, ErrorKind, Result, Target, Timing, TlsInfo
 from fetchcli.sanitize import shown
 from fetchcli.settings.model import Config
 
@@ -85,6 +87,7 @@ class Fetcher:
             clock=clock,
         )
         self._timed = config.output.timings
+        self._wall = wall
 
     async def fetch(self, target: Target) -> Result:
         """Fetch one Target; always a Result, never an exception for a network problem."""
@@ -189,6 +192,7 @@ class Fetcher:
             sha256=body.sha256 if body else None,
             remote_ip=extensions.get(REMOTE_IP),
             timing=_timing(outcome, elapsed) if self._timed else None,
+            tls=tls_info(extensions.get(TLS), self._wall()),
         )
 
     def _judged(self, result: Result, outcome: Outcome) -> Result:
@@ -224,6 +228,31 @@ def _timing(outcome: Outcome, elapsed: float) -> Timing:
         ttfb=phases.ttfb,
         total=elapsed,
     )
+
+
+def tls_info(handshake: Handshake | None, now: float) -> TlsInfo | None:
+    """A record's `tls` from what the transport saw of the connection's handshake."""
+    if handshake is None:
+        return None
+    cert = handshake.certificate
+    if cert is None:
+        return TlsInfo(handshake.version, handshake.cipher)
+    expires = cert.not_after.timestamp()
+    return TlsInfo(
+        version=handshake.version,
+        cipher=handshake.cipher,
+        subject=cert.subject,
+        issuer=cert.issuer,
+        sans=cert.sans,
+        not_before=_iso(cert.not_before),
+        not_after=_iso(cert.not_after),
+        days_left=round((expires - now) / 86400, 2),
+        expires=expires,
+    )
+
+
+def _iso(moment: datetime.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _out_of_descriptors(outcome: Outcome, waited: float) -> bool:

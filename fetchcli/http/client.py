@@ -73,6 +73,7 @@ def _transport(
             http3=config.pool.http3,
             proxies=proxies,
             timings=config.output.timings,
+            tls_info=config.output.tls_info,
         )
     if config.pool.transport is Transport.AIOHTTP:
         from fetchcli.http.transports.aiohttp import AiohttpTransport  # 0.1 s to import
@@ -83,6 +84,7 @@ def _transport(
             resolver=resolver,
             proxies=proxies,
             timings=config.output.timings,
+            tls_info=config.output.tls_info,
         )
     from fetchcli.http.transports.httpcore import make_transport
 
@@ -93,6 +95,7 @@ def _transport(
         resolver=resolver,
         proxies=proxies,
         timings=config.output.timings,
+        tls_info=config.output.tls_info,
     )
 
 

@@ -11,6 +11,8 @@ has several records the latest run's wins.
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import heapq
 import json
 from collections import Counter
@@ -19,7 +21,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from fetchcli.errors import UsageError
-from fetchcli.models import PHASES, ErrorInfo, ErrorKind, Record, Result, Target, Timing
+from fetchcli.models import (
+    PHASES,
+    ErrorInfo,
+    ErrorKind,
+    Record,
+    Result,
+    Target,
+    Timing,
+    TlsInfo,
+)
 
 Warn = Callable[[str], None]
 MAX_RUNS = 512  # ordered runs over all files; more means a file is not in input order
@@ -79,6 +90,29 @@ def result_of(record: Record) -> Result:
         extract=None if extract is None else tuple(extract.items()),
         remote_ip=record.get("remote_ip"),  # records of versions before it have none
         timing=_timing_of(record.get("timing")),
+        tls=_tls_of(record.get("tls")),
+    )
+
+
+def _tls_of(tls: Any) -> TlsInfo | None:
+    if not isinstance(tls, dict):
+        return None
+    text = {name: value if isinstance(value, str) else None for name, value in tls.items()}
+    expires = None
+    if text.get("not_after"):
+        with contextlib.suppress(ValueError):
+            expires = datetime.datetime.fromisoformat(str(text["not_after"])).timestamp()
+    sans = tls.get("sans")
+    return TlsInfo(
+        version=text.get("version"),
+        cipher=text.get("cipher"),
+        subject=text.get("subject"),
+        issuer=text.get("issuer"),
+        sans=tuple(str(name) for name in sans) if isinstance(sans, list) else (),
+        not_before=text.get("not_before"),
+        not_after=text.get("not_after"),
+        days_left=_seconds(tls.get("days_left")),
+        expires=expires,
     )
 
 

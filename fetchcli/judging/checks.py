@@ -116,5 +116,30 @@ class SlowCheck:
         return None if elapsed <= self._seconds else f"took {elapsed:.3f}s"
 
 
+class CertificateCheck:
+    """--cert-days N: an https response's certificate must have at least N days left (an
+    http one has none to judge)."""
+
+    needs = frozenset({"tls"})
+
+    def __init__(self, days: float) -> None:
+        self._days = days
+        self.name = f"--cert-days {days:g}"
+
+    def failure(self, seen: Seen) -> str | None:
+        tls = seen.result.tls
+        if tls is None:
+            return (
+                None
+                if not seen.result.target.url.lower().startswith("https:")
+                else ("no TLS information")
+            )
+        if tls.days_left is None:
+            return "the certificate could not be read"
+        if tls.days_left >= self._days:
+            return None
+        return f"the certificate expires in {tls.days_left:g} days ({tls.not_after})"
+
+
 def reads_body(check: Check) -> bool:
     return bool(check.needs & _BODY)

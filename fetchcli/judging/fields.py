@@ -21,6 +21,10 @@ CHECK_FIELD_HELP: dict[str, str] = {
     "body": "string: the body as text, up to --max-size (held only when named)",
     "json": "the body parsed as JSON, null when it is not JSON (held only when named)",
     "extract": "map: the --extract values by name",
+    "remote_ip": "string or null: the address the response came from",
+    "timing": "map or null (with --timings): queue, dns, connect, tls, ttfb, total",
+    "tls": "map or null (with --tls-info, https): version, cipher, subject, issuer, sans, "
+    "not_before, not_after, days_left",
 }
 CHECK_FIELDS = frozenset(CHECK_FIELD_HELP)
 
@@ -30,6 +34,8 @@ _OPTIONAL_RECORD_FIELDS = {
     "extract": "map: the --extract values by name",
     "headers": "map: with --include-headers",
     "changed": "bool: with --state",
+    "timing": "map: with --timings",
+    "tls": "map: with --tls-info, for an https response",
 }
 WHERE_FIELD_HELP: dict[str, str] = {
     **dict.fromkeys(RECORD_FIELDS, "as in the records (README: Records)"),

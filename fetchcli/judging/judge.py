@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from fetchcli.judging.checks import (
     BodyCheck,
+    CertificateCheck,
     Check,
     ExpressionCheck,
     HeaderCheck,
@@ -47,6 +48,8 @@ class Judge:
         checks += [BodyCheck(pattern, expected=False) for pattern in spec.reject_body]
         if spec.slow is not None:
             checks.append(SlowCheck(spec.slow))
+        if spec.cert_days is not None:
+            checks.append(CertificateCheck(spec.cert_days))
         checks += [ExpressionCheck(text) for text in spec.check]
         if spec.expect_status is not None:
             checks.insert(0, StatusCheck(parse_statuses(spec.expect_status), spec.expect_status))

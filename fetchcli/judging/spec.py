@@ -22,6 +22,7 @@ class JudgeSpec:
     reject_body: tuple[str, ...] = ()  # ... and must not
     expect_header: tuple[tuple[str, str], ...] = ()  # (name, regular expression)
     slow: float | None = None  # seconds: a fetch that took longer fails
+    cert_days: float | None = None  # a certificate with fewer days left fails (--tls-info)
     extract: tuple[tuple[str, str], ...] = ()  # (name, spec)
     where: str | None = None  # CEL over the record: which records go to stdout
 
@@ -35,6 +36,7 @@ class JudgeSpec:
             or self.reject_body
             or self.expect_header
             or self.slow is not None
+            or self.cert_days is not None
             or self.extract
         )
 

@@ -55,6 +55,12 @@ class Seen:
             return _parsed(self.body_bytes)
         if name == "extract":
             return self.extract
+        if name == "remote_ip":
+            return result.remote_ip
+        if name == "timing":
+            return None if result.timing is None else result.timing.to_record()
+        if name == "tls":
+            return None if result.tls is None else result.tls.to_record()
         raise KeyError(name)
 
 

@@ -79,6 +79,12 @@ class _RunCollector:
             "1 when a signal stopped the run",
             int(summary.signal is not None),
         )
+        if summary.earliest_expiry is not None:  # blackbox_exporter's, for its alert rules
+            yield self._gauge(
+                "fetchcli_ssl_earliest_cert_expiry",
+                "The soonest expiry of a certificate seen, as a Unix time (--tls-info)",
+                summary.earliest_expiry,
+            )
         yield self._histogram()
         if summary.phases:
             yield self._phase_histogram()

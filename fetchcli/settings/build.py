@@ -12,6 +12,8 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from fetchcli.judging.expressions import compile_expression
+from fetchcli.judging.fields import CHECK_FIELDS
 from fetchcli.judging.spec import JudgeSpec
 from fetchcli.settings.model import (
     DEFAULT_TIMEOUT,
@@ -133,11 +135,24 @@ def config_from(sources: Sequence[str], options: Mapping[str, Any]) -> Config:
         timeouts=sections[TimeoutConfig],
         retry=sections[RetryConfig],
         request=dataclasses.replace(request, method=method),
-        output=sections[OutputConfig],
+        output=_output(sections[OutputConfig], sections[JudgeSpec]),
         run=run,
         judge=sections[JudgeSpec],
         warnings=_ignored(values),
     )
+
+
+def _output(output: OutputConfig, judge: JudgeSpec) -> OutputConfig:
+    """What the checks need of the output: --cert-days reads the certificate (--tls-info),
+    and a check on `timing` or `tls` needs them measured."""
+    names: set[str] = set()
+    for text in judge.check:
+        names |= compile_expression(text, CHECK_FIELDS).names
+    tls_info = output.tls_info or judge.cert_days is not None or "tls" in names
+    timings = output.timings or "timing" in names
+    if (tls_info, timings) == (output.tls_info, output.timings):
+        return output
+    return dataclasses.replace(output, tls_info=tls_info, timings=timings)
 
 
 def _check_versions(pool: PoolConfig, transport: Transport) -> None:

@@ -133,6 +133,7 @@ class OutputConfig:
     snippet: int = DEFAULT_SNIPPET
     include_headers: bool = False
     timings: bool = False  # records gain `timing`: where each URL's time went
+    tls_info: bool = False  # records gain `tls`: the handshake and the leaf certificate
     separator: bytes = b""
     save: Path | None = None
     overwrite: bool = False  # --save replaces a file of the same name instead of a new name

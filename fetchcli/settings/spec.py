@@ -207,6 +207,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("include_headers", OUTPUT, "Add response headers to jsonl records.", bool),
     Option("timings", OUTPUT, "Add `timing` to the records: seconds spent in queue, dns, "
            "connect, tls, ttfb (to the first response byte) and in total.", bool),
+    Option("tls_info", OUTPUT, "Add `tls` to the records: version, cipher, and the leaf "
+           "certificate's subject, issuer, names, validity and days left.", bool),
     Option("separator", OUTPUT, "Written between bodies in body format (\\n, \\t, \\0 "
            "understood).", metavar="TEXT", convert=text(p.parse_separator),
            api="bodies are not written to stdout"),
@@ -264,6 +266,8 @@ OPTIONS: tuple[Option, ...] = (
            metavar="'NAME: REGEX'", repeatable=True, convert=each(j.parse_header_check)),
     Option("slow", JUDGING, "A URL that took longer than this fails.", float,
            check=not_negative),
+    Option("cert_days", JUDGING, "An https URL whose certificate has fewer days left fails "
+           "(implies --tls-info).", float, metavar="DAYS", check=not_negative),
     Option("check", JUDGING, "A CEL expression that must hold, over status, headers, body, "
            "json, extract... (repeatable; --list-fields).", str, metavar="EXPR",
            repeatable=True, convert=each(j.parse_check)),

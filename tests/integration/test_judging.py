@@ -3,12 +3,15 @@ monitor sees in its records (tests/integration/conftest.py runs each test per tr
 
 from __future__ import annotations
 
+import datetime
 import ssl
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import trustme
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import RunCli
 from tests.server import TestServer
@@ -166,3 +169,66 @@ def test_without_timings_records_have_a_remote_ip_and_no_timing(
 ) -> None:
     [record] = run_cli(f"{server.url}/ok").records
     assert record["remote_ip"] == "127.0.0.1" and "timing" not in record
+
+
+@pytest.fixture(scope="module")
+def expiring(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestServer, str]]:
+    """HTTPS whose certificate, made here, expires in ten days."""
+    ca = trustme.CA(organization_name="fetchcli tests")
+    not_after = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=10, hours=1)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost", not_after=not_after).configure_cert(context)
+    ca_file = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    with TestServer(ssl_context=context) as server:
+        yield server, str(ca_file)
+
+
+def test_tls_info_reads_the_certificate_once_per_connection(
+    run_cli: RunCli, expiring: tuple[TestServer, str], server: TestServer
+) -> None:
+    """Every URL on the connection reports the certificate it was opened with; an http URL
+    has no `tls`."""
+    tls_server, ca_file = expiring
+    url = f"{tls_server.url}/ok"
+    records = run_cli(
+        "--tls-info", "--cacert", ca_file, "-c", "1", url, url + "?2", f"{server.url}/ok"
+    ).records
+    first, reused, plain = records
+    tls = first["tls"]
+    assert tls["version"].startswith("TLSv1.") and tls["cipher"]
+    assert "fetchcli tests" in tls["issuer"] and tls["sans"] == ["127.0.0.1", "localhost"]
+    assert 10 <= tls["days_left"] < 10.1
+    assert tls["not_after"].endswith("Z") and tls["not_before"] < tls["not_after"]
+    assert reused["tls"] == tls
+    assert "tls" not in plain
+
+
+def test_cert_days_fails_a_certificate_about_to_expire(
+    run_cli: RunCli, expiring: tuple[TestServer, str], tmp_path: Path
+) -> None:
+    tls_server, ca_file = expiring
+    metrics = tmp_path / "m.prom"
+    url = f"{tls_server.url}/ok"
+    [soon] = run_cli(
+        "--cacert", ca_file, "--cert-days", "14", "--metrics", str(metrics), url, expect=1
+    ).records
+    assert soon["checks"] == ["--cert-days 14"] and "tls" in soon  # --cert-days implies it
+    assert soon["error"]["message"].startswith("--cert-days 14: the certificate expires in 10")
+    [fine] = run_cli("--cacert", ca_file, "--cert-days", "7", url).records
+    assert fine["error"] is None
+    families = {f.name: f for f in text_string_to_metric_families(metrics.read_text())}
+    [expiry] = families["fetchcli_ssl_earliest_cert_expiry"].samples
+    assert abs(expiry.value - (time.time() + 10 * 86400 + 3600)) < 120
+
+
+def test_a_check_can_read_timing_and_tls(run_cli: RunCli, expiring: tuple[TestServer, str]) -> None:
+    """An expression naming them measures them, without --timings or --tls-info given."""
+    tls_server, ca_file = expiring
+    records = run_cli(
+        "--cacert", ca_file, "--check", "timing.total < 60.0", "--check",
+        'tls.version.startsWith("TLSv1.")', "--check", "tls.days_left > 30.0",
+        f"{tls_server.url}/ok", expect=1,
+    ).records  # fmt: skip
+    assert records[0]["checks"] == ["tls.days_left > 30.0"]
+    assert "tls was {" in records[0]["error"]["message"]

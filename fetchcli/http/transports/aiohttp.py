@@ -24,6 +24,7 @@ import httpx
 from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
+from fetchcli.http.certificates import TLS, from_ssl_object
 from fetchcli.http.dns import Resolver
 from fetchcli.http.errors import BAD_CHUNKS, BAD_HEAD, BODY_CUT, DISCONNECTED
 from fetchcli.http.messages import new_response, response_headers
@@ -134,11 +135,14 @@ class _Response(aiohttp.ClientResponse):
     transport could ask."""
 
     remote_ip: str | None = None
+    ssl_object: Any = None  # for --tls-info
 
     async def start(self, connection: Any) -> aiohttp.ClientResponse:
         transport = connection.transport
-        peer = transport.get_extra_info("peername") if transport is not None else None
-        self.remote_ip = str(peer[0]) if peer else None
+        if transport is not None:
+            peer = transport.get_extra_info("peername")
+            self.remote_ip = str(peer[0]) if peer else None
+            self.ssl_object = transport.get_extra_info("ssl_object")
         return await super().start(connection)
 
 
@@ -233,8 +237,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         resolver: Resolver,
         proxies: ProxyPolicy = NO_PROXY,
         timings: bool = False,
+        tls_info: bool = False,
     ) -> None:
         self._timings = timings
+        self._tls_info = tls_info
         self._verify = verify
         self._limits = limits
         self._resolver = resolver
@@ -320,6 +326,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         }
         if clock is not None:
             extensions[PHASES] = clock.phases()
+        if self._tls_info and request.url.scheme == "https":
+            extensions[TLS] = from_ssl_object(getattr(response, "ssl_object", None))
         return new_response(
             response.status,
             response_headers(response.raw_headers),

@@ -22,6 +22,7 @@ from typing import Any
 import httpcore
 import httpx
 
+from fetchcli.http.certificates import TLS, from_ssl_object
 from fetchcli.http.dns import Resolver, is_address
 from fetchcli.http.proxy import NO_PROXY, Proxy, ProxyPolicy, refused_tunnel
 from fetchcli.http.timing import PHASES, REMOTE_IP, Phases, span
@@ -219,6 +220,7 @@ class HttpcoreTransport(httpx.AsyncHTTPTransport):
 
     _pool: Pool
     timings = False
+    tls_info = False
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         clock = None
@@ -229,6 +231,8 @@ class HttpcoreTransport(httpx.AsyncHTTPTransport):
         stream = response.extensions.get("network_stream")
         address = stream.get_extra_info("server_addr") if stream is not None else None
         response.extensions[REMOTE_IP] = address[0] if address else None
+        if self.tls_info and stream is not None and request.url.scheme == "https":
+            response.extensions[TLS] = from_ssl_object(stream.get_extra_info("ssl_object"))
         if clock is not None:
             response.extensions[PHASES] = clock.phases()
         return response
@@ -296,9 +300,10 @@ def make_transport(
     resolver: Resolver,
     proxies: ProxyPolicy = NO_PROXY,
     timings: bool = False,
+    tls_info: bool = False,
 ) -> HttpcoreTransport:
     transport = HttpcoreTransport(verify=verify, limits=limits, http2=http2)
-    transport.timings = timings
+    transport.timings, transport.tls_info = timings, tls_info
     pool = transport._pool
     transport._pool = Pool(
         ssl_context=pool._ssl_context,

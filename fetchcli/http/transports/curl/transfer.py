@@ -27,6 +27,7 @@ class Driver(Protocol):
     def collect(self) -> None: ...
 
 
+_SETTLED = b"SSL connection using "  # libcurl's line: TLSv1.3 / TLS_AES_256_GCM_SHA384 / ...
 _PAUSE_AT = 1024 * 1024  # body bytes held for a slow reader before libcurl is paused
 _LOOKS = 4  # the read clock's looks per read timeout
 
@@ -61,6 +62,7 @@ class Transfer:
         self._tunnel_answer = ""
         self.timed = False  # --timings: the phases go into the response's extensions
         self.lookup: float | None = None  # seconds the run's Resolver took, when it was asked
+        self.tls_settled: tuple[str, str] | None = None  # (version, cipher), with --tls-info
 
     def on_prereq(self, *address: Any) -> int:
         """The connection is ready and the request about to go: the read clock starts."""
@@ -107,6 +109,13 @@ class Transfer:
         )
         if not self.head.done():
             self.head.set_result(response)
+
+    def on_debug(self, kind: int, data: bytes) -> None:
+        """libcurl's verbose lines (--tls-info only): the one that says how TLS settled."""
+        if kind == pycurl.INFOTYPE_TEXT and data.startswith(_SETTLED):
+            parts = data[len(_SETTLED) :].decode("ascii", "replace").strip().split(" / ")
+            if len(parts) >= 2:
+                self.tls_settled = (parts[0], parts[1])
 
     def tell(self, response: httpx.Response) -> None:
         """Where the response came from, and the phases with --timings, into its extensions

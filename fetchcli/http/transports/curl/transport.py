@@ -29,6 +29,7 @@ import httpx
 import pycurl
 
 from fetchcli.errors import UsageError
+from fetchcli.http.certificates import TLS, Handshake, from_pem
 from fetchcli.http.dns import Resolver, is_address
 from fetchcli.http.proxy import NO_PROXY, Proxy, ProxyPolicy
 from fetchcli.http.transports.curl.multi import Multi
@@ -38,6 +39,7 @@ from fetchcli.http.transports.curl.transfer import Transfer
 _CURLPROXY_HTTPS = 2
 _DNS_CACHE_SECONDS = 60  # libcurl's copy of the Resolver's answers ("+host:port:addr" entries)
 _RESOLVED_KEPT = 4096  # host:port pairs remembered as given to libcurl; then forgotten at once
+_HANDSHAKES_KEPT = 4096  # connections whose handshake is remembered (ids only grow)
 
 
 class CurlTransport(httpx.AsyncBaseTransport):
@@ -54,15 +56,20 @@ class CurlTransport(httpx.AsyncBaseTransport):
         http3: bool = False,
         proxies: ProxyPolicy = NO_PROXY,
         timings: bool = False,
+        tls_info: bool = False,
     ) -> None:
         self._limits = limits
         self._timings = timings
+        self._tls_info = tls_info
+        self._handshakes: dict[int, Handshake] = {}  # by libcurl's connection id
         self._resolver = resolver
         self._proxies = proxies
         self._multi: Multi | None = None
         self._openings = Openings(kept=limits.max_connections or 1024)
         self._idle_handles: list[pycurl.Curl] = []
         self._constant = _constant_options(limits, cafile, insecure, _version(http2, http3))
+        if tls_info:  # the chain, and the verbose line that names version and cipher
+            self._constant += [(pycurl.OPT_CERTINFO, 1), (pycurl.VERBOSE, 1)]
         # What each handle was last set to, so that a request like the last one (most are)
         # sets only what differs: libcurl keeps an option until it is changed.
         self._plain: set[pycurl.Curl] = set()  # handles set for a GET without a body
@@ -94,8 +101,25 @@ class CurlTransport(httpx.AsyncBaseTransport):
         if opening is not False:
             self._openings.answered(origin)
         transfer.tell(response)
+        if self._tls_info and request.url.scheme == "https":
+            response.extensions[TLS] = self._handshake(curl, transfer)
         transfer.release = self._idle_handles.append
         return response
+
+    def _handshake(self, curl: pycurl.Curl, transfer: Transfer) -> Handshake | None:
+        """The handshake of the transfer's connection: libcurl hands the chain over on the
+        transfer that made the connection only, so it is kept for the next ones on it."""
+        connection = curl.getinfo(pycurl.CONN_ID)
+        chain = curl.getinfo(pycurl.INFO_CERTINFO)
+        if not chain:
+            return self._handshakes.get(connection)
+        pem = dict(chain[0]).get("Cert")
+        version, cipher = transfer.tls_settled or (None, None)
+        handshake = Handshake(version, cipher, from_pem(pem) if pem else None)
+        if len(self._handshakes) >= _HANDSHAKES_KEPT:
+            del self._handshakes[next(iter(self._handshakes))]  # the oldest connection's
+        self._handshakes[connection] = handshake
+        return handshake
 
     def _new_handle(self) -> pycurl.Curl:
         curl = pycurl.Curl()
@@ -127,6 +151,8 @@ class CurlTransport(httpx.AsyncBaseTransport):
         curl.setopt(pycurl.HEADERFUNCTION, transfer.on_header)
         curl.setopt(pycurl.WRITEFUNCTION, transfer.on_write)
         curl.setopt(pycurl.PREREQFUNCTION, transfer.on_prereq)
+        if self._tls_info:
+            curl.setopt(pycurl.DEBUGFUNCTION, transfer.on_debug)
         connect, pool = timeout.get("connect"), timeout.get("pool")
         if connect is not None:
             curl.setopt(pycurl.CONNECTTIMEOUT_MS, max(1, int((connect + (pool or 0)) * 1000)))

@@ -10,7 +10,7 @@ from dataclasses import fields
 
 import pytest
 
-from fetchcli.models import ErrorInfo, ErrorKind, Result, Target, Timing
+from fetchcli.models import ErrorInfo, ErrorKind, Result, Target, Timing, TlsInfo
 from fetchcli.run.workers.frames import (
     Frame,
     Outbox,
@@ -42,6 +42,7 @@ def _every_field_set() -> Result:
         headers=(("x-a", "1"), ("x-a", "2")), etag='"e"', last_modified="Mon", sha256="ab",
         checks=("status == 200",), extract=(("version", {"a": [1, "x"]}),),
         remote_ip="127.0.0.1", timing=Timing(queue=0.1, dns=0.2, total=1.25),
+        tls=TlsInfo("TLSv1.3", "TLS_AES_128_GCM_SHA256", "CN=a.test", sans=("a.test",)),
     )  # fmt: skip
 
 
