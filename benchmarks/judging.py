@@ -4,7 +4,8 @@ without checks and extraction, in one run.
 
   - no flags (the baseline, and the proof that nothing without them got slower: compare with
     docs/benchmarks-cores.md's `fetchcli -c 20`)
-  - two shorthand checks, the issue's case: `--expect-status 2xx --expect-body RE`
+  - two shorthand checks: `--expect-status 2xx --expect-body RE`, and the issue's case, the
+    same with `--timings`
   - two CEL checks, one of them on the parsed body: `--check 'status == 200'
     --check 'json.status == "UP"'`
   - one extraction: `--extract version=json:$.build.version`
@@ -37,6 +38,14 @@ CONTENDERS = [
         '--expect-status 2xx --expect-body \'"status": "UP"\'',
         cores.ONE_CORE,
         cores._fetchcli("-c", "20", "--expect-status", "2xx", "--expect-body", '"status": "UP"'),
+        cores.parse_jsonl,
+    ),
+    cores.Contender(
+        "--expect-status 2xx --expect-body '\"status\": \"UP\"' --timings",
+        cores.ONE_CORE,
+        cores._fetchcli(
+            "-c", "20", "--expect-status", "2xx", "--expect-body", '"status": "UP"', "--timings"
+        ),
         cores.parse_jsonl,
     ),
     cores.Contender(

@@ -288,7 +288,8 @@ class Summary:
     skipped: Counter[str] = field(default_factory=Counter)  # by --dedupe, --shard, --skip-done
     responses: Counter[int] = field(default_factory=Counter)  # by final status
     checks_failed: Counter[str] = field(default_factory=Counter)  # by check, as named
-    phases: dict[str, Latencies] = field(default_factory=dict)  # with --timings, by phase
+    phases: dict[str, Latencies] = field(default_factory=dict)  # by phase, when kept
+    keep_phases: bool = False  # --timings with --metrics: a histogram per phase
     earliest_expiry: float | None = None  # with --tls-info: the soonest not_after seen
     hidden: int = 0  # records --where kept from stdout
     latencies: Latencies = field(default_factory=Latencies)  # of the URLs that were fetched
@@ -306,7 +307,7 @@ class Summary:
             self.responses[result.status] += 1
         for name in result.checks or ():
             self.checks_failed[name] += 1
-        if result.timing is not None and result.status is not None:
+        if self.keep_phases and result.timing is not None and result.status is not None:
             self._add_phases(result.timing)
         expires = result.tls.expires if result.tls is not None else None
         if expires is not None and (self.earliest_expiry is None or expires < self.earliest_expiry):

@@ -52,7 +52,7 @@ class _Run:
         self.config = config = session.config
         self.streams = streams
         self.transport = transport
-        self.summary = Summary()
+        self.summary = Summary(keep_phases=config.run.metrics is not None)
         # Bodies streamed to the terminal the progress line is on would be cut by it.
         streaming_here = config.output.format is Format.BODY and streams.same_terminal
         self.reporter = Reporter(

@@ -232,3 +232,28 @@ def test_a_check_can_read_timing_and_tls(run_cli: RunCli, expiring: tuple[TestSe
     ).records  # fmt: skip
     assert records[0]["checks"] == ["tls.days_left > 30.0"]
     assert "tls was {" in records[0]["error"]["message"]
+
+
+def test_under_state_a_304_is_judged_on_its_status_and_headers(
+    run_cli: RunCli, server: TestServer, tmp_path: Path
+) -> None:
+    """The second run's 304 has no body: a body check does not fail it, a header check still
+    judges it; a changed body is judged again in full."""
+    state, name = tmp_path / "state.db", f"{tmp_path.name}-judged"
+    url = f"{server.url}/versioned/{name}?etag=1"
+    options = ("--state", str(state), "--expect-body", "^version", "--expect-header", "ETag: .")
+    first = run_cli(*options, url).records[0]
+    again = run_cli(*options, url).records[0]
+    assert (first["status"], first["checks"]) == (200, [])
+    assert (again["status"], again["checks"], again["error"]) == (304, [], None)
+    server.versions[name] = "gone"
+    changed = run_cli(*options, url, expect=1).records[0]
+    assert changed["status"] == 200 and changed["checks"] == ["--expect-body ^version"]
+
+
+def test_with_insecure_the_certificate_that_would_not_verify_is_still_reported(
+    run_cli: RunCli, expiring: tuple[TestServer, str]
+) -> None:
+    tls_server, _ = expiring
+    [record] = run_cli("-k", "--tls-info", f"{tls_server.url}/ok").records
+    assert record["error"] is None and "fetchcli tests" in record["tls"]["issuer"]
