@@ -41,7 +41,7 @@ CONTENDERS = [
         cores.parse_jsonl,
     ),
     cores.Contender(
-        "--expect-status 2xx --expect-body '\"status\": \"UP\"' --timings",
+        '--expect-status 2xx --expect-body \'"status": "UP"\' --timings',
         cores.ONE_CORE,
         cores._fetchcli(
             "-c", "20", "--expect-status", "2xx", "--expect-body", '"status": "UP"', "--timings"

@@ -25,7 +25,8 @@ ssl.SSLContext.__new__ = counted
 from fetchcli.cli import main
 status = main(sys.argv[1:])
 names = ("pydantic", "aiohttp", "httpcore", "h2", "rich.console", "prometheus_client", "sqlite3",
-         "aiodns", "pycares", "fetchcli.output.table")
+         "aiodns", "pycares", "fetchcli.output.table", "cel.cel", "jsonpath_rfc9535",
+         "cryptography")
 print(json.dumps({"status": status, "contexts": len(made),
                   "imported": sorted(n for n in names if n in sys.modules)}), file=sys.stderr)
 """
@@ -45,6 +46,7 @@ def test_a_one_off_http_fetch_imports_no_pydantic_and_makes_no_tls_context(
 ) -> None:
     """typer 0.29 imported pydantic for every start; aiohttp and httpcore are other
     transports; rich's console draws on a terminal, its table code only a table; c-ares is
-    for names (the server's URL is an address); --metrics and --state are not asked."""
+    for names (the server's URL is an address); --metrics and --state are not asked, nor any
+    check, extraction or --tls-info (CEL, JSONPath, cryptography)."""
     probe = _one_off(f"{server.url}/ok")
     assert probe == {"status": 0, "contexts": 0, "imported": []}
