@@ -36,14 +36,16 @@ _AHEAD = 1024  # records that may wait for the caller, besides those in flight
 _HANDOFF = 64  # of them, handed to the caller's thread
 
 
-def afetch(urls: Iterable[str], **options: Any) -> AsyncIterator[Record]:
+def afetch(urls: Iterable[str | dict[str, Any]], **options: Any) -> AsyncIterator[Record]:
     """Fetch `urls` concurrently; an async iterator of records (dicts, as the JSON lines).
+    Each item is a URL, or a request as a JSON request line holds it (`{"url": ...,
+    "method": "POST", "json": {...}, "id": 7}`).
 
     Raises ValueError for a bad option at once. Leaving the loop early stops the fetching."""
     return _records(urls, _session(options))
 
 
-def fetch(urls: Iterable[str], **options: Any) -> Iterator[Record]:
+def fetch(urls: Iterable[str | dict[str, Any]], **options: Any) -> Iterator[Record]:
     """Fetch `urls` concurrently; an iterator of records (dicts, as the JSON lines).
 
     Runs its own event loop in a thread of its own, also when this one already runs a loop
@@ -73,7 +75,7 @@ def _value_error(exc: UsageError) -> ValueError:
     return ValueError(f"{flag_name.removeprefix('--').replace('-', '_')}: {problem}")
 
 
-async def _records(urls: Iterable[str], session: Session) -> AsyncIterator[Record]:
+async def _records(urls: Iterable[str | dict[str, Any]], session: Session) -> AsyncIterator[Record]:
     config = session.config
     try:
         session.open_state()
@@ -87,7 +89,7 @@ async def _records(urls: Iterable[str], session: Session) -> AsyncIterator[Recor
 
     run = asyncio.create_task(
         engine.run(
-            room.admitted(from_strings(_checked(urls), config.input)),
+            room.admitted(from_strings(_checked(urls), config)),
             config,
             emit,
             window=session.window,
@@ -124,12 +126,14 @@ def _saver(config: Config) -> ConsumerFactory | None:
     return lambda target, status, _content_type: saver.open(target.url, status)
 
 
-def _checked(urls: Iterable[str]) -> Iterator[str]:
+def _checked(urls: Iterable[str | dict[str, Any]]) -> Iterator[str | dict[str, Any]]:
     if isinstance(urls, str):
         raise TypeError("urls: an iterable of URLs, not one string")
     for url in urls:
-        if not isinstance(url, str):
-            raise TypeError(f"urls: each URL is a str, not {type(url).__name__}")
+        if not isinstance(url, str | dict):
+            raise TypeError(
+                f"urls: each is a URL (str) or a request (dict), not {type(url).__name__}"
+            )
         yield url
 
 

@@ -4,6 +4,7 @@ with their line numbers, then the number of URLs per host, busiest first."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from urllib.parse import urlsplit
 
@@ -34,7 +35,11 @@ def dry_run(config: Config, streams: Streams) -> Summary:
             where = "argument" if target.line is None else f"line {target.line} of {target.source}"
             reporter.warning(f"{where}: {target.error.kind}: {shown(target.error.message)}")
             continue
-        streams.stdout.write(f"{target.url}\n".encode())
+        if target.request is None:
+            streams.stdout.write(f"{target.url}\n".encode())
+        else:  # a data row: the request it expands to, as a line to feed back in
+            row = json.dumps(target.request.as_row(target.url), ensure_ascii=False)
+            streams.stdout.write(f"{row}\n".encode())
         hosts[urlsplit(target.url).hostname or ""] += 1
         summary.ok += 1
     streams.stdout.flush()

@@ -7,6 +7,7 @@ display-safe values (control characters stripped, passwords masked) for every si
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 from bisect import bisect_left
 from collections import Counter
@@ -35,6 +36,7 @@ class ErrorKind(StrEnum):
     IO = "io"
     OTHER = "other"
     CHECK = "check"
+    INVALID_REQUEST = "invalid-request"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,18 +46,67 @@ class ErrorInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class RowRequest:
+    """What a data row asks for beyond its URL (a JSON request line, a CSV row, a line filling
+    --template); None fields keep the run's own (-X, -d, --timeout)."""
+
+    method: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()  # replace the run's of the same name
+    body: bytes | None = None
+    timeout: float | None = None
+    id: str | int | None = None  # carried to the record unchanged, to join results back
+    meta: Any = None
+
+    def as_row(self, url: str) -> dict[str, Any]:
+        """The request as a JSON request line holds it (--failed-out, --dry-run)."""
+        row: dict[str, Any] = {"url": url}
+        if self.method is not None:
+            row["method"] = self.method
+        if self.headers:
+            row["headers"] = dict(self.headers)
+        if self.body is not None:
+            row["body"] = self.body.decode("utf-8", "replace")
+        for name in ("timeout", "id", "meta"):
+            if getattr(self, name) is not None:
+                row[name] = getattr(self, name)
+        return row
+
+
+def request_key(url: str, request: RowRequest | None) -> str:
+    """What --dedupe, --shard and --state know a request by: its URL for a GET without a body
+    (as for a URL line, so a list's shards stay where they were), else its method, URL and a
+    hash of its body.
+
+    >>> request_key("https://a.test/", RowRequest(method="GET"))
+    'https://a.test/'
+    >>> request_key("https://a.test/", RowRequest(method="POST", body=b"{}"))[:28]
+    'POST https://a.test/ 44136fa'
+    """
+    if request is None or (request.method in (None, "GET") and request.body is None):
+        return url
+    digest = hashlib.sha256(request.body or b"").hexdigest()
+    return f"{request.method or 'POST'} {url} {digest}"
+
+
+@dataclass(frozen=True, slots=True)
 class Target:
     """One URL to fetch, with where it came from. `error` is set for lines that are not URLs;
-    `index` is the 0-based position in the run, given by the engine's feed."""
+    `index` is the 0-based position in the run, given by the engine's feed; `request` what a
+    data row asked for."""
 
     url: str
     source: str
     line: int | None
     error: ErrorInfo | None = None
     index: int = 0
+    request: RowRequest | None = None
 
     def __repr__(self) -> str:
         return f"Target({mask_url(self.url)!r}, source={self.source!r}, line={self.line})"
+
+    @property
+    def key(self) -> str:
+        return request_key(self.url, self.request)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +193,7 @@ class Result:
     remote_ip: str | None = None  # of the final response's connection
     timing: Timing | None = None  # with --timings
     tls: TlsInfo | None = None  # with --tls-info, for an https response
+    method: str | None = None  # of the request sent; None for a line never sent
 
     @property
     def ok(self) -> bool:
@@ -169,6 +221,7 @@ class Result:
             "line": self.target.line,
             "source": self.target.source,
             "url": _safe(self.target.url),
+            "method": self.method,
             "final_url": _safe(self.final_url),
             "status": self.status,
             "reason": _safe(self.reason),
@@ -186,6 +239,12 @@ class Result:
         }
         if self.error is not None:
             record["error"] = {"kind": str(self.error.kind), "message": _safe(self.error.message)}
+        request = self.target.request
+        if request is not None:
+            if request.id is not None:
+                record["id"] = _safe_value(request.id)
+            if request.meta is not None:
+                record["meta"] = _safe_value(request.meta)
         if self.headers is not None:
             record["headers"] = merged_headers(self.headers)
         if self.checks is not None:

@@ -82,7 +82,7 @@ class Session:
     def _validators(self, target: Target) -> dict[str, str]:
         assert self.state is not None
         try:
-            return self.state.validators(target.url)
+            return self.state.validators(target.key)
         except StateError as exc:
             raise self._state_error(exc) from None
 

@@ -113,7 +113,7 @@ class StateStore:
         left as it was), and the state brought up to date."""
         if result.error is not None:
             return None
-        url = result.target.url
+        url = result.target.key  # a request with a body: its method, URL and body's hash
         stored = self.get(url)
         if result.status == 304:  # not modified: keep what is known, note when it was asked
             self._write(url, stored, result, unchanged=True)

@@ -113,13 +113,25 @@ class Attempter:
         user, headers = config.request.user, config.request.headers
         given = any(name.lower() == "authorization" for name, _ in headers)
         self._auth = None if user is None or given else basic_auth(*user)
+        self._method = config.request.method
 
     async def attempt(self, target: Target, *, may_retry: bool, deadline: float | None) -> Outcome:
         """One try. With `may_retry`, a retryable status ends it before its body is read."""
-        request_config = self._config.request
-        request = self._sender.request(
-            request_config.method, target.url, content=request_config.data, authorization=self._auth
-        )
+        row = target.request
+        data = self._config.request.data
+        if row is None:
+            request = self._sender.request(
+                self._method, target.url, content=data, authorization=self._auth
+            )
+        else:
+            request = self._sender.request(
+                method_for(target, self._config),
+                target.url,
+                content=row.body if row.body is not None else data,
+                authorization=self._auth,
+                headers=row.headers,
+                timeout=row.timeout,
+            )
         if self._conditional is not None:  # --state: "has it changed since?"
             request.headers.update(self._conditional(target))
         response: httpx.Response | None = None
@@ -250,6 +262,17 @@ class Attempter:
         sha256 = digest.hexdigest() if digest is not None else None
         kept = bytes(held) if held is not None else None
         return Body(cap.count, cap.truncated, text, saved_to, sha256, kept), error
+
+
+def method_for(target: Target, config: Config) -> str:
+    """The method a target is sent with: its row's, else the run's (-X, or POST with -d); a
+    row with a body and no method is a POST, as -d makes one."""
+    row, method = target.request, config.request.method
+    if row is None:
+        return method
+    if row.method is not None:
+        return row.method
+    return "POST" if row.body is not None and method == "GET" else method
 
 
 def origin_of(url: httpx.URL) -> Origin:

@@ -21,7 +21,7 @@ import httpx
 from fetchcli._version import __version__
 from fetchcli.consumer import Conditional, ConsumerFactory, Log
 from fetchcli.fetching import descriptors
-from fetchcli.fetching.attempt import Attempter, Keep, Outcome
+from fetchcli.fetching.attempt import Attempter, Keep, Outcome, method_for
 from fetchcli.fetching.classify import TIMEOUT_WORDS
 from fetchcli.fetching.deadline import DeadlinePassed, deadline_after, within
 from fetchcli.fetching.decode import ACCEPT_ENCODING
@@ -132,7 +132,7 @@ class Fetcher:
 
     def _retry_wait(self, target: Target, outcome: Outcome, attempts: int) -> float | None:
         """How long to wait before trying again; None when the URL is done."""
-        retry, method = self._config.retry, self._config.request.method
+        retry, method = self._config.retry, method_for(target, self._config)
         if outcome.retry:
             assert outcome.response is not None
             wait, why = outcome.retry_after, f"HTTP {outcome.response.status_code}"
@@ -159,6 +159,7 @@ class Fetcher:
         if response is None:  # no answer; after redirects, the failed hop is the final URL
             return Result(
                 target,
+                method=method_for(target, self._config),
                 final_url=outcome.hop_url,
                 elapsed=elapsed,
                 attempts=attempts,
@@ -173,6 +174,7 @@ class Fetcher:
         extensions = response.extensions
         return Result(
             target,
+            method=method_for(target, self._config),
             final_url=str(response.url),
             status=response.status_code,
             reason=response.reason_phrase,
@@ -210,7 +212,7 @@ class Fetcher:
         else:
             outcome = f"{result.error.kind}: {result.error.message}"
         return (
-            f"{self._config.request.method} {shown(result.target.url)} -> {shown(outcome)} "
+            f"{result.method} {shown(result.target.url)} -> {shown(outcome)} "
             f"({result.elapsed:.3f}s, attempt {result.attempts})"
         )
 

@@ -4,6 +4,7 @@ redirect rule of its own (no scheme but http and https)."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 import httpx
@@ -33,18 +34,34 @@ class Sender:
         self._timeout = client.timeout.as_dict()
 
     def request(
-        self, method: str, url: str, *, content: bytes | None, authorization: str | None
+        self,
+        method: str,
+        url: str,
+        *,
+        content: bytes | None,
+        authorization: str | None,
+        headers: Sequence[tuple[str, str]] = (),
+        timeout: float | None = None,
     ) -> httpx.Request:
+        """A request with the client's headers, then `headers` (a data row's) in place of any
+        of the same name, and `timeout` (a row's) for all four timeouts."""
         extensions: dict[str, object] = {"timeout": self._timeout}
+        if timeout is not None:
+            extensions["timeout"] = dict.fromkeys(("connect", "read", "write", "pool"), timeout)
         if content:
-            headers = self._client.headers
             request = httpx.Request(
-                method, parse_url(url), headers=headers, content=content, extensions=extensions
+                method,
+                parse_url(url),
+                headers=self._client.headers,
+                content=content,
+                extensions=extensions,
             )
         else:
             request = new_request(method, parse_url(url), self._client.headers, extensions)
         if authorization is not None:
             request.headers["Authorization"] = authorization
+        for name, value in headers:
+            request.headers[name] = value
         return request
 
     async def send(self, request: httpx.Request) -> httpx.Response:

@@ -27,6 +27,7 @@ from fetchcli.models import (
     ErrorKind,
     Record,
     Result,
+    RowRequest,
     Target,
     Timing,
     TlsInfo,
@@ -70,8 +71,12 @@ def result_of(record: Record) -> Result:
     is not a record)."""
     error = record["error"]
     headers, checks, extract = record.get("headers"), record.get("checks"), record.get("extract")
+    row = None
+    if record.get("id") is not None or record.get("meta") is not None:  # a data row's record
+        row = RowRequest(method=record.get("method"), id=record.get("id"), meta=record.get("meta"))
     return Result(
-        Target(record["url"], record["source"], record["line"]),
+        Target(record["url"], record["source"], record["line"], request=row),
+        method=record.get("method"),
         final_url=record["final_url"],
         status=record["status"],
         reason=record["reason"],

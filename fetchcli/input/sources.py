@@ -8,20 +8,22 @@ error; they are never dropped and never raise.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
 import stat
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import NamedTuple
+from typing import Any
 
+from fetchcli.input import rows
+from fetchcli.input.filters import filtered
+from fetchcli.input.line import Line
+from fetchcli.input.rows import RowRules
 from fetchcli.models import ErrorInfo, ErrorKind, Target
-from fetchcli.sanitize import mask_url
-from fetchcli.settings.model import Config, InputConfig, Shard
+from fetchcli.settings.model import Config, InputFormat
+from fetchcli.settings.template import LINE, Template
 from fetchcli.settings.urls import MAX_URL_LENGTH, url_problem
 from fetchcli.streams import LineInput, PipeReader
 
@@ -30,13 +32,25 @@ ARG = "arg"
 _SHOWN_INVALID_CHARS = 200  # an invalid line is echoed back, but not all 8 KiB of it
 
 
-class Line(NamedTuple):
-    """A URL as read, before the filters: where it came from, and why it is not one if so."""
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """How the run reads its lines: --input-format, and the rules rows follow."""
 
-    url: str
-    source: str
-    line: int | None
-    error: ErrorInfo | None = None
+    format: InputFormat = InputFormat.LINES
+    rules: RowRules = RowRules()
+
+    @classmethod
+    def of(cls, config: Config) -> Reading:
+        options, request = config.input, config.request
+        template = None if options.template is None else Template.parse(options.template)
+        rules = RowRules(template, request.headers, request.data, options.default_scheme)
+        return cls(options.input_format, rules)
+
+    @property
+    def longest(self) -> int:
+        """The longest line kept: a JSON request may hold a body; a URL is short."""
+        lines_only = self.format is InputFormat.LINES and self.rules.template is None
+        return MAX_URL_LENGTH if lines_only else rows.MAX_BODY + 64 * 1024
 
 
 def is_url_argument(source: str) -> bool:
@@ -94,35 +108,30 @@ def targets(
     skipped = Counter() if skipped is None else skipped
     meter = InputMeter() if meter is None else meter
     meter.total_bytes = _input_size(config.sources, stdin)
-    found = read_sources(config.sources, options.default_scheme, stdin, meter)
+    found = read_sources(config.sources, options.default_scheme, stdin, meter, Reading.of(config))
     return _numbered(filtered(found, options, skipped), meter)
 
 
-def from_strings(urls: Iterable[str], options: InputConfig) -> Iterator[Target]:
-    """Targets from URLs given one by one (the Python API): as URL arguments are, filtered as
-    a list is."""
-    found = (make_line(url.strip(), ARG, None, options.default_scheme) for url in urls)
-    return _numbered(filtered(found, options, Counter()), InputMeter())
-
-
-def filtered(found: Iterator[Line], options: InputConfig, skipped: Counter[str]) -> Iterator[Line]:
-    """--dedupe, --shard and --skip-done as lazy stages."""
-    if options.dedupe:
-        found = dedupe(found, skipped)
-    if options.shard is not None:
-        found = in_shard(found, options.shard, skipped)
-    if options.skip_done is not None:
-        found = skip_done(found, load_done(options.skip_done), skipped)
-    return found
+def from_strings(urls: Iterable[str | dict[str, Any]], config: Config) -> Iterator[Target]:
+    """Targets from URLs or request dicts given one by one (the Python API): as URL arguments
+    and JSON request lines are, filtered as a list is."""
+    reading = Reading.of(config)
+    found = (
+        _row_line(item, "", ARG, None, reading.rules, loose=False)
+        if isinstance(item, dict)
+        else _line_of(item.strip(), ARG, None, reading)
+        for item in urls
+    )
+    return _numbered(filtered(found, config.input, Counter()), InputMeter())
 
 
 def _numbered(kept: Iterable[Line], meter: InputMeter) -> Iterator[Target]:
     """Each kept Line as its Target, numbered in the run's order (input order's sequence)."""
-    for index, (url, source, line, error) in enumerate(kept):
+    for index, (url, source, line, error, request) in enumerate(kept):
         meter.targets += 1
         # Every byte read: this is the last target (the next pull would only find the end).
         meter.complete = meter.total_bytes is not None and meter.read_bytes >= meter.total_bytes
-        yield Target(url, source, line, error, index)
+        yield Target(url, source, line, error, index, request)
     meter.complete = True
 
 
@@ -143,56 +152,58 @@ def _input_size(sources: Iterable[str], stdin: LineInput) -> int | None:
     return total
 
 
-def _kept(
-    targets: Iterable[Line], keep: Callable[[Line], bool], reason: str, skipped: Counter[str]
-) -> Iterator[Line]:
-    for target in targets:
-        if keep(target):
-            yield target
-        else:
-            skipped[reason] += 1
-
-
 def read_sources(
     sources: Iterable[str],
     default_scheme: str,
     stdin: LineInput,
     meter: InputMeter | None = None,
+    reading: Reading | None = None,
 ) -> Iterator[Line]:
     """The Lines of every SOURCE in argument order, read lazily."""
     meter = InputMeter() if meter is None else meter
+    reading = reading or Reading(rules=RowRules(default_scheme=default_scheme))
     for source in sources:
         if is_url_argument(source):
             meter.read_bytes += len(source.encode()) + 1
-            yield make_line(source, ARG, None, default_scheme)
+            yield _line_of(source, ARG, None, reading)
         elif source == STDIN:
-            yield from iter_lines(stdin, STDIN, default_scheme, meter)
+            yield from iter_lines(stdin, STDIN, default_scheme, meter, reading)
         elif is_special_file(source):
-            yield from _special_lines(source, default_scheme, meter)
+            yield from _special_lines(source, meter, reading)
         else:
             with open(source, "rb") as lines:
-                yield from iter_lines(lines, source, default_scheme, meter)
+                yield from iter_lines(lines, source, default_scheme, meter, reading)
 
 
-def _special_lines(path: str, default_scheme: str, meter: InputMeter) -> Iterator[Line]:
+def _special_lines(path: str, meter: InputMeter, reading: Reading) -> Iterator[Line]:
     """A FIFO's lines: opened here, in the input thread (the open waits for a writer), and read
     with a bare os.read, which holds no lock a shutting-down interpreter would wait for."""
     fd = os.open(path, os.O_RDONLY)
     try:
-        yield from iter_lines(PipeReader(fd), path, default_scheme, meter)
+        yield from iter_lines(PipeReader(fd), path, reading.rules.default_scheme, meter, reading)
     finally:
         os.close(fd)
 
 
 def iter_lines(
-    stream: LineInput, source: str, default_scheme: str, meter: InputMeter | None = None
+    stream: LineInput,
+    source: str,
+    default_scheme: str,
+    meter: InputMeter | None = None,
+    reading: Reading | None = None,
 ) -> Iterator[Line]:
-    """The Lines of a URL list: blank lines and `#` comments skipped, line numbers kept."""
+    """The Lines of a list (URLs, JSON requests, lines for --template; or a CSV table): blank
+    lines and `#` comments skipped, line numbers kept."""
     meter = InputMeter() if meter is None else meter
-    for number, raw in enumerate(_bounded_lines(stream, meter), start=1):
+    reading = reading or Reading(rules=RowRules(default_scheme=default_scheme))
+    lines = _bounded_lines(stream, meter, reading.longest)
+    if reading.format is InputFormat.CSV:
+        yield from _table_lines(lines, source, reading)
+        return
+    for number, raw in enumerate(lines, start=1):
         if isinstance(raw, _LongLine):
             start = raw.decode("utf-8", "ignore").strip()[: _SHOWN_INVALID_CHARS - 1] + "…"
-            yield _invalid(start, source, number, f"line longer than {MAX_URL_LENGTH} bytes")
+            yield _invalid(start, source, number, f"line longer than {reading.longest} bytes")
             continue
         try:
             text = raw.decode("utf-8").strip()
@@ -201,17 +212,63 @@ def iter_lines(
             yield _invalid(shown, source, number, "line is not valid UTF-8")
             continue
         if text and not text.startswith("#"):
-            yield make_line(text, source, number, default_scheme)
+            yield _line_of(text, source, number, reading)
+
+
+def _line_of(text: str, source: str, number: int | None, reading: Reading) -> Line:
+    """One line: a JSON request (jsonl, or auto and it starts with `{`), a value for the
+    template, or a URL."""
+    if reading.format is InputFormat.JSONL or (
+        reading.format is InputFormat.AUTO and text.startswith("{")
+    ):
+        try:
+            row = rows.json_row(text)
+        except rows.RowError as exc:
+            return _invalid(text, source, number, str(exc), request=True)
+        return _row_line(row, text, source, number, reading.rules, loose=False)
+    if reading.rules.template is not None:
+        return _row_line({LINE: text}, text, source, number, reading.rules, loose=True)
+    if len(text) > MAX_URL_LENGTH:
+        return _invalid(text, source, number, f"line longer than {MAX_URL_LENGTH} bytes")
+    return make_line(text, source, number, reading.rules.default_scheme)
+
+
+def _row_line(
+    row: dict[str, Any],
+    text: str,
+    source: str,
+    number: int | None,
+    rules: RowRules,
+    *,
+    loose: bool,
+) -> Line:
+    try:
+        url, request = rows.request_of(row, rules, loose=loose)
+    except rows.RowError as exc:
+        given = row.get("url")
+        shown = given if isinstance(given, str) and given else text or json.dumps(row)
+        return _invalid(shown, source, number, str(exc), request=True)
+    return Line(url, source, number, None, request)
+
+
+def _table_lines(lines: Iterator[bytes], source: str, reading: Reading) -> Iterator[Line]:
+    """--input-format csv: a request per row, keyed by the header row."""
+    texts = (raw.decode("utf-8", "replace") for raw in lines)
+    for number, row in rows.csv_rows(texts):
+        if isinstance(row, rows.RowError):
+            yield _invalid("", source, number, str(row), request=True)
+        else:
+            yield _row_line(row, "", source, number, reading.rules, loose=True)
 
 
 class _LongLine(bytes):
     """The start of a line longer than MAX_URL_LENGTH bytes, whose rest was skipped."""
 
 
-def _bounded_lines(stream: LineInput, meter: InputMeter) -> Iterator[bytes]:
-    """Lines of at most MAX_URL_LENGTH bytes; a longer one is skipped whole and yields its
-    start as a _LongLine, so a hostile input without newlines cannot fill memory."""
-    limit = MAX_URL_LENGTH + 2  # room for CR LF
+def _bounded_lines(stream: LineInput, meter: InputMeter, longest: int) -> Iterator[bytes]:
+    """Lines of at most `longest` bytes; a longer one is skipped whole and yields its start as
+    a _LongLine, so a hostile input without newlines cannot fill memory."""
+    limit = longest + 2  # room for CR LF
     while line := stream.readline(limit):
         meter.read_bytes += len(line)
         if len(line) < limit or line.endswith(b"\n"):
@@ -232,82 +289,10 @@ def make_line(text: str, source: str, line: int | None, default_scheme: str) -> 
     return Line(url, source, line)
 
 
-def _invalid(text: str, source: str, line: int | None, reason: str) -> Line:
+def _invalid(
+    text: str, source: str, line: int | None, reason: str, *, request: bool = False
+) -> Line:
+    """A line that is no URL (`invalid-url`) or no request (`invalid-request`), shown cut."""
     shown = text if len(text) <= _SHOWN_INVALID_CHARS else text[: _SHOWN_INVALID_CHARS - 1] + "…"
-    return Line(shown, source, line, ErrorInfo(ErrorKind.INVALID_URL, reason))
-
-
-def dedupe(targets: Iterable[Line], skipped: Counter[str] | None = None) -> Iterator[Line]:
-    """Skip exact repeats of a URL. Keeps a 64-bit hash per distinct URL (under 100 bytes in a
-    set), not the URL; a false repeat would take some 2**32 distinct URLs."""
-    seen: set[int] = set()
-
-    def first_time(target: Line) -> bool:
-        digest = int.from_bytes(hashlib.blake2b(target.url.encode(), digest_size=8).digest())
-        if digest in seen:
-            return False
-        seen.add(digest)
-        return True
-
-    return _kept(targets, first_time, "dedupe", Counter() if skipped is None else skipped)
-
-
-def shard_of(url: str, count: int) -> int:
-    """The 1-based shard of `url`: a blake2b hash, the same on every machine and run.
-
-    >>> shard_of("https://example.com/", 4)
-    4
-    """
-    digest = hashlib.blake2b(url.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") % count + 1
-
-
-def in_shard(
-    targets: Iterable[Line], shard: Shard, skipped: Counter[str] | None = None
-) -> Iterator[Line]:
-    def mine(target: Line) -> bool:
-        return shard_of(target.url, shard.count) == shard.index
-
-    return _kept(targets, mine, "shard", Counter() if skipped is None else skipped)
-
-
-def load_done(path: Path) -> set[str]:
-    """URLs with a successful record (no error, status < 400) in an earlier JSONL output.
-
-    A missing file is an empty history (the first run of a cron job); lines that do not parse,
-    such as one cut short by a crash, are ignored."""
-    done: set[str] = set()
-    try:
-        lines = path.open("rb")
-    except FileNotFoundError:
-        return done
-    with lines:
-        for raw in lines:
-            url = _successful_url(raw)
-            if url is not None:
-                done.add(url)
-    return done
-
-
-def _successful_url(raw: bytes) -> str | None:
-    try:
-        record = json.loads(raw)
-    except ValueError:
-        return None
-    if not isinstance(record, dict) or record.get("error") is not None:
-        return None
-    status, url = record.get("status"), record.get("url")
-    if isinstance(status, int) and status < 400 and isinstance(url, str):
-        return url
-    return None
-
-
-def skip_done(
-    targets: Iterable[Line], done: set[str], skipped: Counter[str] | None = None
-) -> Iterator[Line]:
-    """Records hold masked URLs, so compare masked forms."""
-
-    def not_done(target: Line) -> bool:
-        return target.error is not None or mask_url(target.url) not in done
-
-    return _kept(targets, not_done, "skip-done", Counter() if skipped is None else skipped)
+    kind = ErrorKind.INVALID_REQUEST if request else ErrorKind.INVALID_URL
+    return Line(shown, source, line, ErrorInfo(kind, reason))

@@ -1,6 +1,7 @@
-"""`--failed-out FILE`: every failed URL, in input order, each after a comment saying why, so
-that `fetchcli FILE` retries exactly those. Written when the run ends (an interrupted run
-included, for what finished), atomically: FILE is whole or untouched.
+"""`--failed-out FILE`: every failed URL (a data row's request as a JSON request line), in
+input order, each after a comment saying why, so that `fetchcli FILE` retries exactly those.
+Written when the run ends (an interrupted run included, for what finished), atomically: FILE is
+whole or untouched.
 
 Entries are kept in a temporary file, not in memory: a run where a whole site is down can fail
 a million URLs. They arrive in input order unless --order completion; then they are sorted in
@@ -38,7 +39,7 @@ class FailedOut:
         index = result.target.index
         self._ordered &= index > self._last
         self._last = max(self._last, index)
-        entry = [index, _why(result, record), result.target.url]
+        entry = [index, _why(result, record), _again(result)]
         self._entries.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
     def close(self) -> None:
@@ -57,6 +58,15 @@ class FailedOut:
             raise
         finally:
             self._entries.close()
+
+
+def _again(result: Result) -> str:
+    """The line that asks for the same again: the URL, or a data row's request as a JSON
+    request line (with --template, the request it expanded to: replay it without)."""
+    target = result.target
+    if target.request is None or target.error is not None:
+        return target.url
+    return json.dumps(target.request.as_row(target.url), ensure_ascii=False)
 
 
 def _why(result: Result, record: Record) -> str:

@@ -28,6 +28,13 @@ class Format(StrEnum):
     BODY = "body"
 
 
+class InputFormat(StrEnum):
+    AUTO = "auto"  # a line that starts with `{` is a JSON request, any other a URL
+    LINES = "lines"
+    JSONL = "jsonl"
+    CSV = "csv"
+
+
 class Order(StrEnum):
     INPUT = "input"
     COMPLETION = "completion"
@@ -60,6 +67,8 @@ class Shard:
 @dataclass(frozen=True, slots=True)
 class InputConfig:
     default_scheme: Scheme = Scheme.HTTPS
+    input_format: InputFormat = InputFormat.AUTO
+    template: str | None = None  # RFC 6570, filled by each row (checked in settings/spec.py)
     dedupe: bool = False
     shard: Shard | None = None
     skip_done: Path | None = None

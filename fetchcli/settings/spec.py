@@ -18,7 +18,7 @@ from typing import Any
 from fetchcli._version import __version__
 from fetchcli.judging import spec as j
 from fetchcli.settings import parse as p
-from fetchcli.settings.model import FailOn, Format, Order, Scheme, Transport
+from fetchcli.settings.model import FailOn, Format, InputFormat, Order, Scheme, Transport
 
 INPUT, POOL, TIMEOUTS = "Input", "Pool and concurrency", "Timeouts"
 RETRIES, REQUEST, OUTPUT = "Retries", "Request", "Output"
@@ -123,6 +123,14 @@ def extracts(values: Any) -> tuple[Pair, ...]:
     return j.names(each(j.parse_extract)(values))
 
 
+def template(value: str) -> str:
+    """--template, parsed here so that one that does not parse stops the run."""
+    from fetchcli.settings.template import Template  # uritemplate: only for --template
+
+    Template.parse(value)
+    return value
+
+
 def encoded(value: Any) -> Any:
     return value.encode() if isinstance(value, str) else value
 
@@ -133,7 +141,15 @@ OPTIONS: tuple[Option, ...] = (
     # Input
     Option("default_scheme", INPUT, "Scheme for lines without one.", Scheme, convert=Scheme,
            shown=True),
-    Option("dedupe", INPUT, "Skip exact repeats of a URL.", bool),
+    Option("input_format", INPUT, "How lines are read: auto (a line that starts with { is a "
+           "JSON request, any other a URL), lines, jsonl, or csv (a header row with a url "
+           "column, or the names --template fills).", InputFormat, convert=InputFormat,
+           shown=True),
+    Option("template", INPUT, "Each input row fills this RFC 6570 URL template: {} is a plain "
+           "line, {name} a CSV column or JSON key (percent-encoded; {+name} keeps reserved "
+           "characters); {name} also fills -H values and -d text.", metavar="URL",
+           convert=text(template)),
+    Option("dedupe", INPUT, "Skip exact repeats of a request (method, URL and body).", bool),
     Option("shard", INPUT, "Keep only URLs in shard I of N (stable hash, same on every machine).",
            metavar="I/N", convert=text(p.parse_shard)),
     Option("shard_base", INPUT, "How --shard counts: from 1 (1/N to N/N) or from 0 (0/N to N-1/N, "

@@ -9,7 +9,7 @@ import pytest
 import respx
 
 from fetchcli._version import __version__
-from fetchcli.input.sources import shard_of
+from fetchcli.input.filters import shard_of
 from tests.conftest import RunCli
 
 
@@ -95,7 +95,7 @@ def test_csv_has_a_header_and_a_row_per_url(run_cli, transport) -> None:
     """-f csv writes a header row then one row per URL."""
     lines = run_cli("-f", "csv", "https://ok.test/", "ftp://x", transport=transport, expect=1)
     rows = lines.stdout.decode().splitlines()
-    assert rows[0].startswith("line,source,url,final_url,status")
+    assert rows[0].startswith("line,source,url,method,final_url,status")
     assert "error_kind,error_message" in rows[0]
     assert len(rows) == 3
     assert rows[2].endswith("invalid-url,unsupported scheme 'ftp'")

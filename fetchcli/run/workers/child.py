@@ -137,10 +137,10 @@ def _incoming(
     while (batch := read_batch(stream)) is not None:
         for frame in batch:
             if frame[0] == "T":
-                _, url, source, line, headers = frame
+                _, url, source, line, headers, request = frame
                 if headers:
                     validators[sent] = headers
-                yield Target(url, source, line, index=sent)
+                yield Target(url, source, line, index=sent, request=request)
                 sent += 1
             elif frame[0] == "D":
                 heard(frame[1], frame[2])

@@ -7,7 +7,8 @@ forked from one parent; records travel as tuples of their fields, which pickle m
 than the dataclasses.
 
 Parent -> worker:
-  ("T", url, source, line, validators)  a URL to fetch (--state's conditional headers, or None)
+  ("T", url, source, line, validators, request)  a URL to fetch (--state's conditional
+                                        headers, or None; its data row's RowRequest, or None)
   ("D", origin, seconds)                 another worker was told to cool down on `origin`
 Worker -> parent, for the worker's n-th URL (0-based, in the order they were sent):
   ("B", n, status, content_type)        its final body starts

@@ -162,7 +162,8 @@ class WorkerPool:
         worker.pending[worker.sent] = (target, future)
         worker.sent += 1
         validators = self._conditional(target) if self._conditional is not None else None
-        worker.outbox.send(("T", target.url, target.source, target.line, validators))
+        frame = ("T", target.url, target.source, target.line, validators, target.request)
+        worker.outbox.send(frame)
         if worker.writer.transport.get_write_buffer_size() > _BACKLOG:
             with contextlib.suppress(ConnectionError):  # a dead worker: its listener answers
                 await worker.writer.drain()

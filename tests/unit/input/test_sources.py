@@ -9,17 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from fetchcli.input.sources import (
-    InputMeter,
-    dedupe,
-    in_shard,
-    iter_lines,
-    load_done,
-    read_sources,
-    shard_of,
-    skip_done,
-    targets,
-)
+from fetchcli.input.filters import dedupe, in_shard, load_done, shard_of, skip_done
+from fetchcli.input.sources import InputMeter, iter_lines, read_sources, targets
 from fetchcli.models import ErrorKind, Target
 from fetchcli.settings.build import config_from
 from fetchcli.settings.model import Shard
