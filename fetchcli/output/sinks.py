@@ -17,9 +17,10 @@ from fetchcli.models import RECORD_FIELDS, Record, Result
 
 R = TypeVar("R")
 
-CSV_FIELDS = tuple(
-    name for field in RECORD_FIELDS for name in
-    (("error_kind", "error_message") if field == "error" else (field,))
+CSV_FIELDS = (
+    *(name for field in RECORD_FIELDS for name in
+      (("error_kind", "error_message") if field == "error" else (field,))),
+    "id", "meta",  # a data row's, empty for a URL line (a table's columns are fixed at its head)
 )  # fmt: skip
 
 

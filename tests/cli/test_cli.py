@@ -98,7 +98,7 @@ def test_csv_has_a_header_and_a_row_per_url(run_cli, transport) -> None:
     assert rows[0].startswith("line,source,url,method,final_url,status")
     assert "error_kind,error_message" in rows[0]
     assert len(rows) == 3
-    assert rows[2].endswith("invalid-url,unsupported scheme 'ftp'")
+    assert rows[2].endswith("invalid-url,unsupported scheme 'ftp',,")  # no id, no meta
 
 
 @pytest.mark.parametrize(
