@@ -33,6 +33,7 @@ VENV_BIN = Path(sys.executable).parent
 PORT = 8088
 HOSTS = [f"127.0.0.{i}" for i in range(1, 9)]
 CLIENT_CPU, SERVER_CPU = "0", "1"
+API_BODY = '{"ok": true, "pad": "' + "x" * 489 + '"}'  # 512 bytes, as 512.txt
 SIZES = {"512.txt": 512, "20k.bin": 20 * 1024, "5m.bin": 5 * 1024 * 1024}
 
 
@@ -53,6 +54,8 @@ http {{
     {server_listens}
     root {www};
     location = /nginx_status {{ stub_status; }}
+    # An API's answer to any method (a static file answers POST with 405): benchmarks/rows.py.
+    location = /api {{ default_type application/json; return 200 '{api_body}'; }}
   }}
 }}
 """
@@ -67,7 +70,9 @@ def start_nginx() -> None:
             path.write_bytes(os.urandom(size))
     listens = "\n    ".join(f"listen {host}:{PORT} reuseport;" for host in HOSTS)
     conf = WORK / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(work=WORK, listens="", server_listens=listens, www=www))
+    conf.write_text(
+        NGINX_CONF.format(work=WORK, listens="", server_listens=listens, www=www, api_body=API_BODY)
+    )
     stop_nginx()
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     subprocess.run(

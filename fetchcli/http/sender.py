@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from fetchcli.http.client import redirect_request, transport_of
-from fetchcli.http.messages import new_request
+from fetchcli.http.messages import new_request, new_request_with_body
 from fetchcli.http.urls import parse_url
 
 
@@ -49,13 +49,10 @@ class Sender:
         if timeout is not None:
             extensions["timeout"] = dict.fromkeys(("connect", "read", "write", "pool"), timeout)
         if content:
-            request = httpx.Request(
-                method,
-                parse_url(url),
-                headers=self._client.headers,
-                content=content,
-                extensions=extensions,
+            request = new_request_with_body(
+                method, parse_url(url), self._client.headers, extensions, content, headers
             )
+            headers = ()  # in it already
         else:
             request = new_request(method, parse_url(url), self._client.headers, extensions)
         if authorization is not None:

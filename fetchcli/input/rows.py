@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from fetchcli.models import RowRequest
-from fetchcli.settings.template import MissingValue, Template, text_of
+from fetchcli.settings.template import LINE, MissingValue, Template, text_of
 from fetchcli.settings.urls import url_problem
 
 ROW_KEYS = ("url", "method", "headers", "body", "json", "timeout", "id", "meta")
+_KEY_SET = frozenset(ROW_KEYS)
 MAX_BODY = 1024 * 1024  # an inline body larger than this is refused for its row
+MAX_LINE = 1024 * 1024  # a longer line is no request (nor a URL): its record says so
 _METHOD = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _HEADER_NAME = _METHOD
 _FILLED = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")  # in -H values and -d text
@@ -59,15 +61,16 @@ def request_of(row: Mapping[str, Any], rules: RowRules, *, loose: bool) -> tuple
     """The URL and the request a row asks for. `loose` (CSV) lets unknown columns through as
     the template's values and the row's `meta`; in JSON an unknown key is a mistake."""
     names = rules.template.names if rules.template is not None else frozenset()
-    unknown = [key for key in row if key not in ROW_KEYS and key not in names]
-    if unknown and not loose:
-        raise RowError(f"unknown key {unknown[0]!r} (a request has {', '.join(ROW_KEYS)})")
+    if not loose and not _KEY_SET.issuperset(row):
+        unknown = [key for key in row if key not in _KEY_SET and key not in names]
+        if unknown:
+            raise RowError(f"unknown key {unknown[0]!r} (a request has {', '.join(ROW_KEYS)})")
     url = _url(row, rules)
     method = _string(row, "method")
     if method is not None and not _METHOD.fullmatch(method):
         raise RowError(f"method: {method!r} is not an HTTP method")
-    headers = _headers(row.get("headers"))
-    body = _body(row)
+    headers = _headers(row["headers"]) if "headers" in row else ()
+    body = _body(row) if "body" in row or "json" in row else None
     if "json" in row and not any(name.lower() == "content-type" for name, _ in headers):
         headers = (*headers, ("Content-Type", "application/json"))
     if rules.template is not None:
@@ -75,8 +78,9 @@ def request_of(row: Mapping[str, Any], rules: RowRules, *, loose: bool) -> tuple
         if body is None and rules.data is not None:
             body = _fill(rules.data.decode("utf-8", "replace"), row).encode()
     meta = row.get("meta")
-    if loose and unknown:  # CSV columns of its own: kept, to join the results back
-        meta = {key: row[key] for key in unknown} | (meta if isinstance(meta, dict) else {})
+    own = [key for key in row if key not in ROW_KEYS and key != LINE] if loose else []
+    if own:  # a CSV row's columns of its own (the template's too): kept, to join results back
+        meta = {key: row[key] for key in own} | (meta if isinstance(meta, dict) else {})
     request = RowRequest(
         method=None if method is None else method.upper(),
         headers=headers,

@@ -50,7 +50,7 @@ class Reading:
     def longest(self) -> int:
         """The longest line kept: a JSON request may hold a body; a URL is short."""
         lines_only = self.format is InputFormat.LINES and self.rules.template is None
-        return MAX_URL_LENGTH if lines_only else rows.MAX_BODY + 64 * 1024
+        return MAX_URL_LENGTH if lines_only else rows.MAX_LINE
 
 
 def is_url_argument(source: str) -> bool:
@@ -203,7 +203,16 @@ def iter_lines(
     for number, raw in enumerate(lines, start=1):
         if isinstance(raw, _LongLine):
             start = raw.decode("utf-8", "ignore").strip()[: _SHOWN_INVALID_CHARS - 1] + "…"
-            yield _invalid(start, source, number, f"line longer than {reading.longest} bytes")
+            as_row = reading.format is InputFormat.JSONL or (
+                reading.format is InputFormat.AUTO and start.startswith("{")
+            )
+            longest = reading.longest
+            reason = (
+                "line over 1 MiB"
+                if longest == rows.MAX_LINE
+                else f"line longer than {longest} bytes"
+            )
+            yield _invalid(start, source, number, reason, request=as_row)
             continue
         try:
             text = raw.decode("utf-8").strip()

@@ -132,6 +132,36 @@ def test_new_request_is_what_httpx_builds(url: str, method: str, extra: tuple) -
     assert "x-more" not in headers
 
 
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080/p?q=1", "https://b\u00fccher.test/"])
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "patch"])
+@pytest.mark.parametrize(
+    "extra",
+    [(), (("Host", "other.test"),), (("Content-Length", "3"),), (("Transfer-Encoding", "x"),)],
+)
+def test_new_request_with_body_is_what_httpx_builds(url: str, method: str, extra: tuple) -> None:
+    from fetchcli.http.messages import new_request_with_body
+
+    headers = httpx.Headers({"User-Agent": "fetchcli/1", "Content-Type": "a/b", **dict(extra)})
+    extensions = {"timeout": {"read": 1.0}}
+    body = '{"é": 1}'.encode()
+    ours = new_request_with_body(method, httpx.URL(url), headers, extensions, body)
+    theirs = httpx.Request(
+        method, httpx.URL(url), headers=headers, content=body, extensions=extensions
+    )
+    assert (ours.method, ours.url, ours.extensions) == (theirs.method, theirs.url, extensions)
+    assert ours.headers.raw == theirs.headers.raw
+    assert ours.read() == theirs.read() == body
+    assert list(ours.stream) == list(theirs.stream)  # type: ignore[call-overload]
+    ours.headers["X-More"] = "1"
+    assert "x-more" not in headers
+    # A data row's headers, in place of the run's of the same name, as __setitem__ puts them.
+    extra = (("content-type", "application/json"), ("X-Row", "1"), ("user-agent", "row"))
+    ours = new_request_with_body(method, httpx.URL(url), headers, extensions, body, extra)
+    for name, value in extra:
+        theirs.headers[name] = value
+    assert ours.headers.raw == theirs.headers.raw
+
+
 def test_response_headers_are_what_httpx_builds() -> None:
     from fetchcli.http.messages import response_headers
 

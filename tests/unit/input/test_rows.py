@@ -150,3 +150,11 @@ def test_a_template_fills_from_plain_lines() -> None:
     assert [line.url for line in lines] == ["https://a.test/alpha", "https://a.test/be%20ta%2Fx"]
     missing = _lines(b"alpha\n", InputFormat.AUTO, "https://a.test/{}?q={q}")
     assert missing[0].error.message == "no value for {q} of --template"
+
+
+def test_a_line_over_one_mib_is_an_invalid_request_and_the_next_line_goes_on() -> None:
+    big = b'{"url": "https://a.test/", "body": "' + b"x" * (2 * 1024 * 1024) + b'"}\n'
+    lines = _lines(big + b"https://b.test/\n", InputFormat.AUTO)
+    assert lines[0].error.kind is ErrorKind.INVALID_REQUEST
+    assert lines[0].error.message == "line over 1 MiB" and len(lines[0].url) <= 200
+    assert (lines[1].line, lines[1].url) == (2, "https://b.test/")

@@ -39,6 +39,7 @@ from fetchcli.http.transports.curl.transfer import Transfer
 _CURLPROXY_HTTPS = 2
 _DNS_CACHE_SECONDS = 60  # libcurl's copy of the Resolver's answers ("+host:port:addr" entries)
 _RESOLVED_KEPT = 4096  # host:port pairs remembered as given to libcurl; then forgotten at once
+_PLAIN = ("GET", False)  # a handle's shape after curl.reset()
 _HANDSHAKES_KEPT = 4096  # connections whose handshake is remembered (ids only grow)
 
 
@@ -70,9 +71,10 @@ class CurlTransport(httpx.AsyncBaseTransport):
         self._constant = _constant_options(limits, cafile, insecure, _version(http2, http3))
         if tls_info:  # the chain, and the verbose line that names version and cipher
             self._constant += [(pycurl.OPT_CERTINFO, 1), (pycurl.VERBOSE, 1)]
-        # What each handle was last set to, so that a request like the last one (most are)
-        # sets only what differs: libcurl keeps an option until it is changed.
-        self._plain: set[pycurl.Curl] = set()  # handles set for a GET without a body
+        # What each handle was set up for, (method, has a body), so that a request of the same
+        # shape as its handle's last (most are) sets only what differs, its body: libcurl keeps
+        # an option until it is changed.
+        self._shapes: dict[pycurl.Curl, tuple[str, bool]] = {}
         self._resolved: dict[tuple[str, int], float] = {}  # given to libcurl's DNS cache, when
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -133,18 +135,20 @@ class CurlTransport(httpx.AsyncBaseTransport):
             curl.setopt(option, value)
         if not self._proxies.active:
             curl.setopt(pycurl.PROXY, "")  # and never the environment's, which libcurl reads
-        self._plain.add(curl)
+        self._shapes[curl] = _PLAIN
 
     async def _set_up(
         self, curl: pycurl.Curl, transfer: Transfer, body: bytes, timeout: dict[str, Any]
     ) -> None:
         request = transfer.request
-        plain = not body and request.method == "GET"
-        if not plain or curl not in self._plain:
+        shape = (request.method, bool(body))
+        if self._shapes.get(curl) != shape:
             self._reset(curl)
-            if not plain:
-                self._plain.discard(curl)
+            if shape != _PLAIN:
                 _set_method(curl, request.method, body)
+                self._shapes[curl] = shape
+        elif body:
+            _set_body(curl, body)
         url = request.url
         curl.setopt(pycurl.URL, str(url))
         curl.setopt(pycurl.HTTPHEADER, _header_lines(request, bool(body)))
@@ -263,10 +267,14 @@ def _header_lines(request: httpx.Request, has_body: bool) -> list[bytes]:
     return lines
 
 
+def _set_body(curl: pycurl.Curl, body: bytes) -> None:
+    curl.setopt(pycurl.POSTFIELDSIZE, len(body))
+    curl.setopt(pycurl.COPYPOSTFIELDS, body)
+
+
 def _set_method(curl: pycurl.Curl, method: str, body: bytes) -> None:
     if body:
-        curl.setopt(pycurl.POSTFIELDSIZE, len(body))
-        curl.setopt(pycurl.COPYPOSTFIELDS, body)
+        _set_body(curl, body)
         if method != "POST":
             curl.setopt(pycurl.CUSTOMREQUEST, method)
     elif method == "HEAD":
