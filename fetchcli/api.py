@@ -23,7 +23,7 @@ from fetchcli.consumer import ConsumerFactory
 from fetchcli.errors import UsageError
 from fetchcli.input.sources import from_strings
 from fetchcli.models import Record, Result, Target
-from fetchcli.output.save import Saver
+from fetchcli.output.save import saver_for
 from fetchcli.run import engine
 from fetchcli.session import Session
 from fetchcli.settings.build import OptionError, config_from
@@ -120,10 +120,8 @@ async def _records(urls: Iterable[str | dict[str, Any]], session: Session) -> As
 
 
 def _saver(config: Config) -> ConsumerFactory | None:
-    if config.output.save is None:
-        return None
-    saver = Saver(config.output.save, overwrite=config.output.overwrite)
-    return lambda target, status, _content_type: saver.open(target.url, status)
+    saver = saver_for(config.output)
+    return None if saver is None else saver.open
 
 
 def _checked(urls: Iterable[str | dict[str, Any]]) -> Iterator[str | dict[str, Any]]:

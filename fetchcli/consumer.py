@@ -5,6 +5,7 @@ write raises; the conditional headers of --state, and the -v log."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from fetchcli.models import ErrorInfo, ErrorKind
@@ -21,9 +22,15 @@ class WriteFailed(Exception):
     """A local write of a body failed (disk full, permission): error kind `io` for that URL."""
 
 
+class ChecksumMismatch(WriteFailed):
+    """A saved body whose hash is not the one expected: error kind `checksum`, not saved."""
+
+
 def write_failure(exc: Exception) -> ErrorInfo:
-    """A body we could not write (WriteFailed): error kind `io`, in its own words."""
-    return ErrorInfo(ErrorKind.IO, " ".join(str(exc).split()) or type(exc).__name__)
+    """A body we could not write (WriteFailed): error kind `io` (`checksum` for a body that
+    was not the one expected), in its own words."""
+    kind = ErrorKind.CHECKSUM if isinstance(exc, ChecksumMismatch) else ErrorKind.IO
+    return ErrorInfo(kind, " ".join(str(exc).split()) or type(exc).__name__)
 
 
 class BodyConsumer(Protocol):
@@ -51,6 +58,14 @@ class FanOut:
         return next((path for path in saved if path is not None), None)
 
 
-# Called when the final response's body starts, with its status and Content-Type; None:
-# nobody wants the body.
-ConsumerFactory = Callable[["Target", int, str | None], BodyConsumer | None]
+@dataclass(frozen=True, slots=True)
+class BodyHead:
+    """What the final response's head says of its body, as the consumers need it."""
+
+    status: int
+    content_type: str | None = None
+    disposition: str | None = None  # Content-Disposition, for --content-disposition
+
+
+# Called when the final response's body starts; None: nobody wants the body.
+ConsumerFactory = Callable[["Target", BodyHead], BodyConsumer | None]

@@ -37,6 +37,7 @@ class ErrorKind(StrEnum):
     OTHER = "other"
     CHECK = "check"
     INVALID_REQUEST = "invalid-request"
+    CHECKSUM = "checksum"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,7 @@ class RowRequest:
     timeout: float | None = None
     id: str | int | None = None  # carried to the record unchanged, to join results back
     meta: Any = None
+    checksum: str | None = None  # `sha256:HEX`: what a --save'd body must hash to
 
     def as_row(self, url: str) -> dict[str, Any]:
         """The request as a JSON request line holds it (--failed-out, --dry-run)."""
@@ -66,7 +68,7 @@ class RowRequest:
             row["headers"] = dict(self.headers)
         if self.body is not None:
             row["body"] = self.body.decode("utf-8", "replace")
-        for name in ("timeout", "id", "meta"):
+        for name in ("timeout", "id", "meta", "checksum"):
             if getattr(self, name) is not None:
                 row[name] = getattr(self, name)
         return row

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from fetchcli.consumer import Conditional, ConsumerFactory
+from fetchcli.consumer import BodyHead, Conditional, ConsumerFactory, WriteFailed
 from fetchcli.fetching.classify import Failure, classify
 from fetchcli.fetching.deadline import within
 from fetchcli.fetching.decode import Decoder, IdentityDecoder, decoder_for
@@ -230,7 +230,8 @@ class Attempter:
         content_type = fields.get(b"content-type")
         consumer = None
         if self._consumer_for is not None:
-            consumer = self._consumer_for(target, response.status_code, content_type)
+            head = BodyHead(response.status_code, content_type, fields.get(b"content-disposition"))
+            consumer = self._consumer_for(target, head)
         cap = SizeCap(keep.max_size)
         digest = hashlib.sha256() if keep.digest else None
         held = bytearray() if keep.body else None
@@ -257,7 +258,10 @@ class Attempter:
         finally:  # on every way out, Ctrl-C included: a cut body leaves no file behind
             await chunks.aclose()
             if consumer is not None:
-                saved_to = consumer.finish(complete)
+                try:
+                    saved_to = consumer.finish(complete)
+                except WriteFailed as exc:  # the last write, or not the body expected
+                    error = error or exc
         text = snippet.snippet(content_type, charset_of(content_type))
         sha256 = digest.hexdigest() if digest is not None else None
         kept = bytes(held) if held is not None else None

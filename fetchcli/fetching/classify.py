@@ -18,6 +18,7 @@ socket.gaierror in the chain ........ dns
 DeadlinePassed (--max-time) ......... deadline
 DecodeError (a body that won't decode) protocol
 RedirectRefused (to ftp:, file:...) .. redirects
+ChecksumMismatch (not the body expected) checksum
 WriteFailed (a body we could not write) io
 EMFILE/ENFILE in the chain .......... io        (out of descriptors: local, not the URL's fault)
 """
@@ -33,7 +34,7 @@ from enum import Enum
 
 import httpx
 
-from fetchcli.consumer import WriteFailed
+from fetchcli.consumer import ChecksumMismatch, WriteFailed
 from fetchcli.errors import exception_chain
 from fetchcli.fetching import descriptors
 from fetchcli.fetching.deadline import DeadlinePassed
@@ -108,6 +109,8 @@ def classify(exc: BaseException) -> Failure:
 def _kind(exc: BaseException) -> tuple[ErrorKind, Retry]:
     if isinstance(exc, DeadlinePassed):
         return ErrorKind.DEADLINE, Retry.NEVER
+    if isinstance(exc, ChecksumMismatch):
+        return ErrorKind.CHECKSUM, Retry.NEVER
     if isinstance(exc, WriteFailed) or descriptors.exhausted(exc):
         return ErrorKind.IO, Retry.NEVER
     if isinstance(exc, DecodeError):

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from fetchcli.models import RowRequest
+from fetchcli.settings.checksums import parse_checksum
 from fetchcli.settings.template import LINE, MissingValue, Template, text_of
 from fetchcli.settings.urls import url_problem
 
-ROW_KEYS = ("url", "method", "headers", "body", "json", "timeout", "id", "meta")
+ROW_KEYS = ("url", "method", "headers", "body", "json", "timeout", "id", "meta", "checksum")
 _KEY_SET = frozenset(ROW_KEYS)
 MAX_BODY = 1024 * 1024  # an inline body larger than this is refused for its row
 MAX_LINE = 1024 * 1024  # a longer line is no request (nor a URL): its record says so
@@ -88,6 +89,7 @@ def request_of(row: Mapping[str, Any], rules: RowRules, *, loose: bool) -> tuple
         timeout=_timeout(row.get("timeout")),
         id=_id(row.get("id")),
         meta=meta,
+        checksum=_checksum(row.get("checksum")),
     )
     return url, request
 
@@ -174,6 +176,17 @@ def _timeout(value: Any) -> float | None:
     if isinstance(value, bool) or not 0 < seconds < 1e6:
         raise RowError(f"timeout: {value!r} is not a number of seconds above 0")
     return seconds
+
+
+def _checksum(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise RowError("checksum: not a string (ALGO:HEX, as sha256:9f86d0...)")
+    try:
+        return str(parse_checksum(value))
+    except ValueError as exc:
+        raise RowError(f"checksum: {exc}") from None
 
 
 def _id(value: Any) -> str | int | None:

@@ -13,19 +13,20 @@ import errno
 import fcntl
 import hashlib
 import os
-import re
 import secrets
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from fetchcli.consumer import WriteFailed
-from fetchcli.sanitize import sanitize
+from fetchcli.consumer import BodyHead, ChecksumMismatch, WriteFailed
+from fetchcli.errors import UsageError, cannot_read
+from fetchcli.models import Target
+from fetchcli.output.names import candidates, disposition_name, filename_for
+from fetchcli.settings.checksums import Checksum, load_checksums, parse_checksum
+from fetchcli.settings.model import OutputConfig
 
-MAX_NAME_BYTES = 255
-_UNSAFE = re.compile(r"[^\w.\-=+,@]+")  # \w is Unicode-aware: letters of any script stay
 _TEMP_PREFIX = ".fetchcli-"
 _TEMP_SUFFIX = ".part"
 
@@ -39,83 +40,25 @@ def _file_mode() -> int:
 _FILE_MODE = _file_mode()
 
 
-def filename_for(url: str) -> str:
-    """A readable, deterministic, safe file name for a URL: host, path and query joined by `_`.
-
-    >>> filename_for("https://example.com/docs/page.html?lang=en")
-    'example.com_docs_page.html_lang=en'
-    >>> filename_for("https://example.com/")
-    'example.com'
-    >>> filename_for("http://h/../../etc/passwd"), filename_for("http://h/%2e%2e%2f%2e%2e/x")
-    ('h_etc_passwd', 'h_x')
-    """
-    parts = urlsplit(url)
-    host = parts.hostname or "unknown-host"
-    if parts.port:
-        host = f"{host}_{parts.port}"
-    pieces = [host, *unquote(parts.path).replace("\\", "/").split("/"), unquote(parts.query)]
-    words = [_clean(piece) for piece in pieces]
-    name = "_".join(word for word in words if word)
-    return _shorten(name, url)
-
-
-def _clean(piece: str) -> str:
-    """One path segment: no controls, no separators, no `.` or `..`, no leading dot."""
-    word = _UNSAFE.sub("_", sanitize(piece)).strip("_")
-    return word.lstrip(".")
-
-
-def _shorten(name: str, url: str) -> str:
-    """At most MAX_NAME_BYTES bytes, leaving room for a `-NN` suffix; a long name keeps its
-    extension and gains a hash of the whole URL so that shortened names stay distinct."""
-    budget = MAX_NAME_BYTES - 8
-    if len(name.encode()) <= budget:
-        return name
-    stem, extension = _split_extension(name)
-    digest = hashlib.blake2b(url.encode(), digest_size=6).hexdigest()
-    tail = f"-{digest}" + (f".{extension}" if extension else "")
-    head = stem.encode()[: budget - len(tail.encode())].decode(errors="ignore")
-    return head + tail
-
-
-def _split_extension(name: str) -> tuple[str, str]:
-    """`page.html` -> (`page`, `html`); a dot inside a host or a long tail is no extension.
-
-    >>> _split_extension("a.b_page.tar"), _split_extension("127.0.0.1_8080_ok")
-    (('a.b_page', 'tar'), ('127.0.0.1_8080_ok', ''))
-    """
-    stem, dot, extension = name.rpartition(".")
-    if dot and stem and extension.isalnum() and len(extension) <= 10:
-        return stem, extension
-    return name, ""
-
-
-def candidates(name: str) -> Callable[[int], str]:
-    """The n-th name to try: `name`, then `stem-1.ext`, `stem-2.ext`, ...
-
-    >>> [candidates("page.html")(n) for n in range(3)], candidates("x")(2)
-    (['page.html', 'page-1.html', 'page-2.html'], 'x-2')
-    """
-    stem, extension = _split_extension(name)
-
-    def nth(n: int) -> str:
-        if n == 0:
-            return name
-        return f"{stem}-{n}" + (f".{extension}" if extension else "")
-
-    return nth
-
-
 class SavedFile:
     """One body being saved: an unnamed file in DIR (O_TMPFILE) until `finish(complete=True)`
     links it under its name, so a killed run leaves nothing behind. Where the filesystem has no
     unnamed files, a hidden `.fetchcli-*.part` file, locked while it is written, so that a
     later run can tell a stale one from a live one (`clean_stale_parts`)."""
 
-    def __init__(self, directory: Path, name: str, *, overwrite: bool = False) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        name: str,
+        *,
+        overwrite: bool = False,
+        checksum: Checksum | None = None,
+    ) -> None:
         self._directory = directory
         self._name = name
         self._overwrite = overwrite
+        self._checksum = checksum
+        self._digest = hashlib.new(checksum.algorithm) if checksum is not None else None
         self._temp: Path | None = None  # the named part file, on the fallback only
         try:
             descriptor = _unnamed_file(directory)
@@ -131,6 +74,8 @@ class SavedFile:
         self._file = os.fdopen(descriptor, "wb")
 
     def feed(self, chunk: bytes) -> None:
+        if self._digest is not None:
+            self._digest.update(chunk)
         try:
             self._file.write(chunk)
         except OSError as exc:
@@ -141,6 +86,14 @@ class SavedFile:
         if not complete or self._file.closed:
             self._discard()
             return None
+        if self._checksum is not None and self._digest is not None:
+            seen = self._digest.hexdigest()
+            if seen != self._checksum.hex:
+                self._discard()
+                raise ChecksumMismatch(
+                    f"the {self._checksum.algorithm} of '{self._name}' is {seen[:16]}..., "
+                    f"not {self._checksum.hex[:16]}...: not saved"
+                )
         try:
             self._file.flush()
             return str(self._publish())
@@ -234,16 +187,67 @@ def _linked_part(source: Path, directory: Path) -> Path:
 
 
 class Saver:
-    """Makes a SavedFile for each 2xx body; other statuses are not saved."""
+    """Makes a SavedFile for each 2xx body; other statuses are not saved. The name is the
+    URL's, or with `disposition` the one the server gives; the checksum the body must match is
+    its row's, else `checksum` (one URL), else the one `checksums` lists for the file's name."""
 
-    def __init__(self, directory: Path, *, overwrite: bool = False) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        overwrite: bool = False,
+        disposition: bool = False,
+        checksum: Checksum | None = None,
+        checksums: Mapping[str, Checksum] | None = None,
+    ) -> None:
         self._directory = directory
         self._overwrite = overwrite
+        self._disposition = disposition
+        self._checksum = checksum
+        self._checksums = checksums or {}
 
-    def open(self, url: str, status: int) -> SavedFile | None:
-        if not 200 <= status < 300:
+    def open(self, target: Target, head: BodyHead) -> SavedFile | None:
+        if not 200 <= head.status < 300:
             return None
-        return SavedFile(self._directory, filename_for(url), overwrite=self._overwrite)
+        served = disposition_name(head.disposition) if self._disposition else None
+        return SavedFile(
+            self._directory,
+            served or filename_for(target.url),
+            overwrite=self._overwrite,
+            checksum=self._expected(target, served),
+        )
+
+    def _expected(self, target: Target, served: str | None) -> Checksum | None:
+        if target.request is not None and target.request.checksum is not None:
+            return parse_checksum(target.request.checksum)
+        if self._checksum is not None:
+            return self._checksum
+        if not self._checksums:
+            return None
+        listed = served or unquote(urlsplit(target.url).path).rsplit("/", 1)[-1]
+        return self._checksums.get(listed)
+
+
+def saver_for(output: OutputConfig) -> Saver | None:
+    """The run's Saver (None without --save), its --checksums list read now: a file that
+    cannot be read or does not parse stops the run (UsageError) before anything is fetched."""
+    if output.save is None:
+        return None
+    checksums = None
+    if output.checksums is not None:
+        try:
+            checksums = load_checksums(output.checksums)
+        except OSError as exc:
+            raise cannot_read(output.checksums, exc, "--checksums") from None
+        except ValueError as exc:
+            raise UsageError(f"--checksums: '{output.checksums}' {exc}") from None
+    return Saver(
+        output.save,
+        overwrite=output.overwrite,
+        disposition=output.content_disposition,
+        checksum=output.checksum,
+        checksums=checksums,
+    )
 
 
 def prepare_directory(directory: Path) -> None:

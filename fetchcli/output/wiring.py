@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fetchcli.consumer import BodyConsumer, ConsumerFactory, FanOut
+from fetchcli.consumer import BodyConsumer, BodyHead, ConsumerFactory, FanOut
 from fetchcli.errors import cannot_write
 from fetchcli.judging.where import record_filter
 from fetchcli.models import Result, Target
 from fetchcli.output.bodies import BinaryWithheld, BodySink
 from fetchcli.output.failed import FailedOut
-from fetchcli.output.save import Saver
+from fetchcli.output.save import Saver, saver_for
 from fetchcli.output.sinks import (
     ChangedOnly,
     CsvSink,
@@ -69,8 +69,7 @@ def build_outputs(
     if config.run.failed_out is not None:
         sink = TeeSink(sink, FailedOut(config.run.failed_out, failure_test(output.fail_on)))
     guard = _binary_guard(warn) if bodies is not None and streams.stdout_isatty else None
-    saver = Saver(output.save, overwrite=output.overwrite) if output.save is not None else None
-    return Outputs(sink, _consumer_factory(saver, bodies, guard))
+    return Outputs(sink, _consumer_factory(saver_for(output), bodies, guard))
 
 
 def failure_test(fail_on: FailOn) -> Callable[[Result], bool]:
@@ -116,14 +115,14 @@ def _consumer_factory(
     if saver is None and bodies is None:
         return None
 
-    def open_body(target: Target, status: int, content_type: str | None) -> BodyConsumer | None:
+    def open_body(target: Target, head: BodyHead) -> BodyConsumer | None:
         # The file first: if it cannot be made, stdout has not been promised anything.
         parts: list[BodyConsumer] = []
-        if saver is not None and (saved := saver.open(target.url, status)) is not None:
+        if saver is not None and (saved := saver.open(target, head)) is not None:
             parts.append(saved)
         if bodies is not None:
             writer: BodyConsumer = bodies.open(target)
-            parts.append(writer if guard is None else guard(writer, target, content_type))
+            parts.append(writer if guard is None else guard(writer, target, head.content_type))
         return parts[0] if len(parts) == 1 else FanOut(*parts) if parts else None
 
     return open_body

@@ -120,6 +120,7 @@ def config_from(sources: Sequence[str], options: Mapping[str, Any]) -> Config:
     if run.merge:
         _check_merge(sources, values)
     bodies = sections[OutputConfig].format is Format.BODY
+    _check_saving(sources, sections[OutputConfig])
     if run.changed_only and bodies:
         raise OptionError("changed_only", "filters records; -f body writes bodies as they come")
     if sections[JudgeSpec].where is not None and bodies:
@@ -153,6 +154,20 @@ def _output(output: OutputConfig, judge: JudgeSpec) -> OutputConfig:
     if (tls_info, timings) == (output.tls_info, output.timings):
         return output
     return dataclasses.replace(output, tls_info=tls_info, timings=timings)
+
+
+def _check_saving(sources: Sequence[str], output: OutputConfig) -> None:
+    """What only --save can act on, and --checksum's one URL."""
+    if output.save is None:
+        for option in ("content_disposition", "checksum", "checksums"):
+            if getattr(output, option):
+                raise OptionError(option, "needs --save DIR (it is about the saved files)")
+        return
+    if output.checksum is not None and not (len(sources) == 1 and "://" in sources[0]):
+        raise OptionError(
+            "checksum", "is for one URL given as an argument; for a list, --checksums FILE "
+            "or a `checksum` in each request row"
+        )  # fmt: skip
 
 
 def _check_versions(pool: PoolConfig, transport: Transport) -> None:

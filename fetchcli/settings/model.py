@@ -10,6 +10,7 @@ from pathlib import Path
 
 from fetchcli.judging.spec import JudgeSpec
 from fetchcli.sanitize import mask_url
+from fetchcli.settings.checksums import Checksum
 
 DEFAULT_CONCURRENCY = 20
 DEFAULT_TIMEOUT = 10.0
@@ -146,6 +147,9 @@ class OutputConfig:
     separator: bytes = b""
     save: Path | None = None
     overwrite: bool = False  # --save replaces a file of the same name instead of a new name
+    content_disposition: bool = False  # --save names a file as the server's header says
+    checksum: Checksum | None = None  # the one URL's body must hash to it (--save)
+    checksums: Path | None = None  # a sha256sum-style list, by file name (--save)
     records: Path | None = None
     max_size: int = DEFAULT_MAX_SIZE
     progress: bool = False

@@ -18,6 +18,7 @@ from typing import Any
 from fetchcli._version import __version__
 from fetchcli.judging import spec as j
 from fetchcli.settings import parse as p
+from fetchcli.settings.checksums import parse_checksum
 from fetchcli.settings.model import FailOn, Format, InputFormat, Order, Scheme, Transport
 
 INPUT, POOL, TIMEOUTS = "Input", "Pool and concurrency", "Timeouts"
@@ -230,6 +231,14 @@ OPTIONS: tuple[Option, ...] = (
            api="bodies are not written to stdout"),
     Option("save", OUTPUT, "Also save every 2xx body to a file in DIR.", Path, metavar="DIR",
            convert=Path),
+    Option("content_disposition", OUTPUT, "With --save: name a file as the server's "
+           "Content-Disposition does (filename* before filename), made safe as URL names are.",
+           bool),
+    Option("checksum", OUTPUT, "With --save and one URL: its body must hash to this, else "
+           "it is not saved (error kind checksum).", metavar="ALGO=HEX",
+           convert=text(parse_checksum)),
+    Option("checksums", OUTPUT, "With --save: a sha256sum/sha512sum file; a saved file whose "
+           "name it lists must match.", Path, metavar="FILE", convert=Path),
     Option("overwrite", OUTPUT, "With --save: replace a file of the same name (atomically) "
            "instead of saving page-1.html beside it; for mirrors.", bool),
     Option("records", OUTPUT, "Also append JSONL records to FILE.", Path, metavar="FILE",

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.sharedctypes import Synchronized
 from typing import BinaryIO
 
-from fetchcli.consumer import BodyConsumer, Conditional, ConsumerFactory
+from fetchcli.consumer import BodyConsumer, BodyHead, Conditional, ConsumerFactory
 from fetchcli.fetching.fetcher import Fetcher, default_headers
 from fetchcli.fetching.politeness import Clock, HostGate, Origin, RateLimiter, Sleep
 from fetchcli.http.client import make_client
@@ -147,8 +147,8 @@ def _incoming(
 
 
 def _remote_bodies(out: Outbox) -> ConsumerFactory:
-    def open_body(target: Target, status: int, content_type: str | None) -> BodyConsumer:
-        return _RemoteBody(out, target.index, status, content_type)
+    def open_body(target: Target, head: BodyHead) -> BodyConsumer:
+        return _RemoteBody(out, target.index, head)
 
     return open_body
 
@@ -156,10 +156,10 @@ def _remote_bodies(out: Outbox) -> ConsumerFactory:
 class _RemoteBody:
     """A body consumer in the parent, fed across the socket."""
 
-    def __init__(self, out: Outbox, number: int, status: int, content_type: str | None) -> None:
+    def __init__(self, out: Outbox, number: int, head: BodyHead) -> None:
         self._out = out
         self._number = number
-        out.send(("B", number, status, content_type))
+        out.send(("B", number, head.status, head.content_type, head.disposition))
 
     def feed(self, chunk: bytes) -> None:
         self._out.send(("C", self._number, chunk))

@@ -11,7 +11,7 @@ Parent -> worker:
                                         headers, or None; its data row's RowRequest, or None)
   ("D", origin, seconds)                 another worker was told to cool down on `origin`
 Worker -> parent, for the worker's n-th URL (0-based, in the order they were sent):
-  ("B", n, status, content_type)        its final body starts
+  ("B", n, status, content_type, disposition)  its final body starts
   ("C", n, chunk)                       a decoded piece of it
   ("F", n, complete)                    its body ended
   ("R", n, fields)                      its Result, every field after `target`, in order

@@ -31,7 +31,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from fetchcli.consumer import BodyConsumer, Conditional, ConsumerFactory, Log, write_failure
+from fetchcli.consumer import (
+    BodyConsumer,
+    BodyHead,
+    Conditional,
+    ConsumerFactory,
+    Log,
+    write_failure,
+)
 from fetchcli.models import ErrorInfo, ErrorKind, Result, Target
 from fetchcli.run.dispatch import Emit, dispatch
 from fetchcli.run.reorder import Window
@@ -221,13 +228,19 @@ class WorkerPool:
             future.set_result(result)
 
     def _body_starts(
-        self, worker: _Worker, number: int, status: int, content_type: str | None
+        self,
+        worker: _Worker,
+        number: int,
+        status: int,
+        content_type: str | None,
+        disposition: str | None,
     ) -> None:
         target, _ = worker.pending[number]
         body = _Body(None)
         if self._consumer_for is not None:
             try:
-                body.consumer = self._consumer_for(target, status, content_type)
+                head = BodyHead(status, content_type, disposition)
+                body.consumer = self._consumer_for(target, head)
             except Exception as exc:  # WriteFailed: --save could not make the file
                 body.failure = exc
         worker.bodies[number] = body

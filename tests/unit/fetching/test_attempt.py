@@ -63,7 +63,7 @@ async def _attempt(
     async with make_client(config, transport, headers=default_headers(config)) as client:
         attempter = Attempter(
             client, config, gate=gate, rate=rate, keep=keep, wall=lambda: 0.0,
-            consumer_for=None if consumer is None else lambda target, status, kind: consumer,
+            consumer_for=None if consumer is None else lambda target, head: consumer,
         )  # fmt: skip
         return await attempter.attempt(replace(TARGET, url=url), may_retry=may_retry, deadline=None)
 

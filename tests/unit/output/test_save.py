@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from fetchcli.consumer import WriteFailed
+from fetchcli.consumer import BodyHead, WriteFailed
+from fetchcli.models import Target
 from fetchcli.output import save
-from fetchcli.output.save import SavedFile, Saver, candidates, clean_stale_parts, filename_for
+from fetchcli.output.names import candidates, filename_for
+from fetchcli.output.save import SavedFile, Saver, clean_stale_parts
 
 
 @pytest.mark.parametrize(
@@ -103,9 +105,10 @@ def test_existing_files_are_never_replaced(tmp_path: Path, kind_of_temp: str) ->
 def test_saver_skips_non_2xx(tmp_path: Path) -> None:
     """Only 2xx bodies are saved."""
     saver = Saver(tmp_path)
-    assert saver.open("http://h/x", 404) is None
-    assert saver.open("http://h/x", 301) is None
-    opened = saver.open("http://h/x", 204)
+    target = Target("http://h/x", "arg", None)
+    assert saver.open(target, BodyHead(404)) is None
+    assert saver.open(target, BodyHead(301)) is None
+    opened = saver.open(target, BodyHead(204))
     assert opened is not None
     opened.finish(complete=False)
 
