@@ -296,6 +296,15 @@ async def _echo(ex: Exchange) -> None:
     await ex.send(200, json.dumps(payload).encode(), "application/json")
 
 
+async def _file(ex: Exchange) -> None:
+    """`/file/NAME`: pattern bytes (`size`, `seed`) as a download, with the Content-Disposition
+    the `cd` parameter gives (none without one)."""
+    body = pattern_body(ex.int_param("size", 1000), ex.param("seed", ex.arg))
+    disposition = ex.param("cd", "")
+    headers = [("Content-Disposition", disposition)] if disposition else []
+    await ex.send(200, body, "application/octet-stream", headers)
+
+
 async def _hold(ex: Exchange) -> None:
     await asyncio.sleep(ex.int_param("ms", 100) / 1000)
     await ex.send(200, b"held")
@@ -371,6 +380,7 @@ ROUTES: dict[str, Handler] = {
     "latin1": _fixed(200, "café olé".encode("latin-1"), "text/plain; charset=iso-8859-1"),
     "no-type": _fixed(200, b"plain text without type", content_type=None),
     "echo": _echo,
+    "file/": _file,
     "health": _fixed(200, HEALTH_BODY, "application/json", headers=[("X-Build", "1.4.2")]),
     "health-down": _fixed(200, DOWN_BODY, "application/json"),
     "page": _fixed(200, PAGE_BODY, "text/html; charset=utf-8"),
