@@ -61,7 +61,10 @@ def request_of(row: Mapping[str, Any], rules: RowRules, *, loose: bool) -> tuple
     names = rules.template.names if rules.template is not None else frozenset()
     unknown = [key for key in row if key not in ROW_KEYS and key not in names]
     if unknown and not loose:
-        raise RowError(f"unknown key {unknown[0]!r} (a request has {', '.join(ROW_KEYS)})")
+        filled = _filled_names(rules)
+        refused = [key for key in unknown if key not in filled]
+        if refused:
+            raise RowError(f"unknown key {refused[0]!r} (a request has {', '.join(ROW_KEYS)})")
     url = _url(row, rules)
     method = _string(row, "method")
     if method is not None and not _METHOD.fullmatch(method):
@@ -190,6 +193,17 @@ def _fill(text: str, row: Mapping[str, Any]) -> str:
     return _FILLED.sub(value, text)
 
 
+def _filled_names(rules: RowRules) -> set[str]:
+    """The names -H values and -d text ask a row for (with --template): keys a JSON row may
+    have for them alone."""
+    if rules.template is None:
+        return set()
+    texts = [value for _, value in rules.headers]
+    if rules.data is not None:
+        texts.append(rules.data.decode("utf-8", "replace"))
+    return {name for text in texts for name in _FILLED.findall(text)}
+
+
 def _filled_headers(
     headers: tuple[tuple[str, str], ...], row: Mapping[str, Any]
 ) -> tuple[tuple[str, str], ...]:
@@ -213,16 +227,17 @@ def csv_rows(lines: Iterator[str]) -> Iterator[tuple[int, dict[str, str] | RowEr
         return
     names = [name.strip() for name in header]
     while True:
+        start = reader.line_num + 1  # a quoted cell may span lines: the row is where it starts
         try:
             cells = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            yield reader.line_num, RowError(f"not CSV: {exc}")
+            yield start, RowError(f"not CSV: {exc}")
             continue
         if not any(cell.strip() for cell in cells):
             continue
         if len(cells) != len(names):
-            yield reader.line_num, RowError(f"{len(cells)} cells under {len(names)} columns")
+            yield start, RowError(f"{len(cells)} cells under {len(names)} columns")
             continue
-        yield reader.line_num, dict(zip(names, cells, strict=True))
+        yield start, dict(zip(names, cells, strict=True))
