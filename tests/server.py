@@ -371,6 +371,7 @@ ROUTES: dict[str, Handler] = {
     "latin1": _fixed(200, "café olé".encode("latin-1"), "text/plain; charset=iso-8859-1"),
     "no-type": _fixed(200, b"plain text without type", content_type=None),
     "echo": _echo,
+    "echo/": _echo,  # the path as sent, to show how a client encoded it
     "health": _fixed(200, HEALTH_BODY, "application/json", headers=[("X-Build", "1.4.2")]),
     "health-down": _fixed(200, DOWN_BODY, "application/json"),
     "page": _fixed(200, PAGE_BODY, "text/html; charset=utf-8"),
