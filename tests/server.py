@@ -381,6 +381,7 @@ ROUTES: dict[str, Handler] = {
     "no-type": _fixed(200, b"plain text without type", content_type=None),
     "echo": _echo,
     "file/": _file,
+    "echo/": _echo,  # the path as sent, to show how a client encoded it
     "health": _fixed(200, HEALTH_BODY, "application/json", headers=[("X-Build", "1.4.2")]),
     "health-down": _fixed(200, DOWN_BODY, "application/json"),
     "page": _fixed(200, PAGE_BODY, "text/html; charset=utf-8"),

@@ -154,7 +154,8 @@ class Fetcher:
         return wait
 
     def _result(self, target: Target, outcome: Outcome, attempts: int, elapsed: float) -> Result:
-        error = _error_of(outcome, self._config, self._keep)
+        row_timeout = target.request.timeout if target.request is not None else None
+        error = _error_of(outcome, self._config, self._keep, row_timeout)
         response, body = outcome.response, outcome.body
         if response is None:  # no answer; after redirects, the failed hop is the final URL
             return Result(
@@ -266,24 +267,28 @@ def _out_of_descriptors(outcome: Outcome, waited: float) -> bool:
     )
 
 
-def _error_of(outcome: Outcome, config: Config, keep: Keep) -> ErrorInfo | None:
+def _error_of(
+    outcome: Outcome, config: Config, keep: Keep, row_timeout: float | None
+) -> ErrorInfo | None:
     """The record's error: what ended the last attempt (naming the redirect it was following),
-    else a body cut by --max-size."""
-    error = _attempt_error(outcome, config, keep)
+    else a body cut by --max-size. `row_timeout` is a data row's own, in place of the run's."""
+    error = _attempt_error(outcome, config, keep, row_timeout)
     if error is not None and outcome.response is None and outcome.hop_url is not None:
         where = f"redirect {outcome.redirects} to {outcome.hop_url}"
         return ErrorInfo(error.kind, f"{error.message} (at {where})")
     return error
 
 
-def _attempt_error(outcome: Outcome, config: Config, keep: Keep) -> ErrorInfo | None:
+def _attempt_error(
+    outcome: Outcome, config: Config, keep: Keep, row_timeout: float | None
+) -> ErrorInfo | None:
     if outcome.error is not None:
         failure = outcome.failure
         assert failure is not None
         if failure.kind is ErrorKind.DEADLINE:
             return ErrorInfo(failure.kind, f"--max-time {config.timeouts.max_time:g}s passed")
         if failure.message in TIMEOUT_WORDS:  # say after how long, as the user set it
-            seconds = getattr(config.timeouts, failure.message.replace(" ", "_"))
+            seconds = row_timeout or getattr(config.timeouts, failure.message.replace(" ", "_"))
             if seconds is not None:
                 return ErrorInfo(failure.kind, f"{failure.message} after {seconds:g}s")
         return failure.info()

@@ -63,9 +63,10 @@ def request_of(row: Mapping[str, Any], rules: RowRules, *, loose: bool) -> tuple
     the template's values and the row's `meta`; in JSON an unknown key is a mistake."""
     names = rules.template.names if rules.template is not None else frozenset()
     if not loose and not _KEY_SET.issuperset(row):
-        unknown = [key for key in row if key not in _KEY_SET and key not in names]
-        if unknown:
-            raise RowError(f"unknown key {unknown[0]!r} (a request has {', '.join(ROW_KEYS)})")
+        filled = _filled_names(rules)
+        refused = [key for key in row if key not in _KEY_SET and key not in names | filled]
+        if refused:
+            raise RowError(f"unknown key {refused[0]!r} (a request has {', '.join(ROW_KEYS)})")
     url = _url(row, rules)
     method = _string(row, "method")
     if method is not None and not _METHOD.fullmatch(method):
@@ -92,6 +93,17 @@ def request_of(row: Mapping[str, Any], rules: RowRules, *, loose: bool) -> tuple
         checksum=_checksum(row.get("checksum")),
     )
     return url, request
+
+
+def joined_back(row: Mapping[str, Any]) -> RowRequest | None:
+    """What a row that is no request still carries to its record: its id and meta, so that
+    even its failure joins back to it."""
+    given = row.get("id")
+    id_ = given if isinstance(given, str | int) and not isinstance(given, bool) else None
+    meta = row.get("meta")
+    if id_ is None and meta is None:
+        return None
+    return RowRequest(id=id_, meta=meta)
 
 
 def _url(row: Mapping[str, Any], rules: RowRules) -> str:
@@ -207,6 +219,17 @@ def _fill(text: str, row: Mapping[str, Any]) -> str:
     return _FILLED.sub(value, text)
 
 
+def _filled_names(rules: RowRules) -> set[str]:
+    """The names -H values and -d text ask a row for (with --template): keys a JSON row may
+    have for them alone."""
+    if rules.template is None:
+        return set()
+    texts = [value for _, value in rules.headers]
+    if rules.data is not None:
+        texts.append(rules.data.decode("utf-8", "replace"))
+    return {name for text in texts for name in _FILLED.findall(text)}
+
+
 def _filled_headers(
     headers: tuple[tuple[str, str], ...], row: Mapping[str, Any]
 ) -> tuple[tuple[str, str], ...]:
@@ -230,16 +253,17 @@ def csv_rows(lines: Iterator[str]) -> Iterator[tuple[int, dict[str, str] | RowEr
         return
     names = [name.strip() for name in header]
     while True:
+        start = reader.line_num + 1  # a quoted cell may span lines: the row is where it starts
         try:
             cells = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            yield reader.line_num, RowError(f"not CSV: {exc}")
+            yield start, RowError(f"not CSV: {exc}")
             continue
         if not any(cell.strip() for cell in cells):
             continue
         if len(cells) != len(names):
-            yield reader.line_num, RowError(f"{len(cells)} cells under {len(names)} columns")
+            yield start, RowError(f"{len(cells)} cells under {len(names)} columns")
             continue
-        yield reader.line_num, dict(zip(names, cells, strict=True))
+        yield start, dict(zip(names, cells, strict=True))

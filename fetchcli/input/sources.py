@@ -254,9 +254,11 @@ def _row_line(
     try:
         url, request = rows.request_of(row, rules, loose=loose)
     except rows.RowError as exc:
-        given = row.get("url")
-        shown = given if isinstance(given, str) and given else text or json.dumps(row)
-        return _invalid(shown, source, number, str(exc), request=True)
+        # The row itself, not its URL: --failed-out writes this line back, and a bare URL there
+        # would be fetched as a GET the row never asked for.
+        shown = text or json.dumps(row, ensure_ascii=False, default=repr)  # an API dict: any value
+        line = _invalid(shown, source, number, str(exc), request=True)
+        return line._replace(request=rows.joined_back(row))  # its id and meta, if it has them
     return Line(url, source, number, None, request)
 
 

@@ -137,7 +137,7 @@ def test_auto_reads_json_rows_and_url_lines_side_by_side() -> None:
 def test_csv_rows_by_their_header_with_line_numbers() -> None:
     data = b'url,id,note\nhttps://a.test/1,1,"two\nlines"\nhttps://a.test/2,2\n,,\nnot a url,3,x\n'
     lines = _lines(data, InputFormat.CSV)
-    assert lines[0].url == "https://a.test/1" and lines[0].line == 3  # the row's last line
+    assert lines[0].url == "https://a.test/1" and lines[0].line == 2  # the line it starts on
     assert lines[0].request.id == "1" and lines[0].request.meta == {"note": "two\nlines"}
     assert lines[1].error.message == "2 cells under 3 columns"
     assert lines[2].error.kind is ErrorKind.INVALID_REQUEST and lines[2].line == 6
@@ -158,3 +158,12 @@ def test_a_line_over_one_mib_is_an_invalid_request_and_the_next_line_goes_on() -
     assert lines[0].error.kind is ErrorKind.INVALID_REQUEST
     assert lines[0].error.message == "line over 1 MiB" and len(lines[0].url) <= 200
     assert (lines[1].line, lines[1].url) == (2, "https://b.test/")
+
+
+def test_a_row_that_is_no_request_keeps_its_id_and_meta_for_the_join() -> None:
+    [line] = _lines(
+        b'{"url": "a.test", "mehtod": "POST", "id": 4, "meta": {"k": 1}}\n', InputFormat.AUTO
+    )
+    assert line.error is not None and line.error.kind is ErrorKind.INVALID_REQUEST
+    assert line.request is not None and (line.request.id, line.request.meta) == (4, {"k": 1})
+    assert line.url.startswith('{"url": "a.test"')  # the row, never a URL to GET instead
