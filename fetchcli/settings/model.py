@@ -210,7 +210,7 @@ class Config:
 
 def choose_transport(chosen: Transport) -> Transport:
     """What `--transport auto` means: curl, for every list and every fetch. It spends the
-    least CPU per request of the three (benchmarks/cores.py: about 0.7x aiohttp's and 0.4x
+    least CPU per request of the three (benchmarks/cores.py: about 0.7x aiohttp's and 0.3x
     httpcore's), imports fastest (no aiohttp, no httpcore) and makes no TLS context until a
     URL is https; it speaks HTTP/1.1, HTTP/2 and HTTP/3.
 
