@@ -26,10 +26,19 @@ class ChecksumMismatch(WriteFailed):
     """A saved body whose hash is not the one expected: error kind `checksum`, not saved."""
 
 
+class RangeRefused(WriteFailed):
+    """--continue: a 206 that does not continue the part (or answers no range): the server's
+    mistake, error kind `protocol`; the part is left as it was."""
+
+
 def write_failure(exc: Exception) -> ErrorInfo:
     """A body we could not write (WriteFailed): error kind `io` (`checksum` for a body that
-    was not the one expected), in its own words."""
-    kind = ErrorKind.CHECKSUM if isinstance(exc, ChecksumMismatch) else ErrorKind.IO
+    was not the one expected, `protocol` for a range that does not fit), in its own words."""
+    kind = ErrorKind.IO
+    if isinstance(exc, ChecksumMismatch):
+        kind = ErrorKind.CHECKSUM
+    elif isinstance(exc, RangeRefused):
+        kind = ErrorKind.PROTOCOL
     return ErrorInfo(kind, " ".join(str(exc).split()) or type(exc).__name__)
 
 
@@ -57,6 +66,12 @@ class FanOut:
         saved = [consumer.finish(complete) for consumer in self._consumers]
         return next((path for path in saved if path is not None), None)
 
+    @property
+    def resumed_from(self) -> int | None:
+        """--continue's, from the part file among the consumers."""
+        kept = (getattr(consumer, "resumed_from", None) for consumer in self._consumers)
+        return next((value for value in kept if value is not None), None)
+
 
 @dataclass(frozen=True, slots=True)
 class BodyHead:
@@ -65,6 +80,9 @@ class BodyHead:
     status: int
     content_type: str | None = None
     disposition: str | None = None  # Content-Disposition, for --content-disposition
+    content_range: str | None = None  # for --continue: where a 206 starts
+    etag: str | None = None  # the validators --continue keeps beside a part
+    last_modified: str | None = None
 
 
 # Called when the final response's body starts; None: nobody wants the body.

@@ -196,6 +196,7 @@ class Result:
     timing: Timing | None = None  # with --timings
     tls: TlsInfo | None = None  # with --tls-info, for an https response
     method: str | None = None  # of the request sent; None for a line never sent
+    resumed_from: int | None = None  # --continue: bytes of a part kept (0: started over)
 
     @property
     def ok(self) -> bool:
@@ -203,6 +204,8 @@ class Result:
         URL, passed the status check)."""
         if self.error is not None or self.status is None:
             return False
+        if self.status == 416 and self.saved_to is not None:
+            return True  # --continue: the part was whole already, and is in place now
         return self.status < 400 or self.checks is not None
 
     def judged(
@@ -257,6 +260,8 @@ class Result:
             record["timing"] = self.timing.to_record()
         if self.tls is not None:
             record["tls"] = self.tls.to_record()
+        if self.resumed_from is not None:
+            record["resumed_from"] = self.resumed_from
         return record
 
 

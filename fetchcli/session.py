@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from fetchcli.consumer import Conditional
 from fetchcli.errors import StateError, UsageError
 from fetchcli.models import Record, Result, Target
+from fetchcli.output.resume import resume_headers
 from fetchcli.preflight import check_inputs
 from fetchcli.run import budget, cores
 from fetchcli.run.reorder import HELD_BYTES, Window
@@ -45,8 +46,20 @@ class Session:
 
     @property
     def conditional(self) -> Conditional | None:
-        """The conditional headers to send for a target (--state), or None."""
-        return self._validators if self.state is not None else None
+        """The conditional headers to send for a target (--state's validators, --continue's
+        Range), or None."""
+        output = self.config.output
+        resuming = output.resume and output.save is not None
+        if self.state is None and not resuming:
+            return None
+        return self._conditional_headers
+
+    def _conditional_headers(self, target: Target) -> dict[str, str]:
+        headers = self._validators(target) if self.state is not None else {}
+        output = self.config.output
+        if output.resume and output.save is not None:
+            headers.update(resume_headers(output.save, target))
+        return headers
 
     def record(self, result: Result) -> Record:
         """The record of `result`, with `changed` under --state (the state brought up to date)."""

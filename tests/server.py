@@ -73,6 +73,7 @@ class ServerStats:
     paths: collections.Counter[str] = field(default_factory=collections.Counter)
     arrivals: list[float] = field(default_factory=list)
     methods: list[str] = field(default_factory=list)
+    body_bytes: int = 0  # sent by /ranged: how much of its files went out
 
 
 @dataclass
@@ -305,6 +306,49 @@ async def _file(ex: Exchange) -> None:
     await ex.send(200, body, "application/octet-stream", headers)
 
 
+async def _ranged(ex: Exchange) -> None:
+    """`/ranged/NAME?size=N`: a file of pattern bytes that honours `Range: bytes=K-` (206 with
+    Content-Range, 416 past the end) and `If-Range` against its ETag. What the test sets in
+    `server.ranged[NAME]` changes it: `etag` (the file changed), `cut` (close the connection
+    after that many body bytes, once), `hold` (stall after that many, once), `mode` "ignore"
+    (every Range answered whole), "wrong" (a 206 that starts a byte early) or "partial" (a 206
+    to a request without a Range)."""
+    size = ex.int_param("size", 1000)
+    with ex.server._lock:
+        setting = ex.server.ranged.setdefault(ex.arg, {})
+        cut = setting.pop("cut", 0)
+        hold = setting.pop("hold", 0)
+    version = setting.get("etag", "v1")
+    etag = f'"{version}"'
+    body = pattern_body(size, f"{ex.arg}-{version}")
+    wanted = _header(ex.headers, "range")
+    mode = setting.get("mode", "")
+    start = 0
+    if wanted and mode != "ignore" and _header(ex.headers, "if-range") in (None, etag):
+        start = int(wanted.removeprefix("bytes=").split("-", 1)[0])
+        if start >= size:
+            await ex.send(416, b"", None, [("Content-Range", f"bytes */{size}"), ("ETag", etag)])
+            return
+        start = max(0, start - 1) if mode == "wrong" else start
+    headers = [("Content-Type", "application/octet-stream"), ("ETag", etag),
+               ("Accept-Ranges", "bytes"), ("Content-Length", str(size - start))]  # fmt: skip
+    ranged = bool(wanted) and mode != "ignore" and _header(ex.headers, "if-range") in (None, etag)
+    ranged = ranged or mode == "partial"  # a 206 whether a range was asked or not
+    if ranged:
+        headers.append(("Content-Range", f"bytes {start}-{size - 1}/{size}"))
+    await ex.start(206 if ranged else 200, headers)
+    piece = body[start:] if not cut else body[start : start + cut]
+    for offset in range(0, len(piece), CHUNK):
+        if hold and offset >= hold:  # `hold`: stall there, as a stuck link does, for good
+            await asyncio.Event().wait()
+        ex.writer.write(piece[offset : offset + CHUNK])
+        await ex.writer.drain()
+        with ex.server._lock:
+            ex.server.stats.body_bytes += len(piece[offset : offset + CHUNK])
+    if cut:
+        raise _CloseConnection
+
+
 async def _hold(ex: Exchange) -> None:
     await asyncio.sleep(ex.int_param("ms", 100) / 1000)
     await ex.send(200, b"held")
@@ -381,6 +425,7 @@ ROUTES: dict[str, Handler] = {
     "no-type": _fixed(200, b"plain text without type", content_type=None),
     "echo": _echo,
     "file/": _file,
+    "ranged/": _ranged,
     "echo/": _echo,  # the path as sent, to show how a client encoded it
     "health": _fixed(200, HEALTH_BODY, "application/json", headers=[("X-Build", "1.4.2")]),
     "health-down": _fixed(200, DOWN_BODY, "application/json"),
@@ -462,6 +507,7 @@ class TestServer:
         self._lock = threading.Condition()
         self._flaky: collections.Counter[str] = collections.Counter()
         self.versions: dict[str, str] = {}  # /versioned/{name}: what the body is now
+        self.ranged: dict[str, dict[str, Any]] = {}  # /ranged/{name}: see _ranged
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -516,7 +562,9 @@ class TestServer:
             stats.paths.clear()
             stats.arrivals.clear()
             stats.methods.clear()
+            stats.body_bytes = 0
             self._flaky.clear()
+            self.ranged.clear()
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
         """Wait until no request is in flight (responses reach clients before the count drops)."""

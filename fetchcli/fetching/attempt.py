@@ -44,6 +44,7 @@ class Body:
     saved_to: str | None = None
     sha256: str | None = None  # of the decoded body, when --state asks for it
     held: Held | None = None  # the decoded body up to --max-size, when a check reads it
+    resumed_from: int | None = None  # --continue: what its part file kept of an earlier try
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +231,14 @@ class Attempter:
         content_type = fields.get(b"content-type")
         consumer = None
         if self._consumer_for is not None:
-            head = BodyHead(response.status_code, content_type, fields.get(b"content-disposition"))
+            head = BodyHead(
+                response.status_code,
+                content_type,
+                fields.get(b"content-disposition"),
+                fields.get(b"content-range"),
+                fields.get(b"etag"),
+                fields.get(b"last-modified"),
+            )
             consumer = self._consumer_for(target, head)
         cap = SizeCap(keep.max_size)
         digest = hashlib.sha256() if keep.digest else None
@@ -265,7 +273,8 @@ class Attempter:
         text = snippet.snippet(content_type, charset_of(content_type))
         sha256 = digest.hexdigest() if digest is not None else None
         kept = bytes(held) if held is not None else None
-        return Body(cap.count, cap.truncated, text, saved_to, sha256, kept), error
+        resumed_from = getattr(consumer, "resumed_from", None)
+        return Body(cap.count, cap.truncated, text, saved_to, sha256, kept, resumed_from), error
 
 
 def method_for(target: Target, config: Config) -> str:

@@ -19,6 +19,7 @@ DeadlinePassed (--max-time) ......... deadline
 DecodeError (a body that won't decode) protocol
 RedirectRefused (to ftp:, file:...) .. redirects
 ChecksumMismatch (not the body expected) checksum
+RangeRefused (a 206 that does not fit) protocol
 WriteFailed (a body we could not write) io
 EMFILE/ENFILE in the chain .......... io        (out of descriptors: local, not the URL's fault)
 """
@@ -34,7 +35,7 @@ from enum import Enum
 
 import httpx
 
-from fetchcli.consumer import ChecksumMismatch, WriteFailed
+from fetchcli.consumer import ChecksumMismatch, RangeRefused, WriteFailed
 from fetchcli.errors import exception_chain
 from fetchcli.fetching import descriptors
 from fetchcli.fetching.deadline import DeadlinePassed
@@ -111,6 +112,8 @@ def _kind(exc: BaseException) -> tuple[ErrorKind, Retry]:
         return ErrorKind.DEADLINE, Retry.NEVER
     if isinstance(exc, ChecksumMismatch):
         return ErrorKind.CHECKSUM, Retry.NEVER
+    if isinstance(exc, RangeRefused):
+        return ErrorKind.PROTOCOL, Retry.NEVER
     if isinstance(exc, WriteFailed) or descriptors.exhausted(exc):
         return ErrorKind.IO, Retry.NEVER
     if isinstance(exc, DecodeError):

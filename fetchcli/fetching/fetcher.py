@@ -193,6 +193,7 @@ class Fetcher:
             etag=fields.get(b"etag"),
             last_modified=fields.get(b"last-modified"),
             sha256=body.sha256 if body else None,
+            resumed_from=body.resumed_from if body else None,
             remote_ip=extensions.get(REMOTE_IP),
             timing=_timing(outcome, elapsed) if self._timed else None,
             tls=tls_info(extensions.get(TLS), self._wall()),
@@ -303,7 +304,8 @@ def default_headers(config: Config) -> httpx.Headers:
     request = config.request
     defaults = {
         "user-agent": request.user_agent or f"fetchcli/{__version__}",
-        "accept-encoding": ACCEPT_ENCODING,
+        # --continue asks for the file as it is: a range of a compressed form is no range of it
+        "accept-encoding": "identity" if config.output.resume else ACCEPT_ENCODING,
     }
     if request.data is not None:
         defaults["content-type"] = "application/x-www-form-urlencoded"  # as curl -d does

@@ -129,7 +129,14 @@ def new_response(
 # The response headers a record or a body needs, looked up in one pass (each Headers.get
 # lower-cases, encodes and scans the whole list again).
 _FIELDS = frozenset(
-    {b"content-type", b"content-encoding", b"etag", b"last-modified", b"content-disposition"}
+    {
+        b"content-type",
+        b"content-encoding",
+        b"etag",
+        b"last-modified",
+        b"content-disposition",
+        b"content-range",
+    }
 )
 
 

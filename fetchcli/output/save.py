@@ -23,7 +23,9 @@ from urllib.parse import unquote, urlsplit
 from fetchcli.consumer import BodyHead, ChecksumMismatch, WriteFailed
 from fetchcli.errors import UsageError, cannot_read
 from fetchcli.models import Target
-from fetchcli.output.names import candidates, disposition_name, filename_for
+from fetchcli.output.names import disposition_name, filename_for
+from fetchcli.output.publish import link, link_free_name
+from fetchcli.output.resume import PartFile, resume_headers, resumed
 from fetchcli.settings.checksums import Checksum, load_checksums, parse_checksum
 from fetchcli.settings.model import OutputConfig
 
@@ -113,7 +115,7 @@ class SavedFile:
             os.replace(self._temp, final)
             self._temp = None
             return final
-        return _link_free_name(source, self._directory, self._name, named=self._temp is not None)
+        return link_free_name(source, self._directory, self._name, named=self._temp is not None)
 
     def _discard(self) -> None:
         with contextlib.suppress(OSError):
@@ -142,44 +144,12 @@ _HAVE_PROC_FD = os.path.isdir("/proc/self/fd")
 _NO_TMPFILE = {errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT}
 
 
-def _link_free_name(source: Path, directory: Path, name: str, *, named: bool) -> Path:
-    """Link `source` under the first free name (`name`, `stem-1.ext`, ...): a link never
-    replaces an existing file."""
-    nth = candidates(name)
-    for n in range(10_000):
-        final = directory / nth(n)
-        try:
-            _link(source, final)
-            return final
-        except FileExistsError:
-            continue
-        except OSError:
-            if not named:
-                raise
-            if final.exists():  # a file system without hard links: check, then rename
-                continue
-            source.rename(final)
-            return final
-    raise FileExistsError(f"no free name for '{name}' in '{directory}'")
-
-
-def _link(source: Path, final: Path) -> None:
-    """A hard link that follows `source` if it is a symlink: /proc/self/fd/N names an unnamed
-    file only when followed (linkat's AT_SYMLINK_FOLLOW; os.link uses plain link() unless a
-    directory descriptor is given)."""
-    directory = os.open(final.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.link(source, final.name, dst_dir_fd=directory, follow_symlinks=True)
-    finally:
-        os.close(directory)
-
-
 def _linked_part(source: Path, directory: Path) -> Path:
     """The unnamed file given a hidden part name (still locked by us until it is renamed)."""
     for _ in range(100):
         part = directory / f"{_TEMP_PREFIX}{secrets.token_hex(6)}{_TEMP_SUFFIX}"
         try:
-            _link(source, part)
+            link(source, part)
             return part
         except FileExistsError:
             continue
@@ -199,23 +169,29 @@ class Saver:
         disposition: bool = False,
         checksum: Checksum | None = None,
         checksums: Mapping[str, Checksum] | None = None,
+        resume: bool = False,
     ) -> None:
         self._directory = directory
         self._overwrite = overwrite
+        self._resume = resume
         self._disposition = disposition
         self._checksum = checksum
         self._checksums = checksums or {}
 
-    def open(self, target: Target, head: BodyHead) -> SavedFile | None:
+    def open(self, target: Target, head: BodyHead) -> SavedFile | PartFile | None:
+        served = disposition_name(head.disposition) if self._disposition else None
+        name, checksum = served or filename_for(target.url), self._expected(target, served)
+        if self._resume:  # a 206 and a 416 may continue or finish a part
+            return resumed(
+                self._directory, target, head, name, overwrite=self._overwrite, checksum=checksum
+            )
         if not 200 <= head.status < 300:
             return None
-        served = disposition_name(head.disposition) if self._disposition else None
-        return SavedFile(
-            self._directory,
-            served or filename_for(target.url),
-            overwrite=self._overwrite,
-            checksum=self._expected(target, served),
-        )
+        return SavedFile(self._directory, name, overwrite=self._overwrite, checksum=checksum)
+
+    def headers(self, target: Target) -> dict[str, str]:
+        """--continue's Range and If-Range for a target whose download stopped part way."""
+        return resume_headers(self._directory, target) if self._resume else {}
 
     def _expected(self, target: Target, served: str | None) -> Checksum | None:
         if target.request is not None and target.request.checksum is not None:
@@ -247,6 +223,7 @@ def saver_for(output: OutputConfig) -> Saver | None:
         disposition=output.content_disposition,
         checksum=output.checksum,
         checksums=checksums,
+        resume=output.resume,
     )
 
 

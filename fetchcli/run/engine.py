@@ -50,7 +50,7 @@ async def run(
             config,
             consumer_for=consumer_for,
             conditional=conditional,
-            keep=keep_for(config, digest=conditional is not None),
+            keep=keep_for(config, digest=config.run.state is not None),
             log=log,
         )
         await dispatch(

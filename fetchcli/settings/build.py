@@ -159,7 +159,7 @@ def _output(output: OutputConfig, judge: JudgeSpec) -> OutputConfig:
 def _check_saving(sources: Sequence[str], output: OutputConfig) -> None:
     """What only --save can act on, and --checksum's one URL."""
     if output.save is None:
-        for option in ("content_disposition", "checksum", "checksums"):
+        for option in ("content_disposition", "checksum", "checksums", "resume"):
             if getattr(output, option):
                 raise OptionError(option, "needs --save DIR (it is about the saved files)")
         return

@@ -150,6 +150,7 @@ class OutputConfig:
     content_disposition: bool = False  # --save names a file as the server's header says
     checksum: Checksum | None = None  # the one URL's body must hash to it (--save)
     checksums: Path | None = None  # a sha256sum-style list, by file name (--save)
+    resume: bool = False  # --continue: a cut download stays as NAME.part and is resumed
     records: Path | None = None
     max_size: int = DEFAULT_MAX_SIZE
     progress: bool = False

@@ -239,6 +239,9 @@ OPTIONS: tuple[Option, ...] = (
            convert=text(parse_checksum)),
     Option("checksums", OUTPUT, "With --save: a sha256sum/sha512sum file; a saved file whose "
            "name it lists must match.", Path, metavar="FILE", convert=Path),
+    Option("resume", OUTPUT, "With --save: keep a download that did not finish as NAME.part "
+           "and ask for the rest next time (Range, If-Range); it gets its name when whole.",
+           bool, ("--continue",)),
     Option("overwrite", OUTPUT, "With --save: replace a file of the same name (atomically) "
            "instead of saving page-1.html beside it; for mirrors.", bool),
     Option("records", OUTPUT, "Also append JSONL records to FILE.", Path, metavar="FILE",

@@ -99,7 +99,7 @@ async def _serve(sock: socket.socket, config: Config, shared: SharedParts) -> No
             config,
             consumer_for=_remote_bodies(out) if shared.bodies else None,
             conditional=conditional,
-            keep=keep_for(config, digest=conditional is not None),
+            keep=keep_for(config, digest=config.run.state is not None),
             log=(lambda line: out.send(("L", line))) if config.output.verbose else None,
             gate=gate,
             rate=rate,

@@ -223,7 +223,8 @@ class WorkerPool:
             if body.failure is not None:
                 result = replace(result, error=write_failure(body.failure), saved_to=None)
             else:
-                result = replace(result, saved_to=body.saved_to)
+                resumed = getattr(body.consumer, "resumed_from", None)  # --continue's
+                result = replace(result, saved_to=body.saved_to, resumed_from=resumed)
         if not future.done():
             future.set_result(result)
 
