@@ -95,6 +95,7 @@ class Attempter:
         *,
         gate: HostGate,
         rate: RateLimiter,
+        bandwidth: RateLimiter | None = None,
         consumer_for: ConsumerFactory | None,
         conditional: Conditional | None = None,
         keep: Keep = Keep(),
@@ -102,6 +103,7 @@ class Attempter:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._clock = clock
+        self._bandwidth = bandwidth if bandwidth is not None and bandwidth.limits else None
         self._sender = Sender(client)
         self._keep = keep
         self._conditional = conditional
@@ -245,7 +247,7 @@ class Attempter:
         held = bytearray() if keep.body else None
         error: Exception | None = None
         saved_to, complete = None, False
-        chunks = _decoded_chunks(response, decoder)
+        chunks = _decoded_chunks(response, decoder, self._bandwidth)
         if deadline is not None:
             chunks = _each_within(chunks, deadline)
         try:
@@ -302,17 +304,22 @@ def _decoder(response: httpx.Response, encoding: str | None) -> Decoder | None:
 
 
 async def _decoded_chunks(
-    response: httpx.Response, decoder: Decoder | None
+    response: httpx.Response, decoder: Decoder | None, bandwidth: RateLimiter | None = None
 ) -> AsyncGenerator[bytes, None]:
-    """The body as decoded chunks of at most decode.STEP bytes each."""
+    """The body as decoded chunks of at most decode.STEP bytes each; with --limit-rate, each
+    read as it came off the wire waits its turn (so the transport stops reading meanwhile)."""
     if response.is_stream_consumed:
         yield response.content
         return
     if decoder is None or isinstance(decoder, IdentityDecoder):
         async for raw in raw_chunks(response):
+            if bandwidth is not None:
+                await bandwidth.wait(len(raw))
             yield raw
         return
     async for raw in raw_chunks(response):
+        if bandwidth is not None:
+            await bandwidth.wait(len(raw))
         for chunk in decoder.decode(raw):
             yield chunk
     for chunk in decoder.flush():

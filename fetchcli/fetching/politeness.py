@@ -22,7 +22,9 @@ _SWEEP_AT = 4096  # expired cooldowns of origins never seen again are dropped pa
 
 
 class RateLimiter:
-    """Request starts `1/rate` seconds apart, never in bursts, retries included."""
+    """Request starts `1/rate` seconds apart, never in bursts, retries included; or, for
+    --limit-rate, body bytes at `rate` a second, each read paid for as it arrives (the next
+    waits for it), so no burst is larger than one read."""
 
     def __init__(self, rate: float | None, *, clock: Clock, sleep: Sleep) -> None:
         self._interval = 1.0 / rate if rate else 0.0
@@ -30,14 +32,24 @@ class RateLimiter:
         self._clock = clock
         self._sleep = sleep
 
-    async def wait(self) -> None:
+    @property
+    def limits(self) -> bool:
+        return bool(self._interval)
+
+    async def wait(self, units: float = 1.0) -> None:
+        """Wait for the turn of `units` (one request start, or a read's bytes)."""
         if not self._interval:
             return
         now = self._clock()
-        start = max(now, self._next_start)
-        self._next_start = start + self._interval  # reserved before sleeping: no two share it
+        start = self._reserve(now, self._interval * units)
         if start > now:
             await self._sleep(start - now)
+
+    def _reserve(self, now: float, cost: float) -> float:
+        """The time the turn starts, reserved before sleeping: no two share it."""
+        start = max(now, self._next_start)
+        self._next_start = start + cost
+        return start
 
 
 _FREE: AbstractAsyncContextManager[None] = nullcontext()  # no slot to hold, no cooldown

@@ -83,6 +83,7 @@ class PoolConfig:
     keepalive_expiry: float = DEFAULT_KEEPALIVE_EXPIRY
     per_host: int | None = None
     rate: float | None = None
+    limit_rate: int | None = None  # body bytes a second, for the whole run (every worker)
     http2: bool = False
     http3: bool = False  # libcurl tries QUIC, and falls back to HTTP/2 or 1.1 over TCP
     transport: Transport = Transport.AUTO

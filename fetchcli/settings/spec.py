@@ -175,6 +175,9 @@ OPTIONS: tuple[Option, ...] = (
            check=at_least_one),
     Option("rate", POOL, "At most RATE request starts per second, evenly spaced: 10, 10/s, 600/m.",
            metavar="RATE", convert=text(p.parse_rate)),
+    Option("limit_rate", POOL, "At most RATE body bytes a second for the whole run, every "
+           "connection and every --workers process together, smoothly: 500k, 2M, 1MiB.",
+           metavar="RATE", convert=text(lambda value: p.parse_size(value.removesuffix("/s")))),
     Option("http2", POOL, "Enable HTTP/2 (curl and httpcore).", bool),
     Option("http3", POOL, "Try HTTP/3 (QUIC) first, then HTTP/2 or 1.1 over TCP where the "
            "server has no QUIC, as curl --http3 does (curl only).", bool),

@@ -79,6 +79,9 @@ async def _serve(sock: socket.socket, config: Config, shared: SharedParts) -> No
     validators: dict[int, dict[str, str]] = {}
     gate = SharedGate(config.pool.per_host, tell=lambda o, s: out.send(("D", o, s)))
     rate = SharedRate(config.pool.rate, shared.rate_next) if shared.rate_next else None
+    bandwidth = None
+    if shared.bytes_next is not None:  # --limit-rate: one cap for every worker together
+        bandwidth = SharedRate(config.pool.limit_rate, shared.bytes_next)
     targets = _incoming(
         sock.makefile("rb"),
         validators,
@@ -103,6 +106,7 @@ async def _serve(sock: socket.socket, config: Config, shared: SharedParts) -> No
             log=(lambda line: out.send(("L", line))) if config.output.verbose else None,
             gate=gate,
             rate=rate,
+            bandwidth=bandwidth,
         )
         await dispatch(
             targets,
@@ -207,12 +211,8 @@ class SharedRate(RateLimiter):
         super().__init__(rate, clock=clock, sleep=sleep)
         self._shared = next_start
 
-    async def wait(self) -> None:
-        if not self._interval:
-            return
-        now = self._clock()
+    def _reserve(self, now: float, cost: float) -> float:
         with self._shared.get_lock():
             start = max(now, self._shared.value)
-            self._shared.value = start + self._interval
-        if start > now:
-            await self._sleep(start - now)
+            self._shared.value = start + cost
+        return start

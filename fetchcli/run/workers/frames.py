@@ -94,12 +94,18 @@ class Outbox:
 
 
 class SharedParts:
-    """What the parent makes before forking and every worker shares: the --rate clock, and
-    what the parent wants back besides Results."""
+    """What the parent makes before forking and every worker shares: the --rate and
+    --limit-rate clocks, and what the parent wants back besides Results."""
 
     def __init__(
-        self, rate_next: Synchronized[float] | None, *, bodies: bool, validators: bool
+        self,
+        rate_next: Synchronized[float] | None,
+        *,
+        bodies: bool,
+        validators: bool,
+        bytes_next: Synchronized[float] | None = None,
     ) -> None:
         self.rate_next = rate_next
+        self.bytes_next = bytes_next
         self.bodies = bodies
         self.validators = validators

@@ -82,7 +82,10 @@ class WorkerPool:
         self._by_origin = config.pool.per_host is not None
         context = multiprocessing.get_context("fork")
         rate_next = context.Value("d", 0.0) if config.pool.rate else None
-        self._shared = SharedParts(rate_next, bodies=bodies, validators=validators)
+        bytes_next = context.Value("d", 0.0) if config.pool.limit_rate else None
+        self._shared = SharedParts(
+            rate_next, bodies=bodies, validators=validators, bytes_next=bytes_next
+        )
         self._workers: list[_Worker] = []
 
     def start(self) -> None:

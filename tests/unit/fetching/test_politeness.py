@@ -154,3 +154,16 @@ async def test_cancelled_waiter_does_not_leak_a_slot() -> None:
     async with asyncio.timeout(1):  # a guard: a leaked slot would make this wait for ever
         await waiter()
     assert "entered" in steps
+
+
+async def test_a_byte_rate_pays_each_read_as_it_comes() -> None:
+    """--limit-rate 1000 (bytes a second): the first read goes at once, each later one waits
+    until the bytes before it have had their time, so reads of 500, 500, 2000 and 10 bytes
+    wait 0, 0.5, 1.0 and 3.0 s: never a burst larger than one read."""
+    time = FakeTime()
+    bandwidth = RateLimiter(1000.0, clock=time.clock, sleep=time.sleep)
+    for size in (500, 500, 2000, 10):
+        await bandwidth.wait(size)
+    assert time.sleeps == [0.5, 0.5, 2.0]  # waited at 0.5, 1.0 and 3.0
+    assert time.now == 3.0 and bandwidth.limits
+    assert not RateLimiter(None, clock=time.clock, sleep=time.sleep).limits
