@@ -85,5 +85,15 @@ class BodyHead:
     last_modified: str | None = None
 
 
+@dataclass(slots=True)
+class BodyMeter:
+    """Body bytes as they arrive, for the progress line: read so far, and what the bodies in
+    flight said they would hold (Content-Length), so that large downloads show bytes, rate and
+    an ETA by bytes."""
+
+    read: int = 0
+    expected: int = 0  # read plus what the bodies in flight still owe
+
+
 # Called when the final response's body starts; None: nobody wants the body.
 ConsumerFactory = Callable[["Target", BodyHead], BodyConsumer | None]

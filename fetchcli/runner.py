@@ -181,6 +181,7 @@ class _Run:
             log=log,
             blocking_input=blocking_input,
             on_finished=self.reporter.finished,
+            meter=self.reporter.bodies if self.reporter.progress else None,
         )
 
     def _worker_pool(self) -> WorkerPool:

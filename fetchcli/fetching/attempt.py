@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from fetchcli.consumer import BodyHead, Conditional, ConsumerFactory, WriteFailed
+from fetchcli.consumer import BodyHead, BodyMeter, Conditional, ConsumerFactory, WriteFailed
 from fetchcli.fetching.classify import Failure, classify
 from fetchcli.fetching.deadline import within
 from fetchcli.fetching.decode import Decoder, IdentityDecoder, decoder_for
@@ -101,7 +101,9 @@ class Attempter:
         keep: Keep = Keep(),
         wall: Callable[[], float] = time.time,
         clock: Callable[[], float] = time.monotonic,
+        meter: BodyMeter | None = None,
     ) -> None:
+        self._meter = meter
         self._clock = clock
         self._bandwidth = bandwidth if bandwidth is not None and bandwidth.limits else None
         self._sender = Sender(client)
@@ -248,6 +250,9 @@ class Attempter:
         error: Exception | None = None
         saved_to, complete = None, False
         chunks = _decoded_chunks(response, decoder, self._bandwidth)
+        owed = _length(fields) if self._meter is not None else None
+        if owed is not None and self._meter is not None:
+            self._meter.expected += owed
         if deadline is not None:
             chunks = _each_within(chunks, deadline)
         try:
@@ -260,6 +265,8 @@ class Attempter:
                     digest.update(piece)
                 if held is not None:
                     held += piece
+                if self._meter is not None:
+                    self._meter.read += len(piece)
                 if cap.truncated:
                     break
             complete = not cap.truncated
@@ -267,6 +274,8 @@ class Attempter:
             error = exc
         finally:  # on every way out, Ctrl-C included: a cut body leaves no file behind
             await chunks.aclose()
+            if self._meter is not None:  # a body done owes nothing: what it held is what it was
+                self._meter.expected += cap.count - (owed or 0)
             if consumer is not None:
                 try:
                     saved_to = consumer.finish(complete)
@@ -277,6 +286,11 @@ class Attempter:
         kept = bytes(held) if held is not None else None
         resumed_from = getattr(consumer, "resumed_from", None)
         return Body(cap.count, cap.truncated, text, saved_to, sha256, kept, resumed_from), error
+
+
+def _length(fields: dict[bytes, str]) -> int | None:
+    text = fields.get(b"content-length")
+    return int(text) if text is not None and text.isdigit() else None
 
 
 def method_for(target: Target, config: Config) -> str:

@@ -19,7 +19,7 @@ from dataclasses import replace
 import httpx
 
 from fetchcli._version import __version__
-from fetchcli.consumer import Conditional, ConsumerFactory, Log
+from fetchcli.consumer import BodyMeter, Conditional, ConsumerFactory, Log
 from fetchcli.fetching import descriptors
 from fetchcli.fetching.attempt import Attempter, Keep, Outcome, method_for
 from fetchcli.fetching.classify import TIMEOUT_WORDS
@@ -61,6 +61,7 @@ class Fetcher:
         gate: HostGate | None = None,
         rate: RateLimiter | None = None,
         bandwidth: RateLimiter | None = None,
+        meter: BodyMeter | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         wall: Callable[[], float] = time.time,
@@ -87,6 +88,7 @@ class Fetcher:
             keep=self._keep,
             wall=wall,
             clock=clock,
+            meter=meter,
         )
         self._timed = config.output.timings
         self._wall = wall

@@ -136,6 +136,7 @@ _FIELDS = frozenset(
         b"last-modified",
         b"content-disposition",
         b"content-range",
+        b"content-length",
     }
 )
 

@@ -22,6 +22,7 @@ from rich.filesize import decimal
 if TYPE_CHECKING:
     from rich.console import Console
 
+from fetchcli.consumer import BodyMeter
 from fetchcli.input.sources import InputMeter
 from fetchcli.models import Result, Summary
 
@@ -113,6 +114,7 @@ class Reporter:
         self._done = 0
         self._failed = 0
         self._meter: InputMeter | None = None
+        self.bodies = BodyMeter()  # body bytes in this process: large downloads' bytes and ETA
         self._shown = False
         self._frame = 0
 
@@ -197,8 +199,24 @@ class Reporter:
             parts.append(total[0])
             if rate > 0:
                 parts.append(f"ETA {_clock_time((total[1] - self._done) / rate)}")
+        parts += self._bytes_parts(elapsed)
         parts.append(_clock_time(elapsed))
         return " · ".join(parts)
+
+    def _bytes_parts(self, elapsed: float) -> list[str]:
+        """`12.6 MB of 200.0 MB · 10.1 MB/s · ETA 0:18`, once a megabyte has come: for large
+        downloads, where a count of URLs says little."""
+        bodies = self.bodies
+        if bodies.read < _SHOW_BYTES_AFTER or elapsed <= 0:
+            return []
+        rate = bodies.read / elapsed
+        parts = [decimal(bodies.read)]
+        if bodies.expected > bodies.read:
+            parts[0] += f" of {decimal(bodies.expected)}"
+        parts.append(f"{decimal(round(rate))}/s")
+        if bodies.expected > bodies.read and rate > 0:
+            parts.append(f"ETA {_clock_time((bodies.expected - bodies.read) / rate)} by bytes")
+        return parts
 
     def _total(self, rate: float) -> tuple[str, int] | None:
         """`of 40` and 40 once the input is read; `of ~41` while it is, when that can be told."""
@@ -236,6 +254,7 @@ class Reporter:
 
 
 _SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+_SHOW_BYTES_AFTER = 1_000_000  # below a megabyte, bytes on the progress line say nothing
 _INDENT = "  "
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import httpx
 
-from fetchcli.consumer import Conditional, ConsumerFactory, Log
+from fetchcli.consumer import BodyMeter, Conditional, ConsumerFactory, Log
 from fetchcli.fetching.attempt import Keep
 from fetchcli.fetching.fetcher import Fetcher, default_headers
 from fetchcli.http.client import make_client
@@ -27,6 +27,7 @@ async def run(
     transport: httpx.AsyncBaseTransport | None = None,
     consumer_for: ConsumerFactory | None = None,
     log: Log | None = None,
+    meter: BodyMeter | None = None,
     blocking_input: bool = False,
     on_finished: Emit | None = None,
     conditional: Conditional | None = None,
@@ -52,6 +53,7 @@ async def run(
             conditional=conditional,
             keep=keep_for(config, digest=config.run.state is not None),
             log=log,
+            meter=meter,
         )
         await dispatch(
             targets,

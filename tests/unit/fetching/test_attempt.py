@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from fetchcli.consumer import BodyMeter
 from fetchcli.fetching.attempt import Attempter, Keep, Outcome
 from fetchcli.fetching.fetcher import default_headers
 from fetchcli.fetching.politeness import HostGate, RateLimiter
@@ -55,6 +56,7 @@ async def _attempt(
     keep: Keep = KEEP_DEFAULTS,
     may_retry: bool = False,
     url: str = TARGET.url,
+    meter: BodyMeter | None = None,
 ) -> Outcome:
     time = time or FakeTime()
     gate = gate or HostGate(config.pool.per_host, clock=time.clock, sleep=time.sleep)
@@ -62,7 +64,7 @@ async def _attempt(
     transport = httpx.MockTransport(router.async_handler)
     async with make_client(config, transport, headers=default_headers(config)) as client:
         attempter = Attempter(
-            client, config, gate=gate, rate=rate, keep=keep, wall=lambda: 0.0,
+            client, config, gate=gate, rate=rate, keep=keep, wall=lambda: 0.0, meter=meter,
             consumer_for=None if consumer is None else lambda target, head: consumer,
         )  # fmt: skip
         return await attempter.attempt(replace(TARGET, url=url), may_retry=may_retry, deadline=None)
@@ -174,3 +176,14 @@ async def test_too_many_redirects_end_the_attempt(router) -> None:
     outcome = await _attempt(router, config, url="https://a.test/0")
     assert outcome.redirects == 1
     assert outcome.failure is not None and outcome.failure.kind == "redirects"
+
+
+async def test_the_body_meter_counts_bytes_and_settles_what_a_body_owed(router) -> None:
+    """Each body adds its Content-Length to what is expected and its bytes to what was read;
+    once it ends, it owes nothing more, whether it came whole or cut by --max-size."""
+    router.get("https://a.test/").respond(200, content=b"x" * 5000)
+    meter = BodyMeter()
+    await _attempt(router, meter=meter)
+    assert (meter.read, meter.expected) == (5000, 5000)
+    await _attempt(router, meter=meter, keep=replace(KEEP_DEFAULTS, max_size=1000))
+    assert (meter.read, meter.expected) == (6000, 6000)

@@ -122,3 +122,18 @@ def test_a_word_wider_than_the_terminal_gets_a_line_of_its_own() -> None:
     stderr = io.StringIO()
     Reporter(stderr, is_terminal=True, progress=False, width=60).warning(f"{url}: binary body")
     assert stderr.getvalue().splitlines() == ["fetchcli: warning:", f"  {url}:", "  binary body"]
+
+
+def test_large_downloads_show_bytes_rate_and_an_eta_by_bytes() -> None:
+    now = [0.0]
+    reporter = Reporter(io.StringIO(), is_terminal=True, progress=True, clock=lambda: now[0])
+    now[0] = 2.0
+    reporter.bodies.read = 500_000  # under a megabyte: nothing about bytes
+    assert "MB" not in reporter.progress_text() and "kB" not in reporter.progress_text()
+    reporter.bodies.read, reporter.bodies.expected = 20_000_000, 200_000_000
+    text = reporter.progress_text()
+    assert "20.0 MB of 200.0 MB · 10.0 MB/s · ETA 0:18 by bytes" in text
+    reporter.bodies.expected = reporter.bodies.read  # every size unknown, or all done
+    assert (
+        "of 20.0 MB" not in reporter.progress_text() and "by bytes" not in reporter.progress_text()
+    )
