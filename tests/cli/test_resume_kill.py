@@ -1,15 +1,28 @@
-"""--continue after `kill -9` in the middle of a 200 MB download: the rerun asks only for
-what is missing, and the file in place is byte for byte the server's."""
+"""--continue after `kill -9` in the middle of a 200 MB download, and after a full disk: the
+rerun asks only for what is missing, and the file in place is byte for byte the server's."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import shlex
 import signal
+import subprocess
 import time
 from pathlib import Path
 
-from tests.helpers import records_of, run_fetchcli, start_fetchcli
+import pytest
+
+from tests.dns_server import sandbox_available
+from tests.helpers import (
+    FETCHCLI,
+    TIMEOUT,
+    records_of,
+    run_fetchcli,
+    start_fetchcli,
+    subprocess_env,
+)
 from tests.server import TestServer, pattern_body
 
 SIZE = 200 * 1024 * 1024
@@ -46,3 +59,28 @@ def test_kill_9_mid_download_then_continue(server: TestServer, tmp_path: Path) -
     digest = hashlib.sha256(saved.read_bytes()).hexdigest()
     assert digest == hashlib.sha256(pattern_body(SIZE, "release.iso-v1")).hexdigest()
     assert sorted(path.name for path in tmp_path.iterdir()) == [saved.name]
+
+
+@pytest.mark.skipif(not sandbox_available(), reason="needs root and unshare -m for a tmpfs")
+def test_a_full_disk_keeps_the_part_and_continue_finishes_it(
+    server: TestServer, tmp_path: Path
+) -> None:
+    """On a real full filesystem the download is kind io and its part stays; once there is
+    room, --continue fetches only the rest."""
+    size, directory = 600_000, tmp_path / "small"
+    directory.mkdir()
+    url = f"{server.url}/ranged/dump.bin?size={size}"
+    fetch = " ".join(shlex.quote(part) for part in [*FETCHCLI, "-q", "--save", str(directory),
+                                                     "--continue", url])  # fmt: skip
+    script = (
+        f'mount -t tmpfs -o size=256k tmpfs "$1" && {fetch}; echo "exit $?";'
+        f' mount -o remount,size=4m "$1" && {fetch}; echo "exit $?"'
+    )
+    command = ["unshare", "-m", "--", "sh", "-c", script, "sh", str(directory)]
+    proc = subprocess.run(command, capture_output=True, env=subprocess_env(), timeout=TIMEOUT)
+    lines = proc.stdout.decode().splitlines()
+    assert [line for line in lines if line.startswith("exit")] == ["exit 1", "exit 0"], proc.stderr
+    full, done = (json.loads(line) for line in lines if line.startswith("{"))
+    assert full["error"]["kind"] == "io" and "No space left" in full["error"]["message"]
+    assert done["status"] == 206 and 0 < done["resumed_from"] < size
+    assert done["error"] is None
