@@ -27,11 +27,15 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(autouse=True)
-def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A developer's proxy or CA bundle must not change what the tests see."""
+def clean_environ(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A developer's proxy, CA bundle, FETCHCLI_* variables or config file must not change
+    what the tests see: the config directory is an empty one of the test's own."""
     for name in list(os.environ):
-        if name.upper().startswith(_ENV_PREFIXES):
+        if name.upper().startswith((*_ENV_PREFIXES, "FETCHCLI_")):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
 
 
 @pytest.fixture(autouse=True)

@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -21,6 +22,14 @@ from fetchcli.cli.options import with_parameters
 from fetchcli.errors import ExitCode, UsageError, cannot_read
 from fetchcli.models import Summary
 from fetchcli.settings.build import OptionError, config_from
+from fetchcli.settings.layers import (
+    LAYER_FLAGS,
+    ConfigError,
+    Layered,
+    config_toml,
+    layered,
+    unset,
+)
 from fetchcli.settings.model import Config, FailOn, Format, MaxFailures
 from fetchcli.streams import Streams
 
@@ -31,7 +40,7 @@ app = typer.Typer(
     context_settings={"help_option_names": []},  # -h/--help is ours: cli/help.py
     pretty_exceptions_enable=False,
 )
-_NOT_OPTIONS = ("sources", "version", "help", "list_fields")
+_NOT_OPTIONS = ("sources", "version", "help", "list_fields", *LAYER_FLAGS)
 
 
 @app.command()
@@ -39,6 +48,9 @@ _NOT_OPTIONS = ("sources", "version", "help", "list_fields")
 def fetch(ctx: typer.Context, **params: Any) -> int:
     """Fetch many URLs concurrently and report each one as a table row, JSON line or CSV row."""
     invocation: _Invocation = ctx.obj
+    if ctx.params["print_config"]:
+        invocation.streams.stdout.write(print_config(ctx.params, invocation.streams).encode())
+        return ExitCode.OK
     settings = build_config(ctx.params, invocation.streams)
     from fetchcli import runner  # here, so that --help and --version stay fast
 
@@ -54,7 +66,8 @@ def build_config(params: dict[str, Any], streams: Streams) -> Config:
         if streams.stdin_isatty:
             raise UsageError("no SOURCE given and stdin is a terminal (try: fetchcli URL or FILE)")
         sources = ["-"]
-    options = {name: value for name, value in params.items() if name not in _NOT_OPTIONS}
+    found = _layered(params, streams)
+    options = found.options
     if options["format"] is None:
         options["format"] = Format.TABLE if streams.stdout_isatty else Format.JSONL
     if options["progress"] is None:
@@ -62,8 +75,35 @@ def build_config(params: dict[str, Any], streams: Streams) -> Config:
     options["data"] = _read_data(options["data"])
     try:
         return config_from(sources, options)
-    except OptionError as exc:
+    except OptionError as exc:  # a value from the file or a variable: say which
+        where = found.sources.get(exc.option)
+        raise UsageError(f"{where}: {exc}" if where else str(exc)) from None
+
+
+def _layered(params: dict[str, Any], streams: Streams) -> Layered:
+    """The flags, then FETCHCLI_* variables, then the config file's profile and [default]."""
+    given = {name: value for name, value in params.items() if name not in _NOT_OPTIONS}
+    config = params["config"]
+    try:
+        found = layered(
+            given,
+            os.environ,
+            config=None if config is None else Path(config),
+            use_file=not params["no_config"],
+            profile=params["profile"],
+        )
+    except ConfigError as exc:
         raise UsageError(str(exc)) from None
+    for warning in found.warnings:
+        streams.stderr.write(f"fetchcli: warning: {warning}\n")
+    return found
+
+
+def print_config(params: dict[str, Any], streams: Streams) -> str:
+    """--print-config: every option set by a flag, a variable or the file, as TOML, with
+    where it came from; secrets masked."""
+    found = _layered(params, streams)
+    return config_toml(found, {name for name in found.options if not unset(params.get(name))})
 
 
 def progress_by_default(streams: Streams) -> bool:

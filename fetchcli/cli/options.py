@@ -49,6 +49,25 @@ _SOURCES = Annotated[
         show_default=False,
     ),
 ]
+_LAYERS = {  # where options come from besides the flags (settings/layers.py)
+    "config": typer.Option(
+        "--config", metavar="FILE", help="Read defaults from FILE, not the usual config.toml.",
+        rich_help_panel="Configuration",
+    ),
+    "no_config": typer.Option(
+        "--no-config", help="Read no config file (FETCHCLI_* variables still count).",
+        rich_help_panel="Configuration",
+    ),
+    "profile": typer.Option(
+        "--profile", metavar="NAME", help="Use [profile.NAME] of the config file over its "
+        "[default].", rich_help_panel="Configuration",
+    ),
+    "print_config": typer.Option(
+        "--print-config", help="Print the options as they are after the config file and the "
+        "environment, as TOML with where each came from, and exit.",
+        rich_help_panel="Configuration",
+    ),
+}  # fmt: skip
 _EAGER = {
     "version": typer.Option(
         "--version", callback=_version, is_eager=True, help="Show the version and exit."
@@ -91,6 +110,10 @@ def with_parameters(command: Callable[..., int]) -> Callable[..., int]:
         inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context),
         _keyword("sources", _SOURCES),
         *(_keyword(option.name, _annotation(option)) for option in OPTIONS),
+        _keyword("config", Annotated[str | None, _LAYERS["config"]]),
+        _keyword("no_config", Annotated[bool, _LAYERS["no_config"]], False),
+        _keyword("profile", Annotated[str | None, _LAYERS["profile"]]),
+        _keyword("print_config", Annotated[bool, _LAYERS["print_config"]], False),
         *(_keyword(name, Annotated[bool, info], False) for name, info in _EAGER.items()),
     ]
     command.__signature__ = inspect.Signature(parameters, return_annotation=int)  # type: ignore[attr-defined]
