@@ -18,7 +18,7 @@ from typing import Any
 
 import typer
 
-from fetchcli.cli.options import with_parameters
+from fetchcli.cli.options import COMPLETE_VAR, enable_completion, with_parameters
 from fetchcli.errors import ExitCode, UsageError, cannot_read
 from fetchcli.models import Summary
 from fetchcli.settings.build import OptionError, config_from
@@ -40,7 +40,10 @@ app = typer.Typer(
     context_settings={"help_option_names": []},  # -h/--help is ours: cli/help.py
     pretty_exceptions_enable=False,
 )
-_NOT_OPTIONS = ("sources", "version", "help", "list_fields", *LAYER_FLAGS)
+_NOT_OPTIONS = (
+    "sources", "version", "help", "list_fields", "show_completion", "install_completion",
+    *LAYER_FLAGS,
+)  # fmt: skip
 
 
 @app.command()
@@ -153,6 +156,8 @@ def main(
     """Run fetchcli; return the exit status. Tests pass argv, fake streams and a transport."""
     real = streams is None
     streams = streams or Streams.from_sys()
+    if COMPLETE_VAR in os.environ:  # the shell asks for completions: no run
+        enable_completion()
     command = typer.main.get_command(app)
     try:
         status = command.main(

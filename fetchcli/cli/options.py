@@ -26,6 +26,47 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+COMPLETE_VAR = "_FETCHCLI_COMPLETE"  # what the shell's completion function sets
+SHELLS = ("bash", "zsh", "fish")
+
+
+def enable_completion() -> None:
+    """Typer's completion classes for bash, zsh and fish, registered only when a shell asks
+    (typer's own `add_completion` would also add its options to every run's parser)."""
+    from typer._completion_classes import completion_init
+
+    completion_init()
+
+
+def _shell(value: str) -> str:
+    if value not in SHELLS:
+        raise typer.BadParameter(f"one of {', '.join(SHELLS)}, got {value!r}")
+    return value
+
+
+def _show_completion(value: str | None) -> None:
+    if value:
+        value = _shell(value)
+        from typer._completion_shared import get_completion_script
+
+        enable_completion()
+        typer.echo(
+            get_completion_script(prog_name="fetchcli", complete_var=COMPLETE_VAR, shell=value)
+        )
+        raise typer.Exit()
+
+
+def _install_completion(value: str | None) -> None:
+    if value:
+        value = _shell(value)
+        from typer._completion_shared import install
+
+        enable_completion()
+        shell, path = install(shell=value, prog_name="fetchcli", complete_var=COMPLETE_VAR)
+        typer.echo(f"{shell} completion installed in {path}; it works in new shells")
+        raise typer.Exit()
+
+
 def _list_fields(value: bool) -> None:
     if value:
         from fetchcli.judging.fields import field_list
@@ -78,6 +119,20 @@ _EAGER = {
         is_eager=True,
         help="Show what --check and --where expressions can use, and exit.",
     ),
+    "show_completion": typer.Option(
+        "--show-completion",
+        callback=_show_completion,
+        is_eager=True,
+        metavar="SHELL",
+        help="Print the completion script for SHELL (bash, zsh, fish), and exit.",
+    ),
+    "install_completion": typer.Option(
+        "--install-completion",
+        callback=_install_completion,
+        is_eager=True,
+        metavar="SHELL",
+        help="Install completion for SHELL (bash, zsh, fish) in its startup file, and exit.",
+    ),
     "help": typer.Option(
         "-h", "--help", callback=_help, is_eager=True, help="Show this help and exit."
     ),
@@ -104,6 +159,13 @@ def _keyword(name: str, annotation: Any, default: Any = None) -> inspect.Paramet
     )
 
 
+def _eager(name: str, info: Any) -> inspect.Parameter:
+    """A flag (`--version`), or a SHELL for the completion options."""
+    if "completion" in name:
+        return _keyword(name, Annotated[str | None, info], None)
+    return _keyword(name, Annotated[bool, info], False)
+
+
 def with_parameters(command: Callable[..., int]) -> Callable[..., int]:
     """`command(ctx, **params)` given the signature typer reads its parameters from."""
     parameters = [
@@ -114,7 +176,7 @@ def with_parameters(command: Callable[..., int]) -> Callable[..., int]:
         _keyword("no_config", Annotated[bool, _LAYERS["no_config"]], False),
         _keyword("profile", Annotated[str | None, _LAYERS["profile"]]),
         _keyword("print_config", Annotated[bool, _LAYERS["print_config"]], False),
-        *(_keyword(name, Annotated[bool, info], False) for name, info in _EAGER.items()),
+        *(_eager(name, info) for name, info in _EAGER.items()),
     ]
     command.__signature__ = inspect.Signature(parameters, return_annotation=int)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": int}
