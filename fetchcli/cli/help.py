@@ -6,8 +6,9 @@ Drawn from the command's own parameters, so it cannot drift from what the comman
 
 from __future__ import annotations
 
+import re
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 SUMMARY = "Fetch many URLs at once and report each: a table, JSON lines, CSV, or the bodies."
@@ -29,8 +30,9 @@ _LEFT_MAX = 34  # options with longer names put their help on the next line
 Param = Any
 
 
-def render_help(command: Any, width: int) -> str:
-    """The whole help text, every line at most `width` columns."""
+def render_help(command: Any, width: int, defaults: Mapping[str, str] | None = None) -> str:
+    """The whole help text, every line at most `width` columns; `defaults` are the options'
+    defaults as the config file and the environment make them, with where from."""
     width = max(40, min(width, _MAX_WIDTH))
     lines = ["Usage: fetchcli [OPTIONS] [SOURCE]...", "", *_wrap(SUMMARY, width, 0)]
     lines += ["", *_wrap(_sources_help(command), width, 0)]
@@ -38,7 +40,7 @@ def render_help(command: Any, width: int) -> str:
     left = min(max(len(_names(o)) for o in options) + _INDENT + 2, _LEFT_MAX, width // 2)
     for panel in _panels(options):
         lines += ["", panel]
-        lines += _options(panel, options, width, left)
+        lines += _options(panel, options, width, left, defaults or {})
     lines += ["", "Examples"]
     for title, example in EXAMPLES:
         lines += [*_wrap(title, width, _INDENT), *_wrap_command(example, width)]
@@ -61,9 +63,11 @@ def _panel(option: Param) -> str:
     return getattr(option, "rich_help_panel", None) or "Other"
 
 
-def _options(panel: str, options: list[Param], width: int, left: int) -> Iterator[str]:
+def _options(
+    panel: str, options: list[Param], width: int, left: int, defaults: Mapping[str, str]
+) -> Iterator[str]:
     """Each option of the panel: its names in a left column, its help wrapped beside them."""
-    entries = [(_names(o), _description(o)) for o in options if _panel(o) == panel]
+    entries = [(_names(o), _description(o, defaults)) for o in options if _panel(o) == panel]
     for names, description in entries:
         head = " " * _INDENT + names
         if len(head) + 2 > left or width - left < 24:  # the names alone fill the line
@@ -87,10 +91,13 @@ def _names(option: Param) -> str:
     return names
 
 
-def _description(option: Param) -> str:
+def _description(option: Param, defaults: Mapping[str, str]) -> str:
     text = option.help or ""
     default = option.show_default
-    if isinstance(default, str) and default:
+    if option.name in defaults:  # the file's or a variable's, in place of the built-in one
+        text = re.sub(r"\s*\(default: [^)]*\)", "", text)
+        text = f"{text} (default: {defaults[option.name]})".strip()
+    elif isinstance(default, str) and default:
         text += f" (default: {default})"
     return text
 

@@ -8,6 +8,7 @@ and the values reach it by name exactly as a Python caller's keywords do.
 from __future__ import annotations
 
 import inspect
+import os
 import shutil
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -17,6 +18,7 @@ import typer
 from fetchcli._version import __version__
 from fetchcli.cli.help import render_help
 from fetchcli.settings.build import shown_default
+from fetchcli.settings.layers import ConfigError, layered, shown_value
 from fetchcli.settings.spec import OPTIONS, Option
 
 
@@ -75,10 +77,24 @@ def _list_fields(value: bool) -> None:
         raise typer.Exit()
 
 
+def layered_defaults() -> dict[str, str]:
+    """The defaults the usual config file and FETCHCLI_* variables set, as --help shows them
+    (`50, from ~/.config/fetchcli/config.toml:2`); none when they are wrong (the run says why)."""
+    try:
+        found = layered({}, os.environ)
+    except ConfigError:
+        return {}
+    return {
+        name: f"{shown_value(value)}, from {found.sources[name]}"
+        for name, value in found.options.items()
+        if name in found.sources
+    }
+
+
 def _help(ctx: typer.Context, value: bool) -> None:
     if value:
         width = shutil.get_terminal_size(fallback=(80, 24)).columns  # COLUMNS first
-        typer.echo(render_help(ctx.command, width), nl=False)
+        typer.echo(render_help(ctx.command, width, layered_defaults()), nl=False)
         raise typer.Exit()
 
 

@@ -256,3 +256,12 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(item) for item in value) + "]"
     return json.dumps(str(value), ensure_ascii=False)  # a TOML basic string is a JSON string
+
+
+def shown_value(value: Any) -> str:
+    """A layered value as --help shows a default: `50`, `ops-bot/1.0`, `X-A: 1; X-B: 2`."""
+    if isinstance(value, list | tuple):
+        return "; ".join(map(str, value))
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)

@@ -71,3 +71,13 @@ def test_print_config_is_toml_with_sources(server: TestServer, tmp_path: Path) -
     assert "concurrency = 9  # a flag" in text and "retries = 2  # FETCHCLI_RETRIES" in text
     assert 'user_agent = "ops-bot/1.0"  #' in text and "config.toml:2" in text
     assert json.loads(text.split("snippet = ")[1].split()[0]) == 0
+
+
+def test_help_shows_the_defaults_the_file_and_the_environment_make(tmp_path: Path) -> None:
+    home = _home(tmp_path)
+    done = _run(home, "--help", FETCHCLI_RETRIES="4", COLUMNS="200")
+    text = " ".join(done.stdout.decode().split())  # as wrapped to the width: the words
+    config = home / "fetchcli" / "config.toml"
+    assert f"(default: ops-bot/1.0, from {config}:2)" in text
+    assert "(default: 4, from FETCHCLI_RETRIES)" in text
+    assert "(default: fetchcli/" not in text  # the built-in one is replaced, not repeated
