@@ -339,8 +339,9 @@ async def _ranged(ex: Exchange) -> None:
     await ex.start(206 if ranged else 200, headers)
     piece = body[start:] if not cut else body[start : start + cut]
     for offset in range(0, len(piece), CHUNK):
-        if hold and offset >= hold:  # `hold`: stall there, as a stuck link does, for good
-            await asyncio.Event().wait()
+        if hold and offset >= hold:  # `hold`: stall there, as a stuck link does, until the
+            await ex.reader.read()  # client goes (so the server's in-flight count is true)
+            raise _CloseConnection
         ex.writer.write(piece[offset : offset + CHUNK])
         await ex.writer.drain()
         with ex.server._lock:

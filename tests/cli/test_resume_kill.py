@@ -59,6 +59,7 @@ def test_kill_9_mid_download_then_continue(server: TestServer, tmp_path: Path) -
     digest = hashlib.sha256(saved.read_bytes()).hexdigest()
     assert digest == hashlib.sha256(pattern_body(SIZE, "release.iso-v1")).hexdigest()
     assert sorted(path.name for path in tmp_path.iterdir()) == [saved.name]
+    assert server.wait_idle()  # the stalled answer ended with its killed client
 
 
 @pytest.mark.skipif(not sandbox_available(), reason="needs root and unshare -m for a tmpfs")

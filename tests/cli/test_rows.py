@@ -104,12 +104,15 @@ def test_a_mixed_file_sends_each_row_as_asked(server: TestServer, tmp_path: Path
     assert _echoed(put, "m", "b", "ct", "x") == ("PUT", "raw text", "text/plain", "h1")
     assert put["id"] == "s" and "meta" not in put
     assert held["status"] == 200 and held["error"] is None
-    assert short["error"] == {"kind": "timeout", "message": "read timeout after 0.1s"}
+    # (the row's 0.1 s is every timeout of that row: on a loaded machine the connect may be
+    # what runs out first)
+    assert short["error"]["kind"] == "timeout"
+    assert short["error"]["message"] in ("read timeout after 0.1s", "connect timeout after 0.1s")
     for n, (_, words) in enumerate(bad, start=8):
         assert got[n]["error"]["kind"] == "invalid-request", got[n]
         assert got[n]["error"]["message"].startswith(words), got[n]
         assert got[n]["attempts"] == 0
-    assert server.stats.requests == 5  # none for a bad row
+    assert server.stats.requests in (4, 5)  # none for a bad row (the short one may not connect)
     assert f"invalid-request {len(bad)}, timeout 1" in done.stderr.decode()
     assert server.wait_idle()  # the hold it gave up on, over before the next test
 

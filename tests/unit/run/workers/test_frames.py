@@ -43,7 +43,7 @@ def _every_field_set() -> Result:
         checks=("status == 200",), extract=(("version", {"a": [1, "x"]}),),
         remote_ip="127.0.0.1", timing=Timing(queue=0.1, dns=0.2, total=1.25),
         tls=TlsInfo("TLSv1.3", "TLS_AES_128_GCM_SHA256", "CN=a.test", sans=("a.test",)),
-        method="POST",
+        method="POST", resumed_from=100,
     )  # fmt: skip
 
 
