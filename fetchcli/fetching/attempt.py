@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from fetchcli.consumer import BodyHead, BodyMeter, Conditional, ConsumerFactory, WriteFailed
+from fetchcli.consumer import (
+    BodyConsumer,
+    BodyHead,
+    BodyMeter,
+    Conditional,
+    ConsumerFactory,
+    WriteFailed,
+)
 from fetchcli.fetching.classify import Failure, classify
 from fetchcli.fetching.deadline import within
 from fetchcli.fetching.decode import Decoder, IdentityDecoder, decoder_for
@@ -233,26 +240,14 @@ class Attempter:
         decoder = _decoder(response, fields.get(b"content-encoding"))
         snippet = SnippetCollector(keep.snippet if decoder is not None else 0)
         content_type = fields.get(b"content-type")
-        consumer = None
-        if self._consumer_for is not None:
-            head = BodyHead(
-                response.status_code,
-                content_type,
-                fields.get(b"content-disposition"),
-                fields.get(b"content-range"),
-                fields.get(b"etag"),
-                fields.get(b"last-modified"),
-            )
-            consumer = self._consumer_for(target, head)
+        consumer = self._consumer(target, response.status_code, fields)
         cap = SizeCap(keep.max_size)
         digest = hashlib.sha256() if keep.digest else None
         held = bytearray() if keep.body else None
         error: Exception | None = None
         saved_to, complete = None, False
         chunks = _decoded_chunks(response, decoder, self._bandwidth)
-        owed = _length(fields) if self._meter is not None else None
-        if owed is not None and self._meter is not None:
-            self._meter.expected += owed
+        owed = self._announced(fields)
         if deadline is not None:
             chunks = _each_within(chunks, deadline)
         try:
@@ -286,6 +281,29 @@ class Attempter:
         kept = bytes(held) if held is not None else None
         resumed_from = getattr(consumer, "resumed_from", None)
         return Body(cap.count, cap.truncated, text, saved_to, sha256, kept, resumed_from), error
+
+    def _consumer(
+        self, target: Target, status: int, fields: dict[bytes, str]
+    ) -> BodyConsumer | None:
+        """Whoever wants this body (stdout, a --save file), told what its head says."""
+        if self._consumer_for is None:
+            return None
+        head = BodyHead(
+            status,
+            fields.get(b"content-type"),
+            fields.get(b"content-disposition"),
+            fields.get(b"content-range"),
+            fields.get(b"etag"),
+            fields.get(b"last-modified"),
+        )
+        return self._consumer_for(target, head)
+
+    def _announced(self, fields: dict[bytes, str]) -> int | None:
+        """The body's Content-Length, counted as owed on the progress line's meter."""
+        owed = _length(fields) if self._meter is not None else None
+        if owed is not None and self._meter is not None:
+            self._meter.expected += owed
+        return owed
 
 
 def _length(fields: dict[bytes, str]) -> int | None:
