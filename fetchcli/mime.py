@@ -4,6 +4,7 @@ and in which charset."""
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 
 _TEXT_SUBTYPES = ("json", "xml", "javascript", "ecmascript", "html", "csv", "yaml", "urlencoded")
@@ -37,6 +38,7 @@ def charset_of(content_type: str | None) -> str | None:
     return match[1] if match else None
 
 
+@functools.lru_cache(maxsize=64)  # a run meets few charsets, on every URL
 def codec_of(charset: str | None) -> str:
     """The response's charset if Python knows it, else UTF-8 (decoded with replacement)."""
     if charset:
