@@ -21,24 +21,26 @@ Log = Callable[[str], None]  # one -v line
 class WriteFailed(Exception):
     """A local write of a body failed (disk full, permission): error kind `io` for that URL."""
 
+    kind = ErrorKind.IO  # what the URL's record says, in this process or a worker's parent
+
 
 class ChecksumMismatch(WriteFailed):
     """A saved body whose hash is not the one expected: error kind `checksum`, not saved."""
+
+    kind = ErrorKind.CHECKSUM
 
 
 class RangeRefused(WriteFailed):
     """--continue: a 206 that does not continue the part (or answers no range): the server's
     mistake, error kind `protocol`; the part is left as it was."""
 
+    kind = ErrorKind.PROTOCOL
+
 
 def write_failure(exc: Exception) -> ErrorInfo:
     """A body we could not write (WriteFailed): error kind `io` (`checksum` for a body that
     was not the one expected, `protocol` for a range that does not fit), in its own words."""
-    kind = ErrorKind.IO
-    if isinstance(exc, ChecksumMismatch):
-        kind = ErrorKind.CHECKSUM
-    elif isinstance(exc, RangeRefused):
-        kind = ErrorKind.PROTOCOL
+    kind = exc.kind if isinstance(exc, WriteFailed) else ErrorKind.IO
     return ErrorInfo(kind, " ".join(str(exc).split()) or type(exc).__name__)
 
 

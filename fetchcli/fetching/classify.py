@@ -35,7 +35,7 @@ from enum import Enum
 
 import httpx
 
-from fetchcli.consumer import ChecksumMismatch, RangeRefused, WriteFailed
+from fetchcli.consumer import WriteFailed
 from fetchcli.errors import exception_chain
 from fetchcli.fetching import descriptors
 from fetchcli.fetching.deadline import DeadlinePassed
@@ -110,11 +110,9 @@ def classify(exc: BaseException) -> Failure:
 def _kind(exc: BaseException) -> tuple[ErrorKind, Retry]:
     if isinstance(exc, DeadlinePassed):
         return ErrorKind.DEADLINE, Retry.NEVER
-    if isinstance(exc, ChecksumMismatch):
-        return ErrorKind.CHECKSUM, Retry.NEVER
-    if isinstance(exc, RangeRefused):
-        return ErrorKind.PROTOCOL, Retry.NEVER
-    if isinstance(exc, WriteFailed) or descriptors.exhausted(exc):
+    if isinstance(exc, WriteFailed):  # its own kind: io, checksum (ChecksumMismatch)...
+        return exc.kind, Retry.NEVER
+    if descriptors.exhausted(exc):
         return ErrorKind.IO, Retry.NEVER
     if isinstance(exc, DecodeError):
         return ErrorKind.PROTOCOL, Retry.NEVER

@@ -200,7 +200,7 @@ class Fetcher:
             resumed_from=body.resumed_from if body else None,
             remote_ip=extensions.get(REMOTE_IP),
             timing=_timing(outcome, elapsed) if self._timed else None,
-            tls=tls_info(extensions.get(TLS), self._wall()),
+            tls=tls_info(extensions.get(TLS), self._wall),
         )
 
     def _judged(self, result: Result, outcome: Outcome) -> Result:
@@ -238,10 +238,12 @@ def _timing(outcome: Outcome, elapsed: float) -> Timing:
     )
 
 
-def tls_info(handshake: Handshake | None, now: float) -> TlsInfo | None:
-    """A record's `tls` from what the transport saw of the connection's handshake."""
+def tls_info(handshake: Handshake | None, wall: Callable[[], float]) -> TlsInfo | None:
+    """A record's `tls` from what the transport saw of the connection's handshake (the clock
+    read only then: days_left is as of now)."""
     if handshake is None:
         return None
+    now = wall()
     cert = handshake.certificate
     if cert is None:
         return TlsInfo(handshake.version, handshake.cipher)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any, Protocol
 
-from fetchcli.judging.expressions import Expression, ExpressionError, brief
+from fetchcli.judging.expressions import ExpressionError, brief, compile_expression
 from fetchcli.judging.fields import CHECK_FIELDS
 from fetchcli.judging.spec import StatusRange
 from fetchcli.judging.view import Seen
@@ -28,7 +28,7 @@ class Check(Protocol):
 
 class ExpressionCheck:
     def __init__(self, text: str) -> None:
-        self._expression = Expression(text, CHECK_FIELDS)
+        self._expression = compile_expression(text, CHECK_FIELDS)
         self.name = text
         self.needs = self._expression.names
         self._names = sorted(self.needs)

@@ -52,7 +52,12 @@ class ExpressionError(Exception):
 
 
 def compile_expression(text: str, allowed: Iterable[str]) -> Expression:
-    return Expression(text, frozenset(allowed))
+    return _compiled(text, frozenset(allowed))
+
+
+@functools.lru_cache(maxsize=256)  # the option check, --where, the run's checks: one compile
+def _compiled(text: str, allowed: frozenset[str]) -> Expression:
+    return Expression(text, allowed)
 
 
 def json_path(text: str) -> Any:

@@ -1,12 +1,16 @@
-"""Giving a finished file its name in DIR without replacing another: a hard link under the
-first free name (`name`, `stem-1.ext`, ...), as --save and --continue both publish files."""
+"""Giving a finished file its name in DIR without replacing another (a hard link under the
+first free name: `name`, `stem-1.ext`, ...), and checking it is the one expected first, as
+--save and --continue both publish files."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
+from fetchcli.consumer import ChecksumMismatch
 from fetchcli.output.names import candidates
+from fetchcli.settings.checksums import Checksum
 
 
 def link_free_name(source: Path, directory: Path, name: str, *, named: bool) -> Path:
@@ -39,3 +43,16 @@ def link(source: Path, final: Path) -> None:
         os.link(source, final.name, dst_dir_fd=directory, follow_symlinks=True)
     finally:
         os.close(directory)
+
+
+def verify(checksum: Checksum | None, digest: Any, name: str, fate: str) -> None:
+    """Raise ChecksumMismatch when a finished body is not the one expected; `fate` says what
+    became of it (`not saved`, `kept as 'x.bad'`)."""
+    if checksum is None or digest is None:
+        return
+    seen = digest.hexdigest()
+    if seen != checksum.hex:
+        raise ChecksumMismatch(
+            f"the {checksum.algorithm} of '{name}' is {seen[:16]}..., "
+            f"not {checksum.hex[:16]}...: {fate}"
+        )

@@ -11,6 +11,7 @@ as it was. The file gets its name only when complete (and verified, with a check
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -21,7 +22,7 @@ from typing import Any
 from fetchcli.consumer import BodyHead, ChecksumMismatch, RangeRefused, WriteFailed
 from fetchcli.models import Target
 from fetchcli.output.names import filename_for
-from fetchcli.output.publish import link_free_name
+from fetchcli.output.publish import link_free_name, verify
 from fetchcli.settings.checksums import Checksum
 
 PART = ".part"
@@ -33,11 +34,15 @@ def part_of(directory: Path, target: Target) -> Path:
     return directory / (filename_for(target.url) + PART)
 
 
+def _sidecar(part: Path) -> Path:
+    return part.with_name(part.name + ".json")
+
+
 def kept(part: Path, url: str) -> tuple[int, dict[str, Any]]:
     """How many bytes of `url` the part holds, and what its sidecar says (0 and {} when there
     is none for that URL)."""
     try:
-        meta = json.loads(part.with_name(part.name + ".json").read_text("utf-8"))
+        meta = json.loads(_sidecar(part).read_text("utf-8"))
         size = part.stat().st_size
     except (OSError, ValueError):
         return 0, {}
@@ -71,6 +76,8 @@ def resumed(
     saves nothing."""
     part = part_of(directory, target)
     size, _ = kept(part, target.url)
+    opened = functools.partial(PartFile, part, target, head, final, overwrite=overwrite,
+                               checksum=checksum)  # fmt: skip
     if head.status == 206:
         start = _start_of(head.content_range)
         if not size or start != size:
@@ -79,12 +86,11 @@ def resumed(
                 f"the server sent {head.content_range or 'a 206 without Content-Range'} "
                 f"for {asked}: the part is kept as it was"
             )
-        return PartFile(part, target, head, final, size, overwrite=overwrite, checksum=checksum)
+        return opened(size)
     if head.status == 416 and size and _total_of(head.content_range) == size:
-        return PartFile(part, target, head, final, size, overwrite=overwrite, checksum=checksum,
-                        whole=True)  # fmt: skip
+        return opened(size, whole=True)
     if 200 <= head.status < 300:
-        return PartFile(part, target, head, final, 0, overwrite=overwrite, checksum=checksum)
+        return opened(0)
     return None
 
 
@@ -116,7 +122,7 @@ class PartFile:
     ) -> None:
         self.resumed_from = resumed_from
         self._part, self._final, self._overwrite = part, final, overwrite
-        self._meta = part.with_name(part.name + ".json")
+        self._meta = _sidecar(part)
         self._whole = whole  # a 416 for a part already complete: its body is not the file's
         self._checksum = checksum
         self._digest = hashlib.new(checksum.algorithm) if checksum is not None else None
@@ -151,16 +157,13 @@ class PartFile:
             raise WriteFailed(f"cannot write '{self._part.name}': {exc.strerror or exc}") from exc
         if not complete:
             return None  # kept, with its sidecar, for the next --continue
-        if self._checksum is not None and self._digest is not None:
-            seen = self._digest.hexdigest()
-            if seen != self._checksum.hex:
-                bad = self._part.with_name(self._part.name.removesuffix(PART) + ".bad")
-                os.replace(self._part, bad)
-                self._forget()
-                raise ChecksumMismatch(
-                    f"the {self._checksum.algorithm} of '{self._final}' is {seen[:16]}..., "
-                    f"not {self._checksum.hex[:16]}...: kept as '{bad.name}'"
-                )
+        bad = self._part.with_name(self._part.name.removesuffix(PART) + ".bad")
+        try:
+            verify(self._checksum, self._digest, self._final, f"kept as '{bad.name}'")
+        except ChecksumMismatch:
+            os.replace(self._part, bad)
+            self._forget()
+            raise
         try:
             final = self._publish()
         except OSError as exc:

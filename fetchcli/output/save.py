@@ -24,8 +24,8 @@ from fetchcli.consumer import BodyHead, ChecksumMismatch, WriteFailed
 from fetchcli.errors import UsageError, cannot_read
 from fetchcli.models import Target
 from fetchcli.output.names import disposition_name, filename_for
-from fetchcli.output.publish import link, link_free_name
-from fetchcli.output.resume import PartFile, resume_headers, resumed
+from fetchcli.output.publish import link, link_free_name, verify
+from fetchcli.output.resume import PartFile, resumed
 from fetchcli.settings.checksums import Checksum, load_checksums, parse_checksum
 from fetchcli.settings.model import OutputConfig
 
@@ -88,14 +88,11 @@ class SavedFile:
         if not complete or self._file.closed:
             self._discard()
             return None
-        if self._checksum is not None and self._digest is not None:
-            seen = self._digest.hexdigest()
-            if seen != self._checksum.hex:
-                self._discard()
-                raise ChecksumMismatch(
-                    f"the {self._checksum.algorithm} of '{self._name}' is {seen[:16]}..., "
-                    f"not {self._checksum.hex[:16]}...: not saved"
-                )
+        try:
+            verify(self._checksum, self._digest, self._name, "not saved")
+        except ChecksumMismatch:
+            self._discard()
+            raise
         try:
             self._file.flush()
             return str(self._publish())
@@ -188,10 +185,6 @@ class Saver:
         if not 200 <= head.status < 300:
             return None
         return SavedFile(self._directory, name, overwrite=self._overwrite, checksum=checksum)
-
-    def headers(self, target: Target) -> dict[str, str]:
-        """--continue's Range and If-Range for a target whose download stopped part way."""
-        return resume_headers(self._directory, target) if self._resume else {}
 
     def _expected(self, target: Target, served: str | None) -> Checksum | None:
         if target.request is not None and target.request.checksum is not None:

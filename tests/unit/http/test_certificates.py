@@ -30,7 +30,7 @@ def test_a_leaf_certificate_reads_as_the_records_show_it() -> None:
     assert parsed.sans == ("a.example", "10.0.0.1", "b.example")
     assert "O=Example CA" in parsed.issuer and parsed.not_after == not_after
     now = datetime.datetime(2031, 5, 1, 7, 8, 9, tzinfo=datetime.UTC).timestamp()
-    info = tls_info(Handshake("TLSv1.3", "TLS_AES_128_GCM_SHA256", parsed), now)
+    info = tls_info(Handshake("TLSv1.3", "TLS_AES_128_GCM_SHA256", parsed), lambda: now)
     assert info is not None
     record = info.to_record()
     assert record["days_left"] == 5.0 and record["not_after"] == "2031-05-06T07:08:09Z"
@@ -50,12 +50,12 @@ def test_a_certificate_without_names_and_with_a_hostile_subject() -> None:
     )  # fmt: skip
     parsed = from_der(cert.public_bytes(serialization.Encoding.DER))
     assert parsed is not None and parsed.sans == ()
-    info = tls_info(Handshake(None, None, parsed), start.timestamp())
+    info = tls_info(Handshake(None, None, parsed), start.timestamp)
     assert info is not None and "\x1b" not in str(info.to_record()["subject"])
 
 
 def test_bytes_that_are_no_certificate_read_as_none() -> None:
     assert from_der(b"not a certificate") is None
     assert from_pem("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n") is None
-    unread = tls_info(Handshake("TLSv1.2", "ECDHE-RSA-AES128-GCM-SHA256", None), 0.0)
+    unread = tls_info(Handshake("TLSv1.2", "ECDHE-RSA-AES128-GCM-SHA256", None), lambda: 0.0)
     assert unread is not None and unread.days_left is None and unread.version == "TLSv1.2"
