@@ -42,6 +42,8 @@ class ErrorKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ErrorInfo:
+    """Why a URL has no usable answer: an error kind and a one-line message."""
+
     kind: ErrorKind
     message: str
 

@@ -53,6 +53,8 @@ NETWORK_FILESYSTEMS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Stored:
+    """What --state keeps of one URL's last fetch: its validators and body hash."""
+
     etag: str | None
     last_modified: str | None
     sha256: str | None

@@ -55,6 +55,8 @@ class PipeReader:
 
 @dataclass(frozen=True, slots=True)
 class Streams:
+    """The process's three streams and what is known of where they lead."""
+
     stdin: LineInput
     stdout: BinaryIO
     stderr: TextIO

@@ -143,6 +143,8 @@ def exit_code(
 
 @dataclass(frozen=True, slots=True)
 class _Invocation:
+    """What the command hands its callback beside the parameters."""
+
     streams: Streams
     transport: Any  # an httpx transport from a test; this layer does not know httpx
 

@@ -57,6 +57,8 @@ _FREE: AbstractAsyncContextManager[None] = nullcontext()  # no slot to hold, no 
 
 @dataclass(slots=True)
 class _Slots:
+    """One origin's connections in use, and the requests waiting for one."""
+
     in_flight: int = 0
     waiting: deque[asyncio.Future[None]] = field(default_factory=deque)
 

@@ -14,6 +14,8 @@ TLS = "fetchcli.tls"  # the response extension that holds a Handshake
 
 @dataclass(frozen=True, slots=True)
 class Certificate:
+    """The fields of a leaf certificate that records show."""
+
     subject: str
     issuer: str
     sans: tuple[str, ...]  # DNS names and IP addresses

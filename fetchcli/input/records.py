@@ -39,6 +39,8 @@ MAX_RUNS = 512  # ordered runs over all files; more means a file is not in input
 
 @dataclass(frozen=True, slots=True)
 class _OrderedRun:
+    """A stretch of one shard's records file, in the order the run met its sources."""
+
     path: str
     start: int  # byte offsets in the file
     end: int | None  # None: to the end
@@ -47,6 +49,8 @@ class _OrderedRun:
 
 @dataclass(frozen=True, slots=True)
 class Merged:
+    """One record read back by --merge, and the Result it stands for."""
+
     result: Result
     record: Record  # as the shard wrote it (`changed` included, when --state made it)
 

@@ -16,6 +16,8 @@ StatusRange = tuple[int, int]  # lowest and highest status, inclusive
 
 @dataclass(frozen=True, slots=True)
 class JudgeSpec:
+    """What to judge each fetched URL on: the checks and extractions, as given."""
+
     check: tuple[str, ...] = ()  # CEL expressions, every one must hold
     expect_status: str | None = None  # `2xx,304`, as given (checked by parse_statuses)
     expect_body: tuple[str, ...] = ()  # regular expressions the body must match

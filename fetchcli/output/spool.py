@@ -40,6 +40,8 @@ class MemoryBudget:
 
 @dataclass(slots=True, eq=False)
 class _File:
+    """One temporary file that spooled pieces share."""
+
     handle: IO[bytes] | None = None
     end: int = 0
     users: int = 0  # spools with pieces still waiting in this file

@@ -36,6 +36,8 @@ TABLE_WIDTH = 120  # when stdout is not a terminal
 
 @dataclass(frozen=True, slots=True)
 class Outputs:
+    """The run's record sink, and who wants each body (None: nobody)."""
+
     sink: Sink
     consumer_for: ConsumerFactory | None  # None: nobody wants the bodies
 

@@ -50,6 +50,8 @@ class LoopFeed:
 
 @dataclass(frozen=True, slots=True)
 class _End:
+    """The reading thread's last item: it finished, or failed with this error."""
+
     error: BaseException | None
 
 

@@ -16,6 +16,8 @@ _TAGGED_LINE = re.compile(r"([A-Za-z0-9-]+) \((.+)\) = ([0-9a-fA-F]+)")  # `SHA2
 
 @dataclass(frozen=True, slots=True)
 class Checksum:
+    """A digest a body must have: a hashlib algorithm and its value in hex."""
+
     algorithm: str  # a hashlib name
     hex: str  # lower case
 

@@ -61,12 +61,16 @@ class Scheme(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Shard:
+    """--shard K/N: this process takes the K-th of N parts of the input."""
+
     index: int  # 1-based, as the user writes it
     count: int
 
 
 @dataclass(frozen=True, slots=True)
 class InputConfig:
+    """How input lines become requests."""
+
     default_scheme: Scheme = Scheme.HTTPS
     input_format: InputFormat = InputFormat.AUTO
     template: str | None = None  # RFC 6570, filled by each row (checked in settings/spec.py)
@@ -77,6 +81,8 @@ class InputConfig:
 
 @dataclass(frozen=True, slots=True)
 class PoolConfig:
+    """Concurrency and the connection pool's limits."""
+
     concurrency: int = DEFAULT_CONCURRENCY
     max_connections: int | None = None
     max_keepalive: int | None = None
@@ -113,6 +119,8 @@ class TimeoutConfig:
 
 @dataclass(frozen=True, slots=True)
 class RetryConfig:
+    """When and how long to wait before fetching a URL again."""
+
     retries: int = 0
     retry_backoff: float = DEFAULT_RETRY_BACKOFF
     retry_max_wait: float = DEFAULT_RETRY_MAX_WAIT
@@ -120,6 +128,8 @@ class RetryConfig:
 
 @dataclass(frozen=True, slots=True)
 class RequestConfig:
+    """What each request sends."""
+
     method: str = "GET"
     headers: tuple[tuple[str, str], ...] = ()
     data: bytes | None = None
@@ -139,6 +149,8 @@ class RequestConfig:
 
 @dataclass(frozen=True, slots=True)
 class OutputConfig:
+    """What records and bodies go where, and in what form."""
+
     format: Format = Format.JSONL
     order: Order = Order.INPUT
     snippet: int = DEFAULT_SNIPPET

@@ -30,6 +30,8 @@ GROUPS = (INPUT, POOL, TIMEOUTS, RETRIES, REQUEST, OUTPUT, UNATTENDED, JUDGING)
 
 @dataclass(frozen=True, slots=True)
 class Option:
+    """One option: its name, help panel and text, and how its value is read and checked."""
+
     name: str
     group: str
     help: str

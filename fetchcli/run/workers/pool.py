@@ -62,6 +62,8 @@ class _Body:
 
 @dataclass(slots=True)
 class _Worker:
+    """One forked worker process and its socket to the parent."""
+
     number: int
     pid: int
     sock: socket.socket
