@@ -6,13 +6,11 @@ from __future__ import annotations
 import os
 import ssl
 import stat
-import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
 from fetchcli.errors import UsageError, cannot_read, cannot_write
 from fetchcli.input.sources import STDIN, is_special_file, is_url_argument
-from fetchcli.output.save import prepare_directory
 from fetchcli.settings.model import Config
 
 
@@ -36,6 +34,8 @@ def check_inputs(config: Config, stdout: BinaryIO | None = None) -> None:
     if config.request.cacert is not None:
         _check_certificates(config.request.cacert)
     if config.output.save is not None:
+        from fetchcli.output.save import prepare_directory  # a one-off run saves nothing
+
         try:
             prepare_directory(config.output.save)
         except OSError as exc:
@@ -95,6 +95,8 @@ def _regular_file(stream: BinaryIO | None) -> os.stat_result | None:
 
 def _check_writable(path: Path, option: str) -> None:
     """A file written when the run ends must be writable now: a temporary file beside it."""
+    import tempfile  # only for a file the run will write: not at every start
+
     try:
         with tempfile.NamedTemporaryFile(dir=path.parent or ".", prefix=".fetchcli-"):
             pass

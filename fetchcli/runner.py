@@ -13,11 +13,9 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from fetchcli.dryrun import dry_run
 from fetchcli.errors import UsageError, cannot_write
 from fetchcli.input import records, sources
 from fetchcli.models import Record, Result, Summary
-from fetchcli.output.metrics import write_metrics
 from fetchcli.output.render import Reporter
 from fetchcli.output.wiring import build_outputs
 from fetchcli.session import Session
@@ -35,6 +33,8 @@ def run(config: Config, streams: Streams, *, transport: Any = None) -> Summary:
     """Fetch everything `config` names; UsageError (exit 2) before any fetch if inputs are bad."""
     session = Session(config, stdout=streams.stdout)
     if config.run.dry_run:
+        from fetchcli.dryrun import dry_run
+
         return dry_run(session.config, streams)
     return _Run(session, streams, transport).execute()
 
@@ -121,6 +121,8 @@ class _Run:
         run = self.config.run
         if run.metrics is None:
             return None
+        from fetchcli.output.metrics import write_metrics
+
         try:
             write_metrics(run.metrics, self.summary, labels=run.metrics_labels)
         except OSError as exc:

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, BinaryIO
 from fetchcli.consumer import Conditional
 from fetchcli.errors import StateError, UsageError
 from fetchcli.models import Record, Result, Target
-from fetchcli.output.resume import resume_headers
 from fetchcli.preflight import check_inputs
 from fetchcli.run import budget, cores
 from fetchcli.run.reorder import HELD_BYTES, Window
@@ -58,6 +57,8 @@ class Session:
         headers = self._validators(target) if self.state is not None else {}
         output = self.config.output
         if output.resume and output.save is not None:
+            from fetchcli.output.resume import resume_headers  # --continue only: not at start
+
             headers.update(resume_headers(output.save, target))
         return headers
 

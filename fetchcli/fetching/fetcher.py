@@ -15,6 +15,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -31,10 +32,12 @@ from fetchcli.http.certificates import TLS, Handshake
 from fetchcli.http.client import close_idle_connections
 from fetchcli.http.messages import head_fields
 from fetchcli.http.timing import PHASES, REMOTE_IP, Phases
-from fetchcli.judging.judge import Judge
 from fetchcli.models import ErrorInfo, ErrorKind, Result, Target, Timing, TlsInfo
 from fetchcli.sanitize import shown
 from fetchcli.settings.model import Config
+
+if TYPE_CHECKING:
+    from fetchcli.judging.judge import Judge
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -70,7 +73,7 @@ class Fetcher:
         self._client = client
         self._config = config
         self._keep = keep or Keep(digest=conditional is not None)
-        self._judge = Judge.from_spec(config.judge) if config.judge.judges else None
+        self._judge = _judge_for(config)
         if self._judge is not None and self._judge.needs_body:
             self._keep = replace(self._keep, body=True)
         self._log = log
@@ -236,6 +239,16 @@ def _timing(outcome: Outcome, elapsed: float) -> Timing:
         ttfb=phases.ttfb,
         total=elapsed,
     )
+
+
+def _judge_for(config: Config) -> Judge | None:
+    """The run's Judge; its module (CEL, JSONPath, an HTML parser behind it) is imported only
+    when something is judged."""
+    if not config.judge.judges:
+        return None
+    from fetchcli.judging.judge import Judge
+
+    return Judge.from_spec(config.judge)
 
 
 def tls_info(handshake: Handshake | None, wall: Callable[[], float]) -> TlsInfo | None:

@@ -16,7 +16,6 @@ from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, TextIO
 
-from rich.cells import cell_len
 from rich.filesize import decimal
 
 if TYPE_CHECKING:
@@ -268,9 +267,17 @@ def wrap_line(text: str, width: int) -> list[str]:
     >>> wrap_line("fetchcli: warning: a long warning about a thing", 24)
     ['fetchcli: warning: a', '  long warning about a', '  thing']
     """
-    if cell_len(text) <= width:
+    if _cells(text) <= width:
         return [text]
     return [line for part in _at_separators(text, width) for line in _at_spaces(part, width)]
+
+
+def _cells(text: str) -> int:
+    """The terminal cells `text` takes; rich's cell tables are imported only for a terminal's
+    line (2 ms a start otherwise)."""
+    from rich.cells import cell_len
+
+    return cell_len(text)
 
 
 def _at_separators(text: str, width: int) -> list[str]:
@@ -278,7 +285,7 @@ def _at_separators(text: str, width: int) -> list[str]:
     lines = [first]
     for part in rest:
         joined = f"{lines[-1]} · {part}"
-        if cell_len(joined) <= width:
+        if _cells(joined) <= width:
             lines[-1] = joined
         else:
             lines.append(f"{_INDENT}· {part}")
@@ -286,7 +293,7 @@ def _at_separators(text: str, width: int) -> list[str]:
 
 
 def _at_spaces(line: str, width: int) -> list[str]:
-    if cell_len(line) <= width:
+    if _cells(line) <= width:
         return [line]
     body = line.lstrip(" ")
     indent = line[: len(line) - len(body)] + _INDENT
@@ -294,7 +301,7 @@ def _at_spaces(line: str, width: int) -> list[str]:
     lines = [line[: len(line) - len(body)] + first]
     for word in words:
         joined = f"{lines[-1]} {word}"
-        if cell_len(joined) <= width:
+        if _cells(joined) <= width:
             lines[-1] = joined
         else:
             lines.append(indent + word)

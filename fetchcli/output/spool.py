@@ -11,7 +11,6 @@ as nothing in it waits, so the disk holds about what waits, not what has passed 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO
@@ -48,6 +47,8 @@ class _File:
 
     def append(self, data: bytes | bytearray) -> int:
         if self.handle is None:
+            import tempfile  # only when a body waits on disk: not at every start
+
             self.handle = tempfile.TemporaryFile(prefix="fetchcli-")  # noqa: SIM115 - kept open
         offset = self.end
         os.pwrite(self.handle.fileno(), data, offset)

@@ -10,11 +10,8 @@ from typing import TYPE_CHECKING
 
 from fetchcli.consumer import BodyConsumer, BodyHead, ConsumerFactory, FanOut
 from fetchcli.errors import cannot_write
-from fetchcli.judging.where import record_filter
 from fetchcli.models import Result, Target
 from fetchcli.output.bodies import BinaryWithheld, BodySink
-from fetchcli.output.failed import FailedOut
-from fetchcli.output.save import Saver, saver_for
 from fetchcli.output.sinks import (
     ChangedOnly,
     CsvSink,
@@ -25,10 +22,11 @@ from fetchcli.output.sinks import (
     Where,
 )
 from fetchcli.sanitize import shown
-from fetchcli.settings.model import Config, FailOn, Format, Order
+from fetchcli.settings.model import Config, FailOn, Format, Order, OutputConfig
 from fetchcli.streams import Streams
 
 if TYPE_CHECKING:
+    from fetchcli.output.save import Saver
     from fetchcli.output.table import Row
 
 TABLE_WIDTH = 120  # when stdout is not a terminal
@@ -64,14 +62,27 @@ def build_outputs(
     sink = bodies or _format_sink(config, streams)
     if config.run.changed_only:
         sink = ChangedOnly(sink, failure_test(output.fail_on))
+    # What only some runs use is imported only by them: a one-off fetch starts sooner.
     if config.judge.where is not None:
+        from fetchcli.judging.where import record_filter  # CEL
+
         sink = Where(sink, record_filter(config.judge.where), left_out)
     if output.records is not None:
         sink = TeeSink(sink, _records_sink(output.records))
     if config.run.failed_out is not None:
+        from fetchcli.output.failed import FailedOut
+
         sink = TeeSink(sink, FailedOut(config.run.failed_out, failure_test(output.fail_on)))
     guard = _binary_guard(warn) if bodies is not None and streams.stdout_isatty else None
-    return Outputs(sink, _consumer_factory(saver_for(output), bodies, guard))
+    return Outputs(sink, _consumer_factory(_saver(output), bodies, guard))
+
+
+def _saver(output: OutputConfig) -> Saver | None:
+    if output.save is None:
+        return None
+    from fetchcli.output.save import saver_for  # file names, checksums, resuming
+
+    return saver_for(output)
 
 
 def failure_test(fail_on: FailOn) -> Callable[[Result], bool]:
