@@ -62,8 +62,10 @@ class StatusCheck:
 
     def failure(self, seen: Seen) -> str | None:
         status = seen.result.status
-        if status is not None and any(low <= status <= high for low, high in self._ranges):
-            return None
+        if status is not None:
+            for low, high in self._ranges:
+                if low <= status <= high:
+                    return None
         return f"status was {status}"
 
 

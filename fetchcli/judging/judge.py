@@ -31,6 +31,7 @@ _NOT_MODIFIED = 304  # --state's answer: no body to judge, only the status and h
 class Judge:
     def __init__(self, checks: Sequence[Check], extractors: Sequence[Extractor]) -> None:
         self._checks = tuple(checks)
+        self._without_body = tuple(check for check in checks if not reads_body(check))
         self._extractors = tuple(extractors)
         needs: set[str] = set()
         for check in checks:
@@ -68,19 +69,17 @@ class Judge:
             )
         seen = Seen(result, headers, body)
         has_body = result.status != _NOT_MODIFIED
-        for extractor in self._extractors:
-            value = extractor.value(seen) if has_body or "headers" in extractor.needs else None
-            seen.extract[extractor.name] = value
-        failed: list[tuple[str, str]] = []
-        for check in self._checks:
-            if not has_body and reads_body(check):
-                continue
-            why = check.failure(seen)
-            if why is not None:
-                failed.append((check.name, why))
-        checks = tuple(name for name, _ in failed) if self._checks else None
-        extract = tuple(seen.extract.items()) if self._extractors else None
+        extract = None
+        if self._extractors:
+            for extractor in self._extractors:
+                value = extractor.value(seen) if has_body or "headers" in extractor.needs else None
+                seen.extract[extractor.name] = value
+            extract = tuple(seen.extract.items())
+        # A 304 has no body to judge: the checks that read one are left out.
+        checks = self._checks if has_body else self._without_body
+        failed = [(check.name, why) for check in checks if (why := check.failure(seen)) is not None]
         if not failed:
-            return result.judged(checks, extract, None)
+            return result.judged(() if self._checks else None, extract, None)
         message = "; ".join(f"{name}: {why}" for name, why in failed)
-        return result.judged(checks, extract, ErrorInfo(ErrorKind.CHECK, message))
+        names = tuple(name for name, _ in failed)
+        return result.judged(names, extract, ErrorInfo(ErrorKind.CHECK, message))

@@ -29,13 +29,18 @@ class Sink(Protocol):
     def close(self) -> None: ...
 
 
+# json.dumps with any keyword builds a new encoder per call: one, made once, is a microsecond
+# less on every record.
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+
+
 class JsonlSink:
     def __init__(self, stream: BinaryIO, *, close_stream: bool = False) -> None:
         self._stream = stream
         self._close_stream = close_stream
 
     def write(self, result: Result, record: Record) -> None:
-        self._stream.write(json.dumps(record, ensure_ascii=False).encode() + b"\n")
+        self._stream.write(_ENCODE(record).encode() + b"\n")
         self._stream.flush()
 
     def close(self) -> None:
