@@ -9,6 +9,7 @@ and `checks` in its record listing them. With checks, the status is one of them:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from fetchcli.judging.checks import (
     BodyCheck,
@@ -20,10 +21,12 @@ from fetchcli.judging.checks import (
     StatusCheck,
     reads_body,
 )
-from fetchcli.judging.extract import Extractor
 from fetchcli.judging.spec import JudgeSpec, parse_statuses
 from fetchcli.judging.view import Seen
 from fetchcli.models import ErrorInfo, ErrorKind, Result
+
+if TYPE_CHECKING:
+    from fetchcli.judging.extract import Extractor
 
 _NOT_MODIFIED = 304  # --state's answer: no body to judge, only the status and headers
 
@@ -56,7 +59,7 @@ class Judge:
             checks.insert(0, StatusCheck(parse_statuses(spec.expect_status), spec.expect_status))
         elif checks:
             checks.insert(0, StatusCheck(((100, 399),), name="status < 400"))
-        return cls(checks, [Extractor(name, text) for name, text in spec.extract])
+        return cls(checks, _extractors(spec))
 
     def judge(
         self, result: Result, headers: Sequence[tuple[str, str]], body: bytes | None
@@ -83,3 +86,12 @@ class Judge:
         message = "; ".join(f"{name}: {why}" for name, why in failed)
         names = tuple(name for name, _ in failed)
         return result.judged(names, extract, ErrorInfo(ErrorKind.CHECK, message))
+
+
+def _extractors(spec: JudgeSpec) -> list[Extractor]:
+    """--extract's, their module (an HTML parser, JSONPath) imported only when one is asked."""
+    if not spec.extract:
+        return []
+    from fetchcli.judging.extract import Extractor
+
+    return [Extractor(name, text) for name, text in spec.extract]

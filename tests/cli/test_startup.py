@@ -59,6 +59,14 @@ def test_a_one_off_http_fetch_imports_no_pydantic_and_makes_no_tls_context(
     assert probe == {"status": 0, "contexts": 0, "imported": []}
 
 
+
+def test_shorthand_checks_import_no_expression_language(server: TestServer) -> None:
+    """A cron monitor's --expect-status and --expect-body are Python regular expressions:
+    neither CEL, JSONPath nor an HTML parser is loaded for them."""
+    probe = _one_off("--expect-status", "2xx", "--expect-body", "hello", f"{server.url}/ok")
+    assert probe["status"] == 0
+    assert not {"cel.cel", "jsonpath_rfc9535", "html.parser"} & set(probe["imported"])
+
 def test_every_dataclass_has_a_docstring() -> None:
     """Python 3.11's @dataclass writes a missing docstring from inspect.signature, ~0.3 ms a
     class at every start (21 of them once cost 13 ms of a 120 ms import)."""
