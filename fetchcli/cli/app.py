@@ -14,13 +14,12 @@ import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from fetchcli.cli.options import COMPLETE_VAR, enable_completion, with_parameters
 from fetchcli.errors import ExitCode, UsageError, cannot_read
-from fetchcli.models import Summary
 from fetchcli.settings.build import OptionError, config_from
 from fetchcli.settings.layers import (
     LAYER_FLAGS,
@@ -32,6 +31,9 @@ from fetchcli.settings.layers import (
 )
 from fetchcli.settings.model import Config, FailOn, Format, MaxFailures
 from fetchcli.streams import Streams
+
+if TYPE_CHECKING:
+    from fetchcli.models import Summary
 
 app = typer.Typer(
     add_completion=False,

@@ -3,7 +3,13 @@ record written (--list-fields prints both)."""
 
 from __future__ import annotations
 
-from fetchcli.models import RECORD_FIELDS
+# Every record's fields, in order, as models.Result.to_record() writes them (a test holds the
+# two equal): named here so that --help, which parses no record, need not import the models.
+RECORD_FIELDS = (
+    "line", "source", "url", "method", "final_url", "status", "reason", "http_version",
+    "remote_ip", "elapsed", "bytes", "content_type", "snippet", "attempts", "redirects",
+    "truncated", "saved_to", "error",
+)  # fmt: skip
 
 # What --check sees: the response as fetched (strings sanitized as in the records).
 CHECK_FIELD_HELP: dict[str, str] = {

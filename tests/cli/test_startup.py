@@ -59,7 +59,6 @@ def test_a_one_off_http_fetch_imports_no_pydantic_and_makes_no_tls_context(
     assert probe == {"status": 0, "contexts": 0, "imported": []}
 
 
-
 def test_shorthand_checks_import_no_expression_language(server: TestServer) -> None:
     """A cron monitor's --expect-status and --expect-body are Python regular expressions:
     neither CEL, JSONPath nor an HTML parser is loaded for them."""
@@ -67,9 +66,10 @@ def test_shorthand_checks_import_no_expression_language(server: TestServer) -> N
     assert probe["status"] == 0
     assert not {"cel.cel", "jsonpath_rfc9535", "html.parser"} & set(probe["imported"])
 
+
 def test_every_dataclass_has_a_docstring() -> None:
-    """Python 3.11's @dataclass writes a missing docstring from inspect.signature, ~0.3 ms a
-    class at every start (21 of them once cost 13 ms of a 120 ms import)."""
+    """Python 3.11's @dataclass writes a missing docstring from inspect.signature at every
+    start (21 classes without one cost about a millisecond of each run)."""
     missing = []
     for path in sorted((ROOT / "fetchcli").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
@@ -78,3 +78,24 @@ def test_every_dataclass_has_a_docstring() -> None:
             if any("dataclass" in ast.unparse(decorator) for decorator in node.decorator_list):
                 missing.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
     assert missing == []
+
+
+def test_the_expression_fields_name_every_record_field() -> None:
+    """judging/fields.py names the record's fields itself (--help then loads no models): they
+    are the fields a record has, in its order."""
+    from fetchcli.judging.fields import RECORD_FIELDS as named
+    from fetchcli.models import RECORD_FIELDS
+
+    assert named == RECORD_FIELDS
+
+
+def test_help_loads_neither_the_models_nor_the_run() -> None:
+    """--help reads the option table: no record models, no httpx, no event loop."""
+    probe = (
+        "import sys\nfrom fetchcli.cli import main\nmain(['--help'])\n"
+        "names = ('fetchcli.models', 'httpx', 'asyncio', 'fetchcli.runner')\n"
+        "print(sorted(n for n in names if n in sys.modules), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=60)
+    assert b"Usage: fetchcli" in done.stdout
+    assert done.stderr.decode().splitlines()[-1] == "[]"
