@@ -230,6 +230,8 @@ class Result:
         """This Result with a judge's verdict, on every URL of a monitored list: its fields
         copied slot by slot, as copy and pickle make a frozen dataclass (a third less than
         calling __init__, which looks object.__setattr__ up per field; replace() twice that)."""
+        if checks == self.checks and extract is None is self.extract and error is self.error:
+            return self  # the verdict it was made with (the fetcher presumes a pass)
         values = list(_ALL_FIELDS(self))
         values[_ERROR_AT], values[_CHECKS_AT], values[_EXTRACT_AT] = error, checks, extract
         verdict = object.__new__(Result)

@@ -74,6 +74,7 @@ class Fetcher:
         self._config = config
         self._keep = keep or Keep(digest=conditional is not None)
         self._judge = _judge_for(config)
+        self._presumed = self._judge.passed if self._judge is not None else None  # _judged's
         if self._judge is not None and self._judge.needs_body:
             self._keep = replace(self._keep, body=True)
         self._log = log
@@ -173,6 +174,7 @@ class Fetcher:
                 attempts=attempts,
                 redirects=outcome.redirects,
                 error=error,
+                checks=self._presumed,
                 timing=Timing(total=elapsed) if self._timed else None,
             )
         headers = None
@@ -196,6 +198,7 @@ class Fetcher:
             truncated=body.truncated if body else False,
             saved_to=body.saved_to if body else None,
             error=error,
+            checks=self._presumed,
             headers=headers,
             etag=fields.get(b"etag"),
             last_modified=fields.get(b"last-modified"),
@@ -207,6 +210,8 @@ class Fetcher:
         )
 
     def _judged(self, result: Result, outcome: Outcome) -> Result:
+        """The verdict on `result`, which _result built presuming a pass (`checks` empty): the
+        judge returns it as it is when that holds, a new Result otherwise."""
         assert self._judge is not None
         headers: list[tuple[str, str]] = []
         if self._judge.needs_headers and outcome.response is not None:
@@ -226,19 +231,15 @@ class Fetcher:
         )
 
 
+_NO_PHASES = Phases()  # a transport that measured none
+
+
 def _timing(outcome: Outcome, elapsed: float) -> Timing:
     """The final hop's phases as its transport measured them, its wait for a slot and the
     rate before it, and the URL's whole time."""
     assert outcome.response is not None
-    phases = outcome.response.extensions.get(PHASES) or Phases()
-    return Timing(
-        queue=outcome.queued + (phases.pool or 0.0),
-        dns=phases.dns,
-        connect=phases.connect,
-        tls=phases.tls,
-        ttfb=phases.ttfb,
-        total=elapsed,
-    )
+    pool, dns, connect, tls, ttfb = outcome.response.extensions.get(PHASES) or _NO_PHASES
+    return Timing(outcome.queued + (pool or 0.0), dns, connect, tls, ttfb, elapsed)
 
 
 def _judge_for(config: Config) -> Judge | None:

@@ -42,6 +42,9 @@ class Judge:
         for extractor in extractors:
             needs |= extractor.needs
         self.needs_body = bool(needs & {"body", "json"})
+        # A URL's `checks` when every check holds: the fetcher builds its Result with these,
+        # so that a pass (most URLs of a monitored list) needs no second Result.
+        self.passed: tuple[str, ...] | None = () if self._checks else None
         self.needs_headers = "headers" in needs
 
     @classmethod
@@ -67,9 +70,7 @@ class Judge:
         """`result` with its extractions and the verdict of the checks."""
         if result.error is not None or result.status is None:
             nothing = tuple((extractor.name, None) for extractor in self._extractors)
-            return result.judged(
-                () if self._checks else None, nothing if self._extractors else None, result.error
-            )
+            return result.judged(self.passed, nothing if self._extractors else None, result.error)
         seen = Seen(result, headers, body)
         has_body = result.status != _NOT_MODIFIED
         extract = None
@@ -82,7 +83,7 @@ class Judge:
         checks = self._checks if has_body else self._without_body
         failed = [(check.name, why) for check in checks if (why := check.failure(seen)) is not None]
         if not failed:
-            return result.judged(() if self._checks else None, extract, None)
+            return result.judged(self.passed, extract, None)
         message = "; ".join(f"{name}: {why}" for name, why in failed)
         names = tuple(name for name, _ in failed)
         return result.judged(names, extract, ErrorInfo(ErrorKind.CHECK, message))
