@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +37,8 @@ def parse_checksum(text: str) -> Checksum:
 
 
 def checksum_of(algorithm: str, digest: str) -> Checksum:
+    import hashlib  # OpenSSL's, 2 ms to load: not for --help, which names this parser
+
     name = algorithm.strip().lower().replace("-", "")
     if name not in hashlib.algorithms_guaranteed or name.startswith("shake"):
         raise ValueError(f"unknown algorithm {algorithm!r} (sha256, sha512, sha1, md5...)")
