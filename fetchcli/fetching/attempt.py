@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -339,23 +339,38 @@ async def _decoded_chunks(
     response: httpx.Response, decoder: Decoder | None, bandwidth: RateLimiter | None = None
 ) -> AsyncGenerator[bytes, None]:
     """The body as decoded chunks of at most decode.STEP bytes each; with --limit-rate, each
-    read as it came off the wire waits its turn (so the transport stops reading meanwhile)."""
+    piece of a read waits its turn (so the transport stops reading meanwhile)."""
     if response.is_stream_consumed:
         yield response.content
         return
+    reads = raw_chunks(response) if bandwidth is None else _paced(raw_chunks(response), bandwidth)
     if decoder is None or isinstance(decoder, IdentityDecoder):
-        async for raw in raw_chunks(response):
-            if bandwidth is not None:
-                await bandwidth.wait(len(raw))
+        async for raw in reads:
             yield raw
         return
-    async for raw in raw_chunks(response):
-        if bandwidth is not None:
-            await bandwidth.wait(len(raw))
+    async for raw in reads:
         for chunk in decoder.decode(raw):
             yield chunk
     for chunk in decoder.flush():
         yield chunk
+
+
+# What --limit-rate pays for at a time. A transport's read can hold much more (libcurl's
+# transfers hand over up to 1 MiB a read after a pause), and a read is paid for as it arrives,
+# so pieces this small keep a burst, and the unpaid last piece of a run, short.
+_PACED_PIECE = 64 * 1024
+
+
+async def _paced(reads: AsyncIterator[bytes], bandwidth: RateLimiter) -> AsyncIterator[bytes]:
+    async for raw in reads:
+        if len(raw) <= _PACED_PIECE:
+            await bandwidth.wait(len(raw))
+            yield raw
+            continue
+        for start in range(0, len(raw), _PACED_PIECE):
+            piece = raw[start : start + _PACED_PIECE]
+            await bandwidth.wait(len(piece))
+            yield piece
 
 
 async def _each_within(

@@ -23,7 +23,8 @@ def test_the_cap_holds_over_connections_and_workers(server: TestServer, workers:
     assert done.returncode == 0, done.stderr
     records = records_of(done.stdout)
     assert [r["bytes"] for r in records] == [MB] * 4
-    assert took >= 4 * MB / (2 * MB) * 0.9, f"{took:.2f}s for 4 MB under a 2 MB/s cap"
+    # Only the last piece a run reads (64 KiB) goes unpaid: 4 MB at 2 MB/s is 1.97 s at least.
+    assert took >= 4 * MB / (2 * MB) * 0.98, f"{took:.2f}s for 4 MB under a 2 MB/s cap"
 
 
 def test_a_bad_rate_is_a_usage_error(server: TestServer) -> None:
