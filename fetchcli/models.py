@@ -145,9 +145,13 @@ PHASES = ("queue", "dns", "connect", "tls", "ttfb", "total")
 
 
 def _micro(seconds: float) -> float:
-    """Seconds to the microsecond, as round(seconds, 6) gives them at half its cost (an
-    integer divided by 1e6 is the float nearest that decimal): seven a record with --timings."""
-    return round(seconds * 1e6) / 1e6
+    """Seconds to the microsecond at half round(seconds, 6)'s cost (an integer divided by 1e6
+    is the float nearest that decimal; a value half way between two may go the other way):
+    seven a record with --timings. Infinity and NaN (a --merge'd record can hold them) pass."""
+    try:
+        return round(seconds * 1e6) / 1e6
+    except (OverflowError, ValueError):
+        return seconds
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from fetchcli.fetching.snippet import clean_snippet
 from fetchcli.input.sources import iter_lines
-from fetchcli.models import ErrorKind
+from fetchcli.models import ErrorKind, Timing
 from fetchcli.output.table import shorten_middle
 from fetchcli.sanitize import collapse_whitespace, mask_url, sanitize
 
@@ -117,3 +117,20 @@ def test_a_shortened_url_keeps_its_host_and_port(parts: tuple[str, str, str], wi
         assert shown == url or shown.startswith(origin)
     if "…" in shown and width > len(hostport):
         assert url.endswith(shown.rsplit("…", 1)[1])
+
+
+@given(st.floats(min_value=0, max_value=1e6))
+def test_seconds_in_records_are_to_the_microsecond(seconds: float) -> None:
+    """Timings and elapsed are written to the microsecond, as round(x, 6) would write them
+    (within one microsecond where a value falls half way)."""
+    written = Timing(total=seconds).to_record()["total"]
+    assert written is not None
+    assert abs(written - round(seconds, 6)) <= 1.000001e-6
+    assert written == round(written, 6)
+
+
+@given(st.floats())
+def test_any_seconds_can_be_written(seconds: float) -> None:
+    """A --merge'd record can hold Infinity or NaN: writing it again never fails."""
+    record = Timing(total=seconds).to_record()
+    assert isinstance(record["total"], float)
