@@ -74,7 +74,7 @@ class Fetcher:
         self._config = config
         self._keep = keep or Keep(digest=conditional is not None)
         self._judge = _judge_for(config)
-        self._presumed = self._judge.passed if self._judge is not None else None  # _judged's
+        self._presumed = self._judge.passed if self._judge is not None else None  # see _judged
         if self._judge is not None and self._judge.needs_body:
             self._keep = replace(self._keep, body=True)
         self._log = log
