@@ -357,6 +357,7 @@ AIOHTTP = "aiohttp + aiodns, 100 workers"
 HTTPX = "httpx (httpcore), 100 workers"
 FETCHCLI = "fetchcli -c 100 --transport aiohttp"
 FETCHCLI_HTTPCORE = "fetchcli -c 100 --transport httpcore"
+FETCHCLI_CURL = "fetchcli -c 100 --transport curl"  # what auto picks
 FETCHCLI_COMPLETION = "fetchcli -c 100 --transport aiohttp --order completion"
 FETCHCLI_W1 = "fetchcli -c 100 --workers 1, both cores"
 FETCHCLI_W2 = "fetchcli -c 100 --workers 2, both cores"
@@ -369,6 +370,7 @@ CONTENDERS = {
         Contender(HTTPX, python_client("httpx_hosts.py"), parse_lines),
         Contender(FETCHCLI, fetchcli("--transport", "aiohttp"), parse_jsonl),
         Contender(FETCHCLI_HTTPCORE, fetchcli("--transport", "httpcore"), parse_jsonl),
+        Contender(FETCHCLI_CURL, fetchcli("--transport", "curl"), parse_jsonl),
         Contender(FETCHCLI_W1, fetchcli("--transport", "aiohttp"), parse_jsonl, cpus="0,1"),
         Contender(
             FETCHCLI_W2, fetchcli("--transport", "aiohttp", "--workers", "2"), parse_jsonl, "0,1"
@@ -778,6 +780,25 @@ def targets(m: Measured) -> list[str]:
         f"target ≤ {2 * WORKERS} (`--max-connections` at `-c {WORKERS}`): "
         f"{'met' if most <= 2 * WORKERS else 'NOT met'}"
     )
+    # The libcurl engine's issue: the transport auto picks, against the same contenders.
+    lines += [
+        ratio_target(
+            f"HTTP, {m.http[0].hosts.hosts:,} hosts × 2: `{FETCHCLI_CURL}` wall vs the "
+            "hand-written aiohttp + aiodns client",
+            m.http, FETCHCLI_CURL, AIOHTTP, 1.0,
+        ),
+        ratio_target(
+            f"HTTPS, {m.https[0].hosts.hosts:,} hosts × 2: `{FETCHCLI_CURL}` wall vs `{CURL}`",
+            m.https, FETCHCLI_CURL, CURL, 0.8,
+        ),
+    ]  # fmt: skip
+    curl_large = find(m.large, FETCHCLI_CURL)
+    if curl_large.good():
+        peak = max(r.rss_mb for r in curl_large.good())
+        lines.append(
+            f"- peak RSS of `{FETCHCLI_CURL}` on {curl_large.hosts.hosts:,} HTTPS hosts: "
+            f"**{peak:.0f} MB** at most (target ≤ 120 MB): {'met' if peak <= 120 else 'NOT met'}"
+        )
     lines += [
         ratio_target(
             f"5 % silent hosts, `-t {SILENT_TIMEOUT}`: input-order wall vs completion order",
@@ -1054,14 +1075,15 @@ def main() -> None:
         # Every round for what a target depends on (and for what is cheap), else one run.
         plan = {
             "http": [(CURL, True), (AIOHTTP, True), (HTTPX, False), (FETCHCLI, True),
-                     (FETCHCLI_HTTPCORE, True)],
+                     (FETCHCLI_HTTPCORE, True), (FETCHCLI_CURL, True)],
             "https": [(CURL, True), (AIOHTTP, False), (HTTPX, False), (FETCHCLI, True),
-                      (FETCHCLI_HTTPCORE, False)],
+                      (FETCHCLI_HTTPCORE, False), (FETCHCLI_CURL, True)],
             "silent": [(CURL, False), (AIOHTTP, False), (FETCHCLI, True),
                        (FETCHCLI_COMPLETION, True)],
-            "small": [(CURL, True), (AIOHTTP, True), (FETCHCLI, True), (FETCHCLI_HTTPCORE, True)],
+            "small": [(CURL, True), (AIOHTTP, True), (FETCHCLI, True), (FETCHCLI_HTTPCORE, True),
+                      (FETCHCLI_CURL, True)],
             "large": [(CURL, False), (AIOHTTP, False), (FETCHCLI, True),
-                      (FETCHCLI_HTTPCORE, False)],
+                      (FETCHCLI_HTTPCORE, False), (FETCHCLI_CURL, True)],
         }  # fmt: skip
         if args.workers:
             return workers_part(lab, lists["https"], args.rounds, out_dir, cap, patience)
