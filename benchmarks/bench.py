@@ -61,14 +61,16 @@ http {{
 """
 
 
-def start_nginx() -> None:
+def start_nginx(extra: str = "") -> None:
+    """nginx on every HOSTS address at PORT; `extra`: more directives for its server (another
+    listen, a certificate)."""
     www = WORK / "www"
     www.mkdir(parents=True, exist_ok=True)
     for name, size in SIZES.items():
         path = www / name
         if not path.exists() or path.stat().st_size != size:
             path.write_bytes(os.urandom(size))
-    listens = "\n    ".join(f"listen {host}:{PORT} reuseport;" for host in HOSTS)
+    listens = "\n    ".join([*(f"listen {host}:{PORT} reuseport;" for host in HOSTS), extra])
     conf = WORK / "nginx.conf"
     conf.write_text(
         NGINX_CONF.format(work=WORK, listens="", server_listens=listens, www=www, api_body=API_BODY)
