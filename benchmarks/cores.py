@@ -259,15 +259,21 @@ def report(
     return lines
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
+def one_host_arguments(doc: str, report_name: str, runs: int = 3) -> argparse.Namespace:
+    """The options every one-host benchmark takes (--runs, --count, --out), parsed; then this
+    driver (its memory sampler) moves off the client's core and bench.WORK is made."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=runs)
     parser.add_argument("--count", type=int, default=10_000)
-    parser.add_argument("--out", type=Path, default=bench.ROOT / "docs" / "benchmarks-cores.md")
+    parser.add_argument("--out", type=Path, default=bench.ROOT / "docs" / report_name)
     args = parser.parse_args()
-    # This driver (its memory sampler) stays off the client's core.
     os.sched_setaffinity(0, {int(bench.SERVER_CPU)})
     bench.WORK.mkdir(parents=True, exist_ok=True)
+    return args
+
+
+def main() -> None:
+    args = one_host_arguments(__doc__, "benchmarks-cores.md")
     bench.start_nginx()
     try:
         workload = bench.Workload("cores", "512.txt", args.count)

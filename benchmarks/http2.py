@@ -8,8 +8,6 @@ bytes, nginx served one request per URL). Writes docs/benchmarks-http2.md.
 
 from __future__ import annotations
 
-import argparse
-import os
 import platform
 import subprocess
 import sys
@@ -90,13 +88,7 @@ def report(count: int, results: list[cores.Result], runs: int) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--count", type=int, default=10_000)
-    parser.add_argument("--out", type=Path, default=bench.ROOT / "docs" / "benchmarks-http2.md")
-    args = parser.parse_args()
-    os.sched_setaffinity(0, {int(bench.SERVER_CPU)})
-    bench.WORK.mkdir(parents=True, exist_ok=True)
+    args = cores.one_host_arguments(__doc__, "benchmarks-http2.md")
     cafile, chain, key = _certificate()
     bench.start_nginx(
         f"listen 127.0.0.1:{TLS_PORT} ssl http2; "

@@ -18,7 +18,6 @@ served one request per URL). Writes docs/benchmarks-judging.md.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -96,13 +95,7 @@ def report(count: int, results: list[cores.Result], runs: int) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--count", type=int, default=10_000)
-    parser.add_argument("--out", type=Path, default=bench.ROOT / "docs" / "benchmarks-judging.md")
-    args = parser.parse_args()
-    os.sched_setaffinity(0, {int(bench.SERVER_CPU)})
-    bench.WORK.mkdir(parents=True, exist_ok=True)
+    args = cores.one_host_arguments(__doc__, "benchmarks-judging.md")
     bench.start_nginx()
     try:
         write_document(bench.WORK / "www")

@@ -10,9 +10,7 @@ request per URL). Writes docs/benchmarks-rows.md.
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import platform
 import sys
 import time
@@ -54,13 +52,7 @@ def write_lists(count: int) -> tuple[Path, Path]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--count", type=int, default=10_000)
-    parser.add_argument("--out", type=Path, default=bench.ROOT / "docs" / "benchmarks-rows.md")
-    args = parser.parse_args()
-    os.sched_setaffinity(0, {int(bench.SERVER_CPU)})
-    bench.WORK.mkdir(parents=True, exist_ok=True)
+    args = cores.one_host_arguments(__doc__, "benchmarks-rows.md", runs=5)
     bench.start_nginx()
     try:
         lines, rows = write_lists(args.count)
