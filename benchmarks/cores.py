@@ -272,6 +272,14 @@ def one_host_arguments(doc: str, report_name: str, runs: int = 3) -> argparse.Na
     return args
 
 
+def publish(lines: list[str], out: Path, results: list[Result]) -> None:
+    """The report on stdout and in `out`; exit status 1 if any run failed verification."""
+    print("\n".join(lines))
+    out.write_text("\n".join(lines) + "\n")
+    if any(not result.good() for result in results):
+        sys.exit(1)
+
+
 def main() -> None:
     args = one_host_arguments(__doc__, "benchmarks-cores.md")
     bench.start_nginx()

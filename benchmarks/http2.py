@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import platform
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -110,11 +109,7 @@ def main() -> None:
         results = cores.measure([_curl(cafile), _fetchcli(cafile)], listing, args.count, args.runs)
     finally:
         bench.stop_nginx()
-    lines = report(args.count, results, args.runs)
-    print("\n".join(lines))
-    args.out.write_text("\n".join(lines) + "\n")
-    if any(not result.good() for result in results):
-        sys.exit(1)
+    cores.publish(report(args.count, results, args.runs), args.out, results)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
@@ -106,11 +105,7 @@ def main() -> None:
         results = cores.measure(CONTENDERS, listing, args.count, args.runs)
     finally:
         bench.stop_nginx()
-    lines = report(args.count, results, args.runs)
-    print("\n".join(lines))
-    args.out.write_text("\n".join(lines) + "\n")
-    if any(not result.good() for result in results):
-        sys.exit(1)
+    cores.publish(report(args.count, results, args.runs), args.out, results)
 
 
 if __name__ == "__main__":
