@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from fetchcli.models import ErrorInfo, ErrorKind
 
@@ -75,8 +75,7 @@ class FanOut:
         return next((value for value in kept if value is not None), None)
 
 
-@dataclass(frozen=True, slots=True)
-class BodyHead:
+class BodyHead(NamedTuple):
     """What the final response's head says of its body, as the consumers need it."""
 
     status: int

@@ -12,9 +12,8 @@ import difflib
 import os
 import signal
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import typer
 
@@ -143,8 +142,7 @@ def exit_code(
     return ExitCode.OK
 
 
-@dataclass(frozen=True, slots=True)
-class _Invocation:
+class _Invocation(NamedTuple):
     """What the command hands its callback beside the parameters."""
 
     streams: Streams

@@ -13,6 +13,7 @@ import hashlib
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import httpx
 
@@ -41,8 +42,7 @@ Held = bytes  # (Body.bytes, a count, hides the type's name inside Body)
 _REDIRECT_DRAIN = 64 * 1024  # read this much of a redirect body to keep the connection; else drop
 
 
-@dataclass(frozen=True, slots=True)
-class Body:
+class Body(NamedTuple):
     """What reading the final response's body gave."""
 
     bytes: int = 0
@@ -80,8 +80,7 @@ class Outcome:
             object.__setattr__(self, "failure", classify(self.error))
 
 
-@dataclass(frozen=True, slots=True)
-class Keep:
+class Keep(NamedTuple):
     """What to keep of each final response, as the layers above decide it: characters of text
     for the snippet, the cap on decoded body bytes, the headers, a SHA-256 of the body."""
 
@@ -90,6 +89,9 @@ class Keep:
     headers: bool = False
     digest: bool = False
     body: bool = False  # hold the decoded body (up to max_size) for the checks
+
+
+_KEEP_ALL_DEFAULTS = Keep()
 
 
 class Attempter:
@@ -105,7 +107,7 @@ class Attempter:
         bandwidth: RateLimiter | None = None,
         consumer_for: ConsumerFactory | None,
         conditional: Conditional | None = None,
-        keep: Keep = Keep(),
+        keep: Keep = _KEEP_ALL_DEFAULTS,
         wall: Callable[[], float] = time.time,
         clock: Callable[[], float] = time.monotonic,
         meter: BodyMeter | None = None,

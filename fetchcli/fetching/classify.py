@@ -30,8 +30,8 @@ import os
 import re
 import socket
 import ssl
-from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 import httpx
 
@@ -53,8 +53,7 @@ class Retry(Enum):
     IDEMPOTENT = "idempotent"  # it may have reached the server: idempotent methods only
 
 
-@dataclass(frozen=True, slots=True)
-class Failure:
+class Failure(NamedTuple):
     """An exception, classified once: its kind, a one-line message, and whether to retry it."""
 
     kind: ErrorKind

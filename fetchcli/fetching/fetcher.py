@@ -76,7 +76,7 @@ class Fetcher:
         self._judge = _judge_for(config)
         self._presumed = self._judge.passed if self._judge is not None else None  # see _judged
         if self._judge is not None and self._judge.needs_body:
-            self._keep = replace(self._keep, body=True)
+            self._keep = self._keep._replace(body=True)
         self._log = log
         self._clock = clock
         self._sleep = sleep

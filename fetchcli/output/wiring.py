@@ -4,9 +4,8 @@ it), and the factory of body consumers (--save files, the stdout of -f body)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from fetchcli.consumer import BodyConsumer, BodyHead, ConsumerFactory, FanOut
 from fetchcli.errors import cannot_write
@@ -32,8 +31,7 @@ if TYPE_CHECKING:
 TABLE_WIDTH = 120  # when stdout is not a terminal
 
 
-@dataclass(frozen=True, slots=True)
-class Outputs:
+class Outputs(NamedTuple):
     """The run's record sink, and who wants each body (None: nobody)."""
 
     sink: Sink

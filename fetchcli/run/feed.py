@@ -10,8 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from fetchcli.models import Target
 
@@ -48,8 +47,7 @@ class LoopFeed:
         self._done = True
 
 
-@dataclass(frozen=True, slots=True)
-class _End:
+class _End(NamedTuple):
     """The reading thread's last item: it finished, or failed with this error."""
 
     error: BaseException | None

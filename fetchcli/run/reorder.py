@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 T = TypeVar("T")
 HELD_BYTES = 16 * 1024 * 1024  # records held back for input order: some 20,000 of them
 
 
-@dataclass(frozen=True, slots=True)
-class Window:
+class Window(NamedTuple):
     """How much may wait behind the oldest unfinished item: the bytes held (an estimate), and
     optionally the number of items taken but not yet released."""
 
