@@ -30,6 +30,8 @@ class Session:
         self.warnings = (*self.config.warnings, *(warning for warning in said if warning))
         self.window = window_for(self.config)
         self.state: StateStore | None = None
+        output = self.config.output
+        self._resume_in = output.save if output.resume else None  # --continue's directory
 
     def open_state(self) -> None:
         """Open --state's file (held by this run until `close`), when the run keeps one."""
@@ -47,19 +49,16 @@ class Session:
     def conditional(self) -> Conditional | None:
         """The conditional headers to send for a target (--state's validators, --continue's
         Range), or None."""
-        output = self.config.output
-        resuming = output.resume and output.save is not None
-        if self.state is None and not resuming:
+        if self.state is None and self._resume_in is None:
             return None
         return self._conditional_headers
 
     def _conditional_headers(self, target: Target) -> dict[str, str]:
         headers = self._validators(target) if self.state is not None else {}
-        output = self.config.output
-        if output.resume and output.save is not None:
+        if self._resume_in is not None:
             from fetchcli.output.resume import resume_headers  # --continue only: not at start
 
-            headers.update(resume_headers(output.save, target))
+            headers.update(resume_headers(self._resume_in, target))
         return headers
 
     def record(self, result: Result) -> Record:

@@ -302,8 +302,10 @@ class Attempter:
 
     def _announced(self, fields: dict[bytes, str]) -> int | None:
         """The body's Content-Length, counted as owed on the progress line's meter."""
-        owed = _length(fields) if self._meter is not None else None
-        if owed is not None and self._meter is not None:
+        if self._meter is None:
+            return None
+        owed = _length(fields)
+        if owed is not None:
             self._meter.expected += owed
         return owed
 
@@ -365,11 +367,7 @@ _PACED_PIECE = 64 * 1024
 
 async def _paced(reads: AsyncIterator[bytes], bandwidth: RateLimiter) -> AsyncIterator[bytes]:
     async for raw in reads:
-        if len(raw) <= _PACED_PIECE:
-            await bandwidth.wait(len(raw))
-            yield raw
-            continue
-        for start in range(0, len(raw), _PACED_PIECE):
+        for start in range(0, len(raw), _PACED_PIECE):  # a short read is sliced whole: itself
             piece = raw[start : start + _PACED_PIECE]
             await bandwidth.wait(len(piece))
             yield piece

@@ -19,6 +19,14 @@ def _run(run_cli: RunCli, directory: Path, url: str, *flags: str, expect: int = 
     return record
 
 
+def _cut_file(server: TestServer, request, label: str, cut: int) -> tuple[str, str]:
+    """(name, URL) of a /ranged file of this test's own, whose first answer stops after `cut`
+    bytes."""
+    name = f"{label}-{request.node.callspec.id}.bin"
+    server.ranged[name] = {"cut": cut}
+    return name, f"{server.url}/ranged/{name}?size={SIZE}"
+
+
 def _files(directory: Path) -> list[str]:
     return sorted(path.name.rsplit("_", 1)[-1] for path in directory.iterdir())
 
@@ -26,9 +34,7 @@ def _files(directory: Path) -> list[str]:
 def test_a_cut_download_resumes_with_only_the_missing_bytes(
     run_cli: RunCli, server: TestServer, tmp_path: Path, request
 ) -> None:
-    name = f"cut-{request.node.callspec.id}.bin"
-    url = f"{server.url}/ranged/{name}?size={SIZE}"
-    server.ranged[name] = {"cut": 100_000}
+    name, url = _cut_file(server, request, "cut", 100_000)
     first = _run(run_cli, tmp_path, url, expect=1)
     assert first["error"]["kind"] == "protocol" and first["saved_to"] is None
     assert _files(tmp_path) == ["size=300000.part", "size=300000.part.json"]
@@ -44,9 +50,7 @@ def test_a_changed_file_or_an_ignored_range_starts_over(
     run_cli: RunCli, server: TestServer, tmp_path: Path, request
 ) -> None:
     for change in ({"etag": "v2"}, {"mode": "ignore"}):
-        name = f"over-{next(iter(change))}-{request.node.callspec.id}.bin"
-        url = f"{server.url}/ranged/{name}?size={SIZE}"
-        server.ranged[name] = {"cut": 50_000}
+        name, url = _cut_file(server, request, f"over-{next(iter(change))}", 50_000)
         _run(run_cli, tmp_path, url, expect=1)
         server.ranged[name].update(change)
         record = _run(run_cli, tmp_path, url)
@@ -58,9 +62,7 @@ def test_a_changed_file_or_an_ignored_range_starts_over(
 def test_a_206_that_does_not_fit_is_a_protocol_error_and_the_part_stays(
     run_cli: RunCli, server: TestServer, tmp_path: Path, request
 ) -> None:
-    name = f"wrong-{request.node.callspec.id}.bin"
-    url = f"{server.url}/ranged/{name}?size={SIZE}"
-    server.ranged[name] = {"cut": 70_000}
+    name, url = _cut_file(server, request, "wrong", 70_000)
     _run(run_cli, tmp_path, url, expect=1)
     [part] = [path for path in tmp_path.iterdir() if path.name.endswith(".part")]
     kept = part.read_bytes()
@@ -115,7 +117,6 @@ def test_a_resumed_file_is_checked_whole_and_a_bad_one_kept_aside(
 def test_without_continue_a_cut_download_leaves_nothing(
     run_cli: RunCli, server: TestServer, tmp_path: Path, request
 ) -> None:
-    name = f"plain-{request.node.callspec.id}.bin"
-    server.ranged[name] = {"cut": 10_000}
-    run_cli("--save", str(tmp_path), f"{server.url}/ranged/{name}?size={SIZE}", expect=1)
+    _, url = _cut_file(server, request, "plain", 10_000)
+    run_cli("--save", str(tmp_path), url, expect=1)
     assert not any(tmp_path.iterdir())
