@@ -41,7 +41,10 @@ class Transfer:
         self.request = request
         loop = asyncio.get_running_loop()
         self._loop = loop
-        self.head: asyncio.Future[httpx.Response] = loop.create_future()
+        # The response once its head is in; None if the transfer failed first (its error is
+        # then taken with failure(): the future holds no exception whose traceback would hold
+        # this transfer, which would leave a cycle per failed request for the GC).
+        self.head: asyncio.Future[httpx.Response | None] = loop.create_future()
         self._lines: list[bytes] = []  # of the response head being read
         self.chunks: deque[bytes] = deque()
         self.held = 0
@@ -156,6 +159,7 @@ class Transfer:
         self.done = True
         if self._watchdog is not None:
             self._watchdog.cancel()
+            self._watchdog = None  # it holds this transfer: no cycle left for the GC
         if failure is not None and self.error is None and self.tunnel is not None:
             answer = self._tunnel_answer or failure[1]
             self.error = httpx.ProxyError(refused_tunnel(self.tunnel, answer), request=self.request)
@@ -166,11 +170,17 @@ class Transfer:
                 code, message, self.request, os_errno=errno, connected=self.connected
             )
         if not self.head.done():
-            self.head.set_exception(
-                # libcurl takes a head cut short by a close for a whole one: not we.
-                self.error or httpx.RemoteProtocolError(DISCONNECTED, request=self.request)
-            )
+            if self.error is None:  # libcurl takes a head cut short by a close for a whole one
+                self.error = httpx.RemoteProtocolError(DISCONNECTED, request=self.request)
+            self.head.set_result(None)
         self._notify()
+
+    def failure(self) -> Exception:
+        """The error the transfer ended with, to raise: the transfer lets go of it, so that its
+        traceback (which holds the frames that hold this transfer) makes no cycle."""
+        error, self.error = self.error, None
+        assert error is not None
+        return error
 
     def fail(self, error: Exception) -> None:
         """End the transfer here (the read timeout): its connection is closed."""
@@ -218,22 +228,29 @@ class Transfer:
 
 class _CurlStream(DirectStream):
     def __init__(self, transfer: Transfer) -> None:
-        self._transfer = transfer
+        self._transfer: Transfer | None = transfer
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         transfer = self._transfer
+        if transfer is None:
+            raise httpx.StreamClosed()
         while True:
             if transfer.chunks:
                 yield transfer.take()
             elif transfer.done:
                 if transfer.error is not None:
-                    raise transfer.error
+                    raise transfer.failure()
                 return
             else:
                 await transfer.wait()
 
     async def aclose(self) -> None:
         transfer = self._transfer
+        if transfer is None:
+            return
+        # The transfer holds the response (its head), which holds this stream: let go, and
+        # refcounting frees the request's objects now, not the cyclic GC later.
+        self._transfer = None
         if not transfer.done and transfer.multi is not None:
             transfer.multi.stop(transfer)  # cut short: libcurl closes the connection
             transfer.done = True

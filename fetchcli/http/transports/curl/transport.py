@@ -94,6 +94,8 @@ class CurlTransport(httpx.AsyncBaseTransport):
                 transfer.on_connected = functools.partial(self._openings.connected, opening)
             self._multi.start(transfer)
             response = await transfer.head
+            if response is None:
+                raise transfer.failure()
         except BaseException:
             self._multi.stop(transfer)
             self._idle_handles.append(curl)
