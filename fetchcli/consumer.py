@@ -5,10 +5,10 @@ write raises; the conditional headers of --state, and the -v log."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from fetchcli.models import ErrorInfo, ErrorKind
+from fetchcli.slots import mutable
 
 if TYPE_CHECKING:
     from fetchcli.models import Target
@@ -86,7 +86,7 @@ class BodyHead(NamedTuple):
     last_modified: str | None = None
 
 
-@dataclass(slots=True)
+@mutable
 class BodyMeter:
     """Body bytes as they arrive, for the progress line: read so far, and what the bodies in
     flight said they would hold (Content-Length), so that large downloads show bytes, rate and

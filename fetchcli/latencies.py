@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from fetchcli.slots import mutable
 
 # Per-URL times, kept in bounded memory: a histogram of log-spaced buckets (5 % wide), enough
 # for percentiles to within 5 % and for Prometheus buckets, whatever the number of URLs.
@@ -15,7 +17,7 @@ _BUCKETS = 400  # up to about 0.1 ms × 1.05**400, some 30 years: no time falls 
 BOUNDS = tuple(_SMALLEST * _RATIO**n for n in range(_BUCKETS))
 
 
-@dataclass(slots=True)
+@mutable
 class Latencies:
     """How many URLs took how long."""
 

@@ -11,12 +11,13 @@ import hashlib
 import operator
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 from typing import Any
 
 from fetchcli.latencies import Latencies
 from fetchcli.sanitize import mask_url, sanitize, shown
+from fetchcli.slots import frozen, mutable
 
 Record = dict[str, Any]  # a Result as the records show it: JSON-ready, sanitized, masked
 
@@ -40,7 +41,7 @@ class ErrorKind(StrEnum):
     CHECKSUM = "checksum"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ErrorInfo:
     """Why a URL has no usable answer: an error kind and a one-line message."""
 
@@ -48,7 +49,7 @@ class ErrorInfo:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RowRequest:
     """What a data row asks for beyond its URL (a JSON request line, a CSV row, a line filling
     --template); None fields keep the run's own (-X, -d, --timeout)."""
@@ -92,7 +93,7 @@ def request_key(url: str, request: RowRequest | None) -> str:
     return f"{request.method or 'POST'} {url} {digest}"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Target:
     """One URL to fetch, with where it came from. `error` is set for lines that are not URLs;
     `index` is the 0-based position in the run, given by the engine's feed; `request` what a
@@ -113,7 +114,7 @@ class Target:
         return request_key(self.url, self.request)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Timing:
     """Where one URL's time went, in seconds (--timings): the final hop's phases, None for one
     that did not happen (a reused connection has no dns, connect or tls), and `total` over
@@ -154,7 +155,7 @@ def _micro(seconds: float) -> float:
         return seconds
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TlsInfo:
     """The TLS connection a response came on (--tls-info): how it settled and its leaf
     certificate, with the days left until it expires as of the fetch."""
@@ -182,7 +183,7 @@ class TlsInfo:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Result:
     """The outcome of fetching one Target. Built once per URL, never mutated."""
 
@@ -320,7 +321,7 @@ _SLOT_SETTERS = tuple(getattr(Result, name).__set__ for name in _FIELD_NAMES)
 _ERROR_AT, _CHECKS_AT, _EXTRACT_AT = map(_FIELD_NAMES.index, ("error", "checks", "extract"))
 
 
-@dataclass(slots=True)
+@mutable
 class Summary:
     """Running totals over a run, kept by the runner as each record is written."""
 

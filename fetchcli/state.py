@@ -24,11 +24,11 @@ import re
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from fetchcli.errors import StateError
 from fetchcli.models import Result
+from fetchcli.slots import frozen
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS urls (
@@ -51,7 +51,7 @@ NETWORK_FILESYSTEMS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Stored:
     """What --state keeps of one URL's last fetch: its validators and body hash."""
 

@@ -11,8 +11,9 @@ import os
 import stat
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import BinaryIO, Protocol, TextIO
+
+from fetchcli.slots import frozen
 
 
 class LineInput(Protocol):
@@ -53,7 +54,7 @@ class PipeReader:
         return line
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Streams:
     """The process's three streams and what is known of where they lead."""
 

@@ -12,7 +12,7 @@ import asyncio
 import hashlib
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import NamedTuple
 
 import httpx
@@ -37,6 +37,7 @@ from fetchcli.http.stream import raw_chunks
 from fetchcli.mime import charset_of
 from fetchcli.models import Target
 from fetchcli.settings.model import DEFAULT_MAX_SIZE, DEFAULT_SNIPPET, Config
+from fetchcli.slots import frozen
 
 Held = bytes  # (Body.bytes, a count, hides the type's name inside Body)
 _REDIRECT_DRAIN = 64 * 1024  # read this much of a redirect body to keep the connection; else drop
@@ -54,7 +55,7 @@ class Body(NamedTuple):
     resumed_from: int | None = None  # --continue: what its part file kept of an earlier try
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Outcome:
     """What one attempt came to.
 

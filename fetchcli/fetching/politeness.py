@@ -11,9 +11,10 @@ import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from fetchcli.fetching.deadline import within
+from fetchcli.slots import mutable
 
 Origin = tuple[str, str, int | None]
 Clock = Callable[[], float]
@@ -55,7 +56,7 @@ class RateLimiter:
 _FREE: AbstractAsyncContextManager[None] = nullcontext()  # no slot to hold, no cooldown
 
 
-@dataclass(slots=True)
+@mutable
 class _Slots:
     """One origin's connections in use, and the requests waiting for one."""
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import datetime
 import functools
-from dataclasses import dataclass
 from typing import Any
+
+from fetchcli.slots import frozen
 
 TLS = "fetchcli.tls"  # the response extension that holds a Handshake
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Certificate:
     """The fields of a leaf certificate that records show."""
 
@@ -23,7 +24,7 @@ class Certificate:
     not_after: datetime.datetime
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Handshake:
     """What one connection's TLS handshake settled."""
 

@@ -27,14 +27,16 @@ from __future__ import annotations
 import base64
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from urllib.parse import unquote, urlsplit
+
+from fetchcli.slots import frozen
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Proxy:
     """A forward proxy: where it is, its credentials, and which setting named it.
 
@@ -112,7 +114,7 @@ def parse_proxy_url(text: str, *, source: str) -> Proxy:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Bypass:
     """The hosts NO_PROXY sends direct.
 
@@ -163,7 +165,7 @@ class Bypass:
         return any(address in network for network in self.networks)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ProxyPolicy:
     """The run's one answer to "which proxy for this URL?".
 

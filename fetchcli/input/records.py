@@ -17,7 +17,6 @@ import heapq
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from fetchcli.errors import UsageError
@@ -32,12 +31,13 @@ from fetchcli.models import (
     Timing,
     TlsInfo,
 )
+from fetchcli.slots import frozen
 
 Warn = Callable[[str], None]
 MAX_RUNS = 512  # ordered runs over all files; more means a file is not in input order
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _OrderedRun:
     """A stretch of one shard's records file, in the order the run met its sources."""
 
@@ -47,7 +47,7 @@ class _OrderedRun:
     sources: tuple[str, ...]  # in the order the run meets them
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Merged:
     """One record read back by --merge, and the Result it stands for."""
 

@@ -13,13 +13,13 @@ import csv
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from fetchcli.models import RowRequest
 from fetchcli.settings.checksums import parse_checksum
 from fetchcli.settings.template import LINE, MissingValue, Template, text_of
 from fetchcli.settings.urls import url_problem
+from fetchcli.slots import frozen
 
 ROW_KEYS = ("url", "method", "headers", "body", "json", "timeout", "id", "meta", "checksum")
 _KEY_SET = frozenset(ROW_KEYS)
@@ -34,7 +34,7 @@ class RowError(ValueError):
     """Why a row is no request; the message names the key."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RowRules:
     """How rows are read in this run: the template, the run's -H and -d (which `{name}` fills
     with --template), and the scheme for a URL without one."""

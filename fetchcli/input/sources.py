@@ -14,7 +14,6 @@ import os
 import stat
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from fetchcli.input import rows
@@ -25,6 +24,7 @@ from fetchcli.models import ErrorInfo, ErrorKind, Target
 from fetchcli.settings.model import Config, InputFormat
 from fetchcli.settings.template import LINE, Template
 from fetchcli.settings.urls import MAX_URL_LENGTH, url_problem
+from fetchcli.slots import frozen, mutable
 from fetchcli.streams import LineInput, PipeReader
 
 STDIN = "-"
@@ -32,7 +32,7 @@ ARG = "arg"
 _SHOWN_INVALID_CHARS = 200  # an invalid line is echoed back, but not all 8 KiB of it
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Reading:
     """How the run reads its lines: --input-format, and the rules rows follow."""
 
@@ -77,7 +77,7 @@ def input_blocks(sources: Iterable[str], stdin_blocks: bool) -> bool:
     )
 
 
-@dataclass(slots=True)
+@mutable
 class InputMeter:
     """How far through its input a run is: bytes read of the total (known when every source
     is a file or an argument, not a pipe), and targets handed on after the filters; once

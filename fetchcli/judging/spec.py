@@ -6,15 +6,15 @@ settings turn into one line naming the flag). judge.py compiles them into the ru
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from fetchcli.judging import expressions
 from fetchcli.judging.fields import CHECK_FIELDS, RECORD_NAMES, WHERE_FIELDS
+from fetchcli.slots import frozen
 
 StatusRange = tuple[int, int]  # lowest and highest status, inclusive
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class JudgeSpec:
     """What to judge each fetched URL on: the checks and extractions, as given."""
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import IO
 
 from fetchcli.consumer import WriteFailed
+from fetchcli.slots import mutable
 
 MEMORY_BUDGET = 2 * 1024 * 1024  # all spools together; past it they go to the store on disk
 ROTATE_AT = 64 * 1024 * 1024  # bytes in the current file before the other one is used
@@ -37,7 +38,7 @@ class MemoryBudget:
         self.used -= size
 
 
-@dataclass(slots=True, eq=False)
+@mutable(eq=False)
 class _File:
     """One temporary file that spooled pieces share."""
 
@@ -112,7 +113,7 @@ class SpoolStore:
             file.end = 0
 
 
-@dataclass(slots=True)
+@mutable
 class Spool:
     """One body held back until its turn: a prefix in memory, the rest as pieces in the store."""
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from rich.cells import cell_len, set_cell_size
@@ -19,6 +18,7 @@ from rich.filesize import decimal
 from rich.style import Style
 
 from fetchcli.models import Record, Result
+from fetchcli.slots import frozen
 
 HEADERS = ("#", "URL", "Status", "Time", "Size", "Type", "Snippet")
 _RIGHT = {0, 3, 4}  # columns aligned right: #, Time, Size
@@ -26,7 +26,7 @@ _CAPS = {2: 28, 5: 24}  # Status and Type never take more than this
 _STATUS_STYLES = {2: "green", 3: "cyan", 4: "yellow", 5: "red"}
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Row:
     """One URL as the table shows it: display strings only, so 10,000 rows stay small."""
 

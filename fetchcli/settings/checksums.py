@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
+
+from fetchcli.slots import frozen
 
 # The hex length of each digest a checksum file may hold without naming its algorithm.
 _BY_LENGTH = {32: "md5", 40: "sha1", 56: "sha224", 64: "sha256", 96: "sha384", 128: "sha512"}
@@ -13,7 +14,7 @@ _PLAIN_LINE = re.compile(r"\\?([0-9a-fA-F]+) [ *](.+)")  # `HEX  NAME` or `HEX *
 _TAGGED_LINE = re.compile(r"([A-Za-z0-9-]+) \((.+)\) = ([0-9a-fA-F]+)")  # `SHA256 (NAME) = HEX`
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Checksum:
     """A digest a body must have: a hashlib algorithm and its value in hex."""
 

@@ -14,11 +14,12 @@ import json
 import re
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from fetchcli.settings.spec import BY_NAME, Option
+from fetchcli.slots import frozen
 
 ENV_PREFIX = "FETCHCLI_"
 LAYER_FLAGS = ("config", "no_config", "profile", "print_config")  # the command line's own
@@ -34,7 +35,7 @@ class ConfigError(ValueError):
     """A config file or variable that is wrong; the message says where."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Layered:
     """The options after the layers, and where each value that is no flag's came from."""
 

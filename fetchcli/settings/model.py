@@ -4,13 +4,14 @@ build from the options (settings/build.py), and what everything below reads. No 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 from pathlib import Path
 
 from fetchcli.judging.spec import JudgeSpec
 from fetchcli.sanitize import mask_url
 from fetchcli.settings.checksums import Checksum
+from fetchcli.slots import frozen
 
 DEFAULT_CONCURRENCY = 20
 DEFAULT_TIMEOUT = 10.0
@@ -59,7 +60,7 @@ class Scheme(StrEnum):
     HTTP = "http"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Shard:
     """--shard K/N: this process takes the K-th of N parts of the input."""
 
@@ -67,7 +68,7 @@ class Shard:
     count: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class InputConfig:
     """How input lines become requests."""
 
@@ -79,7 +80,7 @@ class InputConfig:
     skip_done: Path | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PoolConfig:
     """Concurrency and the connection pool's limits."""
 
@@ -106,7 +107,7 @@ class PoolConfig:
         return self.max_keepalive if self.max_keepalive is not None else self.connections
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TimeoutConfig:
     """Seconds; None is no timeout."""
 
@@ -117,7 +118,7 @@ class TimeoutConfig:
     max_time: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RetryConfig:
     """When and how long to wait before fetching a URL again."""
 
@@ -126,7 +127,7 @@ class RetryConfig:
     retry_max_wait: float = DEFAULT_RETRY_MAX_WAIT
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RequestConfig:
     """What each request sends."""
 
@@ -147,7 +148,7 @@ class RequestConfig:
         return f"RequestConfig(method={self.method!r}, user={user!r}, proxy={proxy!r})"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class OutputConfig:
     """What records and bodies go where, and in what form."""
 
@@ -172,7 +173,7 @@ class OutputConfig:
     fail_on: FailOn = FailOn.ANY
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MaxFailures:
     """How many failed URLs a run tolerates before it exits 1: a count, or a percentage."""
 
@@ -189,7 +190,7 @@ class MaxFailures:
         return failed > self.count
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RunConfig:
     """What an unattended run keeps and reports: the state between runs, the failures to
     retry, the metrics, and how many failures make it fail."""
@@ -206,7 +207,7 @@ class RunConfig:
     merge: bool = False  # SOURCES are the records files of a list's shards
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Config:
     """Everything one run needs, decided once at the edge."""
 

@@ -10,7 +10,6 @@ httpie/cli/definition.py: adding an option is one entry here plus the code that 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from fetchcli.judging import spec as j
 from fetchcli.settings import parse as p
 from fetchcli.settings.checksums import parse_checksum
 from fetchcli.settings.model import FailOn, Format, InputFormat, Order, Scheme, Transport
+from fetchcli.slots import frozen
 
 INPUT, POOL, TIMEOUTS = "Input", "Pool and concurrency", "Timeouts"
 RETRIES, REQUEST, OUTPUT = "Retries", "Request", "Output"
@@ -28,7 +28,7 @@ JUDGING = "Judging what was fetched"
 GROUPS = (INPUT, POOL, TIMEOUTS, RETRIES, REQUEST, OUTPUT, UNATTENDED, JUDGING)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Option:
     """One option: its name, help panel and text, and how its value is read and checked."""
 

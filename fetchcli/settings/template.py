@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from fetchcli.slots import frozen
 
 LINE = "_"  # the template variable `{}` becomes (RFC 6570 has no empty name)
 # RFC 6570 expressions: an operator, then variables with a prefix length or an explode.
@@ -19,7 +20,7 @@ class MissingValue(ValueError):
     """A row lacks a name the template needs."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Template:
     """--template, checked and compiled once; `{}` stands for the whole input line."""
 

@@ -16,15 +16,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import aiohttp
 
+from fetchcli.slots import mutable
+
 _FIRST_GUESS = 0.05  # seconds to open a connection, until the run has opened some
 
 
-@dataclass(slots=True)
+@mutable
 class _Origin:
     """The connections of one origin (aiohttp's connection key) in use or being opened."""
 

@@ -27,7 +27,7 @@ import os
 import signal
 import socket
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -44,6 +44,7 @@ from fetchcli.run.dispatch import Emit, dispatch
 from fetchcli.run.reorder import Window
 from fetchcli.run.workers.frames import Frame, Outbox, SharedParts, next_batch, result_from
 from fetchcli.settings.model import Config
+from fetchcli.slots import mutable
 
 CHILD = "fetchcli.run.workers.child"  # what a worker runs (tests check the name resolves)
 _STOPPING = {signal.SIGINT, signal.SIGTERM}
@@ -51,7 +52,7 @@ _BACKLOG = 256 * 1024  # bytes of URLs queued for a worker before fetch() waits 
 _REAP_WAIT = 5.0  # seconds a worker has to exit after its input ends, before SIGKILL
 
 
-@dataclass(slots=True)
+@mutable
 class _Body:
     """A body a worker is streaming to this process's consumer."""
 
@@ -60,7 +61,7 @@ class _Body:
     saved_to: str | None = None
 
 
-@dataclass(slots=True)
+@mutable
 class _Worker:
     """One forked worker process and its socket to the parent."""
 

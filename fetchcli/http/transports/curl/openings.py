@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from fetchcli.slots import mutable
 
 Origin = tuple[str, str, int | None]
 _FIRST_GUESS = 0.05  # seconds to open a connection, until the run has opened some
 
 
-@dataclass(slots=True)
+@mutable
 class Opening:
     """An origin's first connection, being opened by one request."""
 
