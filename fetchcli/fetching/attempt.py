@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import field
 from typing import NamedTuple
 
@@ -340,24 +340,35 @@ def _decoder(response: httpx.Response, encoding: str | None) -> Decoder | None:
     return decoder_for(encoding)
 
 
-async def _decoded_chunks(
+def _decoded_chunks(
     response: httpx.Response, decoder: Decoder | None, bandwidth: RateLimiter | None = None
 ) -> AsyncGenerator[bytes, None]:
     """The body as decoded chunks of at most decode.STEP bytes each; with --limit-rate, each
-    piece of a read waits its turn (so the transport stops reading meanwhile)."""
+    piece of a read waits its turn (so the transport stops reading meanwhile). A body that
+    needs no decoding is the transport's own reads, with no generator of ours around each."""
     if response.is_stream_consumed:
-        yield response.content
-        return
+        return _whole(response.content)
     reads = raw_chunks(response) if bandwidth is None else _paced(raw_chunks(response), bandwidth)
     if decoder is None or isinstance(decoder, IdentityDecoder):
+        return reads
+    return _decoding(reads, decoder)
+
+
+async def _whole(content: bytes) -> AsyncGenerator[bytes, None]:
+    yield content
+
+
+async def _decoding(
+    reads: AsyncGenerator[bytes, None], decoder: Decoder
+) -> AsyncGenerator[bytes, None]:
+    try:
         async for raw in reads:
-            yield raw
-        return
-    async for raw in reads:
-        for chunk in decoder.decode(raw):
+            for chunk in decoder.decode(raw):
+                yield chunk
+        for chunk in decoder.flush():
             yield chunk
-    for chunk in decoder.flush():
-        yield chunk
+    finally:
+        await reads.aclose()
 
 
 # What --limit-rate pays for at a time. A transport's read can hold much more (libcurl's
@@ -366,12 +377,17 @@ async def _decoded_chunks(
 _PACED_PIECE = 64 * 1024
 
 
-async def _paced(reads: AsyncIterator[bytes], bandwidth: RateLimiter) -> AsyncIterator[bytes]:
-    async for raw in reads:
-        for start in range(0, len(raw), _PACED_PIECE):  # a short read is sliced whole: itself
-            piece = raw[start : start + _PACED_PIECE]
-            await bandwidth.wait(len(piece))
-            yield piece
+async def _paced(
+    reads: AsyncGenerator[bytes, None], bandwidth: RateLimiter
+) -> AsyncGenerator[bytes, None]:
+    try:
+        async for raw in reads:
+            for start in range(0, len(raw), _PACED_PIECE):  # a short read is sliced whole
+                piece = raw[start : start + _PACED_PIECE]
+                await bandwidth.wait(len(piece))
+                yield piece
+    finally:
+        await reads.aclose()
 
 
 async def _each_within(

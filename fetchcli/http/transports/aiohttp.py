@@ -16,7 +16,7 @@ import socket
 import ssl
 import time
 from asyncio import sslproto
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 
 import aiohttp
@@ -117,7 +117,7 @@ class _ResponseStream(DirectStream):
         self._response = response
         self._request = request
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    async def __aiter__(self) -> AsyncGenerator[bytes, None]:
         with _mapped_exceptions(self._request):
             async for chunk in self._response.content.iter_any():
                 yield chunk

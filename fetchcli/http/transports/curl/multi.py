@@ -1,6 +1,6 @@
 """One CurlMulti whose sockets (curl/sockets.py) and timer are the event loop's: libcurl says
 what to watch and when to be called, the loop calls it back, and each finished transfer is
-handed its outcome."""
+handed its outcome. One read clock looks at every transfer for silence."""
 
 from __future__ import annotations
 
@@ -11,15 +11,20 @@ import httpx
 import pycurl
 
 from fetchcli.http.transports.curl.sockets import SocketWatch
-from fetchcli.http.transports.curl.transfer import Transfer
+from fetchcli.http.transports.curl.transfer import LOOKS, Transfer
 
 
 class Multi:
     """One CurlMulti whose sockets and timer are the loop's."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, limits: httpx.Limits) -> None:
+        self.loop = loop
         self._loop = loop
         self._multi = pycurl.CurlMulti()
+        # Bound once: pycurl's attribute lookup on a CurlMulti is slow, and these run per event.
+        self._socket_action = self._multi.socket_action
+        self._info_read = self._multi.info_read
+        self._assign = self._multi.assign
         self._multi.setopt(pycurl.M_SOCKETFUNCTION, self._on_socket)
         self._multi.setopt(pycurl.M_TIMERFUNCTION, self._on_timer)
         # Requests to one origin share an HTTP/2 or HTTP/3 connection (libcurl's default since
@@ -33,6 +38,7 @@ class Multi:
         self._deadline: float | None = None  # loop time libcurl last asked to be called at
         self._closed = False
         self.transfers: dict[pycurl.Curl, Transfer] = {}
+        self._reads = ReadClock(loop)
 
     def start(self, transfer: Transfer) -> None:
         self.transfers[transfer.curl] = transfer
@@ -42,6 +48,12 @@ class Multi:
         """Take a transfer off (finished, or given up: its connection is then closed)."""
         if self.transfers.pop(transfer.curl, None) is not None:
             self._multi.remove_handle(transfer.curl)
+
+    def watch_reads(self, transfer: Transfer, timeout: float) -> None:
+        self._reads.watch(transfer, timeout)
+
+    def unwatch_reads(self, transfer: Transfer, timeout: float) -> None:
+        self._reads.unwatch(transfer, timeout)
 
     def set_max_idle(self, count: int) -> None:
         self._multi.setopt(pycurl.M_MAXCONNECTS, max(1, count))
@@ -54,6 +66,7 @@ class Multi:
         self._closed = True
         if self._timer is not None:
             self._timer.cancel()
+        self._reads.close()
         self._sockets.close()
         self._multi.close()
 
@@ -62,7 +75,7 @@ class Multi:
             return
         self._sockets.watch(fd, what, known is not None)
         if known is None and what != pycurl.POLL_REMOVE:
-            self._multi.assign(fd, True)  # the next call about it says so: no check needed
+            self._assign(fd, True)  # the next call about it says so: no check needed
 
     def _on_timer(self, milliseconds: int) -> None:
         """libcurl wants to be called in `milliseconds` (-1: no longer). The loop's timer is
@@ -96,14 +109,14 @@ class Multi:
 
     def _act_on(self, ready: list[tuple[int, int]]) -> None:
         for fd, event in ready:
-            while self._multi.socket_action(fd, event)[0] == pycurl.E_CALL_MULTI_PERFORM:
+            while self._socket_action(fd, event)[0] == pycurl.E_CALL_MULTI_PERFORM:
                 pass
         self.collect()
 
     def collect(self) -> None:
         """Hand each finished transfer its outcome."""
         while True:
-            queued, succeeded, failed = self._multi.info_read()
+            queued, succeeded, failed = self._info_read()
             for curl in succeeded:
                 self._finish(curl, None)
             for curl, code, message in failed:
@@ -116,3 +129,41 @@ class Multi:
         self._multi.remove_handle(curl)
         if transfer is not None:
             transfer.finished(failure)
+
+
+class ReadClock:
+    """One timer per read timeout for every transfer under it, each looked at LOOKS times per
+    timeout (Transfer.look): a request costs a set's add and discard, not a timer of its own
+    in the loop's heap, whose ordering is Python code."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._watched: dict[float, set[Transfer]] = {}  # by read timeout
+        self._timers: dict[float, asyncio.TimerHandle] = {}
+
+    def watch(self, transfer: Transfer, timeout: float) -> None:
+        watched = self._watched.get(timeout)
+        if watched is None:
+            watched = self._watched[timeout] = set()
+            self._timers[timeout] = self._loop.call_later(timeout / LOOKS, self._look, timeout)
+        watched.add(transfer)
+
+    def unwatch(self, transfer: Transfer, timeout: float) -> None:
+        watched = self._watched.get(timeout)
+        if watched is not None:
+            watched.discard(transfer)
+
+    def _look(self, timeout: float) -> None:
+        watched = self._watched[timeout]
+        for transfer in list(watched):  # a look may end a transfer, which unwatches it
+            transfer.look()
+        if watched:
+            self._timers[timeout] = self._loop.call_later(timeout / LOOKS, self._look, timeout)
+        else:  # nothing left to time: no timer ticks on an idle run
+            del self._watched[timeout], self._timers[timeout]
+
+    def close(self) -> None:
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+        self._watched.clear()

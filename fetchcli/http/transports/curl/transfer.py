@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any, Protocol
 
 import httpx
@@ -25,21 +25,28 @@ class Driver(Protocol):
 
     def stop(self, transfer: Transfer) -> None: ...
     def collect(self) -> None: ...
+    def watch_reads(self, transfer: Transfer, timeout: float) -> None: ...
+    def unwatch_reads(self, transfer: Transfer, timeout: float) -> None: ...
 
 
 _SETTLED = b"SSL connection using "  # libcurl's line: TLSv1.3 / TLS_AES_256_GCM_SHA384 / ...
 _PAUSE_AT = 1024 * 1024  # body bytes held for a slow reader before libcurl is paused
-_LOOKS = 4  # the read clock's looks per read timeout
+LOOKS = 4  # the read clock's looks per read timeout (curl/multi.py's ReadClock)
 
 
 class Transfer:
     """One request on one Curl handle: the response head as it arrives, then its body,
     handed to the reader with backpressure (libcurl paused past _PAUSE_AT bytes held)."""
 
-    def __init__(self, curl: pycurl.Curl, request: httpx.Request, read_timeout: float | None):
+    def __init__(
+        self,
+        curl: pycurl.Curl,
+        request: httpx.Request,
+        read_timeout: float | None,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
         self.curl = curl
         self.request = request
-        loop = asyncio.get_running_loop()
         self._loop = loop
         # The response once its head is in; None if the transfer failed first (its error is
         # then taken with failure(): the future holds no exception whose traceback would hold
@@ -54,10 +61,12 @@ class Transfer:
         self._wake: asyncio.Future[None] | None = None
         self.connected = False
         self._read_timeout = read_timeout
-        self._seen: tuple[int, bool, int] = (0, False, 0)  # progress at the clock's last look
+        # Progress at the read clock's last look; None before its first, which counts no
+        # silence (it may come at once: the clock ticks for every transfer alike).
+        self._seen: tuple[int, bool, int] | None = None
         self._quiet = 0  # looks in a row that saw nothing arrive
         self._chunks_in = 0
-        self._watchdog: asyncio.TimerHandle | None = None
+        self._watched = False  # by the multi's read clock
         self.multi: Driver | None = None
         self.release: Callable[[pycurl.Curl], None] | None = None  # the handle goes back
         self.tunnel: Proxy | None = None  # a CONNECT to this proxy answers first
@@ -73,8 +82,9 @@ class Transfer:
         if self.on_connected is not None:
             self.on_connected()
             self.on_connected = None
-        if self._read_timeout is not None:
-            self._watchdog = self._loop.call_later(self._read_timeout / _LOOKS, self._check_idle)
+        if self._read_timeout is not None and self.multi is not None:
+            self.multi.watch_reads(self, self._read_timeout)
+            self._watched = True
         return pycurl.PREREQFUNC_OK
 
     def on_header(self, line: bytes) -> None:
@@ -157,9 +167,9 @@ class Transfer:
 
     def finished(self, failure: tuple[int, str] | None) -> None:
         self.done = True
-        if self._watchdog is not None:
-            self._watchdog.cancel()
-            self._watchdog = None  # it holds this transfer: no cycle left for the GC
+        if self._watched and self.multi is not None and self._read_timeout is not None:
+            self.multi.unwatch_reads(self, self._read_timeout)
+            self._watched = False
         if failure is not None and self.error is None and self.tunnel is not None:
             answer = self._tunnel_answer or failure[1]
             self.error = httpx.ProxyError(refused_tunnel(self.tunnel, answer), request=self.request)
@@ -189,21 +199,17 @@ class Transfer:
             self.multi.stop(self)
         self.finished(None)
 
-    def _check_idle(self) -> None:
-        """The read clock looks _LOOKS times per read timeout for something new (a header
+    def look(self) -> None:
+        """The read clock looks LOOKS times per read timeout for something new (a header
         line, a chunk): silent for a whole timeout, the read has timed out (at most a
-        _LOOKS-th of a timeout late). Nothing runs per byte, and nothing at all for the many
-        responses that finish before the first look."""
-        assert self._read_timeout is not None
+        LOOKS-th of a timeout late, never early). Nothing runs per byte."""
         seen = (len(self._lines), self.head.done(), self._chunks_in)
         if self.paused or seen != self._seen:  # a slow reader is not a slow server
             self._seen, self._quiet = seen, 0
         else:
             self._quiet += 1
-            if self._quiet >= _LOOKS:
+            if self._quiet >= LOOKS:
                 self.fail(httpx.ReadTimeout("read timeout", request=self.request))
-                return
-        self._watchdog = self._loop.call_later(self._read_timeout / _LOOKS, self._check_idle)
 
     def _notify(self) -> None:
         if self._wake is not None and not self._wake.done():
@@ -230,7 +236,7 @@ class _CurlStream(DirectStream):
     def __init__(self, transfer: Transfer) -> None:
         self._transfer: Transfer | None = transfer
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    async def __aiter__(self) -> AsyncGenerator[bytes, None]:
         transfer = self._transfer
         if transfer is None:
             raise httpx.StreamClosed()

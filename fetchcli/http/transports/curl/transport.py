@@ -85,7 +85,7 @@ class CurlTransport(httpx.AsyncBaseTransport):
         origin = (request.url.scheme, request.url.host, request.url.port)
         opening = await self._openings.enter(origin)  # False, or say how it went
         curl = self._idle_handles.pop() if self._idle_handles else self._new_handle()
-        transfer = Transfer(curl, request, timeout.get("read"))
+        transfer = Transfer(curl, request, timeout.get("read"), self._multi.loop)
         transfer.multi = self._multi
         transfer.timed = self._timings
         try:
