@@ -33,7 +33,7 @@ from fetchcli.fetching.retry import COOLDOWN_STATUSES, retry_after, retryable_st
 from fetchcli.fetching.snippet import SizeCap, SnippetCollector
 from fetchcli.http.messages import head_fields
 from fetchcli.http.sender import Sender, basic_auth
-from fetchcli.http.stream import raw_chunks
+from fetchcli.http.stream import close_response, raw_chunks
 from fetchcli.mime import charset_of
 from fetchcli.models import Target
 from fetchcli.settings.model import DEFAULT_MAX_SIZE, DEFAULT_SNIPPET, Config
@@ -170,7 +170,7 @@ class Attempter:
                         async with within(deadline):
                             await _drain(response)
                     finally:
-                        await response.aclose()
+                        await close_response(response)
                 redirects += 1
                 request, response, hop_url = hop, None, str(hop.url)
         except Exception as exc:  # the network's or a server's doing: part of the outcome
@@ -241,7 +241,9 @@ class Attempter:
         counts even when the read fails part way."""
         keep = self._keep
         decoder = _decoder(response, fields.get(b"content-encoding"))
-        snippet = SnippetCollector(keep.snippet if decoder is not None else 0)
+        snippet = (
+            SnippetCollector(keep.snippet) if keep.snippet > 0 and decoder is not None else None
+        )
         content_type = fields.get(b"content-type")
         consumer = self._consumer(target, response.status_code, fields)
         cap = SizeCap(keep.max_size)
@@ -256,7 +258,8 @@ class Attempter:
         try:
             async for chunk in chunks:
                 piece = cap.fit(chunk)
-                snippet.feed(piece)
+                if snippet is not None:
+                    snippet.feed(piece)
                 if consumer is not None:
                     consumer.feed(piece)
                 if digest is not None:
@@ -279,7 +282,7 @@ class Attempter:
                     saved_to = consumer.finish(complete)
                 except WriteFailed as exc:  # the last write, or not the body expected
                     error = error or exc
-        text = snippet.snippet(content_type, charset_of(content_type))
+        text = None if snippet is None else snippet.snippet(content_type, charset_of(content_type))
         sha256 = digest.hexdigest() if digest is not None else None
         kept = bytes(held) if held is not None else None
         resumed_from = getattr(consumer, "resumed_from", None)

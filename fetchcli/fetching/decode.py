@@ -34,6 +34,9 @@ class IdentityDecoder:
         return iter(())
 
 
+_IDENTITY = IdentityDecoder()
+
+
 class ZlibDecoder:
     """gzip (several members too) or deflate, zlib-wrapped or raw, in steps of at most `step`."""
 
@@ -109,7 +112,9 @@ def decoder_for(content_encoding: str | None, step: int = STEP) -> Decoder | Non
     >>> type(decoder_for("gzip")).__name__, decoder_for("br")
     ('ZlibDecoder', None)
     """
-    encodings = [e.strip().lower() for e in (content_encoding or "").split(",") if e.strip()]
+    if not content_encoding:
+        return _IDENTITY  # most bodies: nothing to parse, and the identity decoder keeps no state
+    encodings = [e.strip().lower() for e in content_encoding.split(",") if e.strip()]
     encodings = [e for e in encodings if e != "identity"]
     if not encodings:
         return IdentityDecoder()

@@ -24,3 +24,14 @@ def raw_chunks(response: httpx.Response) -> AsyncGenerator[bytes, None]:
         response.is_stream_consumed = True
         return stream.__aiter__()
     return response.aiter_raw()  # type: ignore[return-value]  # a generator, typed wider
+
+
+async def close_response(response: httpx.Response) -> None:
+    """Response.aclose(), without the request context it opens around a DirectStream's
+    close (whose errors carry their request already)."""
+    stream = response.stream
+    if not isinstance(stream, DirectStream):
+        await response.aclose()
+    elif not response.is_closed:
+        response.is_closed = True
+        await stream.aclose()

@@ -8,7 +8,11 @@ import io
 import json
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from fetchcli.models import ErrorInfo, ErrorKind, Record, Result, Target
+from fetchcli.output import sinks
 from fetchcli.output.sinks import CSV_FIELDS, ChangedOnly, CsvSink, JsonlSink, TableSink, TeeSink
 
 
@@ -134,3 +138,23 @@ def test_the_tee_writes_each_record_to_every_sink_and_closes_them_all() -> None:
     sink.close()
     assert first.urls == second.urls == ["https://a.test/0", "https://a.test/1"]
     assert first.closed and second.closed
+
+
+@settings(max_examples=300)
+@given(
+    st.dictionaries(
+        st.text(max_size=8),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+            lambda inner: (
+                st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3)
+            ),
+            max_leaves=8,
+        ),
+        max_size=6,
+    )
+)
+def test_a_json_line_is_what_json_writes(record: dict[str, object]) -> None:
+    """The JSONL sink's own encoder writes exactly what json.JSONEncoder(ensure_ascii=False)
+    does: non-ASCII as it is, Infinity and NaN as json writes them, nesting included."""
+    assert sinks._ENCODE(record) == json.JSONEncoder(ensure_ascii=False).encode(record)
