@@ -45,6 +45,17 @@ class Openings:
         self._open: OrderedDict[Origin, None] = OrderedDict()
         self._typical = _FIRST_GUESS  # a moving average over the run
 
+    def enter_now(self, origin: Origin) -> Opening | bool | None:
+        """What `enter` says, when it can say so without waiting (most requests: the origin
+        has a connection); None when the request is to wait."""
+        if origin in self._opening:
+            return None
+        if origin in self._open:
+            self._open.move_to_end(origin)
+            return False
+        opening = self._opening[origin] = Opening(asyncio.get_running_loop().time())
+        return opening
+
     async def enter(self, origin: Origin) -> Opening | bool:
         """False: go. True: go, and say `answered` at the response head (the origin is not
         known to have a connection). An Opening: this request opens the origin's first
@@ -53,12 +64,9 @@ class Openings:
         if opening is not None:
             await self._wait(opening)
             return origin not in self._open  # its connection is idle, or ours is worth it
-        if origin in self._open:
-            self._open.move_to_end(origin)
-            return False
-        loop = asyncio.get_running_loop()
-        opening = self._opening[origin] = Opening(loop.time())
-        return opening
+        now = self.enter_now(origin)
+        assert now is not None
+        return now
 
     async def _wait(self, opening: Opening) -> None:
         budget = 2 * self._typical  # while it opens, how long is unknown: guess

@@ -13,7 +13,7 @@ import httpx
 import pycurl
 
 from fetchcli.http.errors import DISCONNECTED
-from fetchcli.http.messages import new_response, response_headers
+from fetchcli.http.messages import listed_headers, new_response
 from fetchcli.http.proxy import Proxy, refused_tunnel
 from fetchcli.http.stream import DirectStream
 from fetchcli.http.timing import PHASES, REMOTE_IP, Phases, span
@@ -38,6 +38,28 @@ class Transfer:
     """One request on one Curl handle: the response head as it arrives, then its body,
     handed to the reader with backpressure (libcurl paused past _PAUSE_AT bytes held)."""
 
+    # What most transfers never change is the class's: a request sets only what it must.
+    held = 0
+    paused = False
+    done = False
+    error: Exception | None = None
+    _wake: asyncio.Future[None] | None = None
+    connected = False
+    # Progress at the read clock's last look; None before its first, which counts no silence
+    # (it may come at once: the clock ticks for every transfer alike).
+    _seen: tuple[int, bool, int] | None = None
+    _quiet = 0  # looks in a row that saw nothing arrive
+    _chunks_in = 0
+    _watched = False  # by the multi's read clock
+    multi: Driver | None = None
+    release: Callable[[pycurl.Curl], None] | None = None  # the handle goes back
+    tunnel: Proxy | None = None  # a CONNECT to this proxy answers first
+    on_connected: Callable[[], None] | None = None
+    _tunnel_answer = ""
+    timed = False  # --timings: the phases go into the response's extensions
+    lookup: float | None = None  # seconds the run's Resolver took, when it was asked
+    tls_settled: tuple[str, str] | None = None  # (version, cipher), with --tls-info
+
     def __init__(
         self,
         curl: pycurl.Curl,
@@ -54,27 +76,7 @@ class Transfer:
         self.head: asyncio.Future[httpx.Response | None] = loop.create_future()
         self._lines: list[bytes] = []  # of the response head being read
         self.chunks: deque[bytes] = deque()
-        self.held = 0
-        self.paused = False
-        self.done = False
-        self.error: Exception | None = None
-        self._wake: asyncio.Future[None] | None = None
-        self.connected = False
         self._read_timeout = read_timeout
-        # Progress at the read clock's last look; None before its first, which counts no
-        # silence (it may come at once: the clock ticks for every transfer alike).
-        self._seen: tuple[int, bool, int] | None = None
-        self._quiet = 0  # looks in a row that saw nothing arrive
-        self._chunks_in = 0
-        self._watched = False  # by the multi's read clock
-        self.multi: Driver | None = None
-        self.release: Callable[[pycurl.Curl], None] | None = None  # the handle goes back
-        self.tunnel: Proxy | None = None  # a CONNECT to this proxy answers first
-        self.on_connected: Callable[[], None] | None = None
-        self._tunnel_answer = ""
-        self.timed = False  # --timings: the phases go into the response's extensions
-        self.lookup: float | None = None  # seconds the run's Resolver took, when it was asked
-        self.tls_settled: tuple[str, str] | None = None  # (version, cipher), with --tls-info
 
     def on_prereq(self, *address: Any) -> int:
         """The connection is ready and the request about to go: the read clock starts."""
@@ -108,17 +110,18 @@ class Transfer:
     def _head_done(self, status: int, status_line: bytes, lines: list[bytes]) -> None:
         version, _, rest = status_line.rstrip().partition(b" ")
         reason = rest.partition(b" ")[2]
-        headers = []
+        listed = []
         for line in lines:
             name, _, value = line.partition(b":")
-            headers.append((name.strip(), value.strip()))
+            name = name.strip()
+            listed.append((name, name.lower(), value.strip()))
         extensions: dict[str, Any] = {"http_version": version}
         if version.startswith(b"HTTP/1"):
             # HTTP/2 and 3 have no reason phrase: httpx then gives the status's own words, as
             # it does for httpcore's HTTP/2.
             extensions["reason_phrase"] = reason
         response = new_response(
-            status, response_headers(headers), _CurlStream(self), self.request, extensions
+            status, listed_headers(listed), _CurlStream(self), self.request, extensions
         )
         if not self.head.done():
             self.head.set_result(response)

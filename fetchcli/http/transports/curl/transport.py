@@ -75,15 +75,22 @@ class CurlTransport(httpx.AsyncBaseTransport):
         # shape as its handle's last (most are) sets only what differs, its body: libcurl keeps
         # an option until it is changed.
         self._shapes: dict[pycurl.Curl, tuple[str, bool]] = {}
+        # What each handle last sent: its header lines, and its (connect, pool) timeouts.
+        self._sent: dict[pycurl.Curl, tuple[list[bytes], tuple[Any, Any]]] = {}
         self._resolved: dict[tuple[str, int], float] = {}  # given to libcurl's DNS cache, when
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self._multi is None:
             self._multi = Multi(asyncio.get_running_loop(), self._limits)
         timeout = request.extensions.get("timeout", {})
-        body = await request.aread()
-        origin = (request.url.scheme, request.url.host, request.url.port)
-        opening = await self._openings.enter(origin)  # False, or say how it went
+        body = _content(request)
+        if body is None:
+            body = await request.aread()
+        url = request.url
+        origin = (url.scheme, url.host, url.port)
+        opening = self._openings.enter_now(origin)  # False, or say how it went
+        if opening is None:
+            opening = await self._openings.enter(origin)
         curl = self._idle_handles.pop() if self._idle_handles else self._new_handle()
         transfer = Transfer(curl, request, timeout.get("read"), self._multi.loop)
         transfer.multi = self._multi
@@ -138,6 +145,7 @@ class CurlTransport(httpx.AsyncBaseTransport):
         if not self._proxies.active:
             curl.setopt(pycurl.PROXY, "")  # and never the environment's, which libcurl reads
         self._shapes[curl] = _PLAIN
+        self._sent.pop(curl, None)  # reset() cleared its headers and timeouts too
 
     async def _set_up(
         self, curl: pycurl.Curl, transfer: Transfer, body: bytes, timeout: dict[str, Any]
@@ -153,15 +161,22 @@ class CurlTransport(httpx.AsyncBaseTransport):
             _set_body(curl, body)
         url = request.url
         curl.setopt(pycurl.URL, str(url))
-        curl.setopt(pycurl.HTTPHEADER, _header_lines(request, bool(body)))
+        # A handle keeps an option until it is changed, and most requests send the same
+        # headers with the same timeouts as their handle's last: libcurl then copies nothing.
+        lines = _header_lines(request, bool(body))
+        connect, pool = timeout.get("connect"), timeout.get("pool")
+        last = self._sent.get(curl)
+        if last is None or last[0] != lines:
+            curl.setopt(pycurl.HTTPHEADER, lines)
+        if last is None or last[1] != (connect, pool):  # none: libcurl's own (0), not the last
+            connect_ms = 0 if connect is None else max(1, int((connect + (pool or 0)) * 1000))
+            curl.setopt(pycurl.CONNECTTIMEOUT_MS, connect_ms)
+        self._sent[curl] = (lines, (connect, pool))
         curl.setopt(pycurl.HEADERFUNCTION, transfer.on_header)
         curl.setopt(pycurl.WRITEFUNCTION, transfer.on_write)
         curl.setopt(pycurl.PREREQFUNCTION, transfer.on_prereq)
         if self._tls_info:
             curl.setopt(pycurl.DEBUGFUNCTION, transfer.on_debug)
-        connect, pool = timeout.get("connect"), timeout.get("pool")
-        if connect is not None:
-            curl.setopt(pycurl.CONNECTTIMEOUT_MS, max(1, int((connect + (pool or 0)) * 1000)))
         proxy = None
         if self._proxies.active:
             proxy = self._proxies.proxy_for(url.scheme, url.raw_host.decode("ascii"))
@@ -295,6 +310,13 @@ def _set_proxy(curl: pycurl.Curl, proxy: Proxy | None) -> None:
         curl.setopt(pycurl.PROXYTYPE, _CURLPROXY_HTTPS)
     if proxy.username or proxy.password:
         curl.setopt(pycurl.PROXYUSERPWD, f"{proxy.username}:{proxy.password}")
+
+
+def _content(request: httpx.Request) -> bytes | None:
+    """The body of a request made whole (every one fetchcli builds), without a coroutine; None
+    for a streamed one, which is read first."""
+    content = getattr(request, "_content", None)  # httpx's own: set once the body is read
+    return content if isinstance(content, bytes) else None
 
 
 def _port(url: httpx.URL) -> int:
