@@ -33,8 +33,9 @@ class SnippetCollector:
 
         A NUL byte near the start makes a body binary whatever its Content-Type says (as HTTPie
         judges): its "text" would be replacement characters and stripped controls."""
-        head = bytes(self._head[:512])
-        if self._chars <= 0 or b"\0" in head or not is_textual(content_type, head):
+        if self._chars <= 0 or self._head.find(b"\0", 0, 512) >= 0:
+            return None
+        if not is_textual(content_type, bytes(self._head[:512])):
             return None
         text = bytes(self._head).decode(codec_of(charset), errors="replace")
         return clean_snippet(text, self._chars)

@@ -149,13 +149,13 @@ _FIELDS = frozenset(
 def head_fields(headers: httpx.Headers) -> dict[bytes, str]:
     """Content-Type, Content-Encoding, ETag and Last-Modified as `headers.get` gives each
     (repeated ones joined by ", "), keyed by their lower-cased names; absent ones left out."""
-    found: dict[bytes, list[bytes]] = {}
+    found: dict[bytes, bytes] = {}
     for _, lower, value in headers._list:
         if lower in _FIELDS:
-            found.setdefault(lower, []).append(value)
+            seen = found.get(lower)
+            found[lower] = value if seen is None else seen + b", " + value
     fields: dict[bytes, str] = {}
-    for name, values in found.items():
-        joined = values[0] if len(values) == 1 else b", ".join(values)
+    for name, joined in found.items():
         try:  # ASCII reads the same in every encoding httpx may pick: no need to ask which
             fields[name] = joined.decode("ascii")
         except UnicodeDecodeError:

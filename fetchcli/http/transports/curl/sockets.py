@@ -3,17 +3,17 @@ the event loop watches: libcurl's socket callback costs an epoll_ctl at most, no
 bookkeeping per socket (half the curl transport's own cost, when measured).
 
 A connection that goes back to libcurl's cache is unwatched (CURL_POLL_REMOVE) and watched
-again when the next request reuses it. Here it stays in the set, so reuse costs no system
-call: an event on a socket libcurl wants nothing of (an idle connection the server closed)
-takes it out then, and a socket libcurl closes leaves the set by itself (the kernel drops a
-closed descriptor from every epoll set). A new socket that gets a closed one's number is told
-apart by its inode."""
+again when the next request reuses it. Here it stays in the set meanwhile: an event on a socket
+libcurl wants nothing of (an idle connection the server closed) takes it out then, and a socket
+libcurl closes leaves the set by itself (the kernel drops a closed descriptor from every epoll
+set). Watching it again costs one epoll_ctl (a modify), which fails if the socket closed
+meanwhile and another took its number: that one is added instead. A socket libcurl calls about
+again while it is watched costs no system call unless what it waits for changes."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import select
 from collections.abc import Callable
 
@@ -40,7 +40,6 @@ class SocketWatch:
         self._epoll = select.epoll()
         self._wanted: dict[int, int] = {}  # socket -> the events libcurl wants now (0: none)
         self._registered: dict[int, int] = {}  # socket -> the events it is in the set for
-        self._inodes: dict[int, tuple[int, int]] = {}  # socket -> (device, inode) when added
         loop.add_reader(self._epoll.fileno(), self._on_ready)
 
     def watch(self, fd: int, what: int, known: bool) -> None:
@@ -51,30 +50,18 @@ class SocketWatch:
         if not mask:
             return  # stays in the set until it stirs or closes
         registered = self._registered.get(fd)
-        if registered is not None and not known and not self._same_socket(fd):
-            registered = None  # the old socket closed and left the set; this is another
-        if registered == mask:
+        if registered == mask and known:
             return
         try:
             if registered is None:
                 self._epoll.register(fd, mask)
-            else:
+            else:  # not known: this fails if the socket closed and another has its number
                 self._epoll.modify(fd, mask)
         except FileExistsError:
             self._epoll.modify(fd, mask)
         except FileNotFoundError:
             self._epoll.register(fd, mask)
-        if registered is None:
-            status = os.fstat(fd)
-            self._inodes[fd] = (status.st_dev, status.st_ino)
         self._registered[fd] = mask
-
-    def _same_socket(self, fd: int) -> bool:
-        try:
-            status = os.fstat(fd)
-        except OSError:
-            return False
-        return (status.st_dev, status.st_ino) == self._inodes.get(fd)
 
     def _on_ready(self) -> None:
         ready: list[tuple[int, int]] = []
@@ -98,7 +85,6 @@ class SocketWatch:
         with contextlib.suppress(OSError):  # closed already: the kernel took it out
             self._epoll.unregister(fd)
         self._registered.pop(fd, None)
-        self._inodes.pop(fd, None)
         self._wanted.pop(fd, None)
 
     def close(self) -> None:

@@ -96,7 +96,9 @@ class CurlTransport(httpx.AsyncBaseTransport):
         transfer.multi = self._multi
         transfer.timed = self._timings
         try:
-            await self._set_up(curl, transfer, body, timeout)
+            named = self._set_up(curl, transfer, body, timeout)
+            if named is not None:  # a host name, not an address: the run's Resolver answers
+                await self._give_address(curl, transfer, *named)
             if isinstance(opening, Opening):
                 transfer.on_connected = functools.partial(self._openings.connected, opening)
             self._multi.start(transfer)
@@ -147,9 +149,10 @@ class CurlTransport(httpx.AsyncBaseTransport):
         self._shapes[curl] = _PLAIN
         self._sent.pop(curl, None)  # reset() cleared its headers and timeouts too
 
-    async def _set_up(
+    def _set_up(
         self, curl: pycurl.Curl, transfer: Transfer, body: bytes, timeout: dict[str, Any]
-    ) -> None:
+    ) -> tuple[str, int] | None:
+        """The handle set for the request; the host and port to look up, if a name."""
         request = transfer.request
         shape = (request.method, bool(body))
         if self._shapes.get(curl) != shape:
@@ -186,8 +189,7 @@ class CurlTransport(httpx.AsyncBaseTransport):
             if proxy is not None and url.scheme == "https":
                 transfer.tunnel = proxy
         host, port = (proxy.host, proxy.port) if proxy else (url.host, url.port or _port(url))
-        if not is_address(host):
-            await self._give_address(curl, transfer, host, port)
+        return None if is_address(host) else (host, port)
 
     async def _give_address(
         self, curl: pycurl.Curl, transfer: Transfer, host: str, port: int
