@@ -41,9 +41,20 @@ def plain_url(url: str) -> httpx.URL | None:
     port = int(port_text) if port_text else None
     if port is not None and (port == _DEFAULT_PORTS[scheme] or port > 65535):
         return None
-    parsed = httpx.URL.__new__(httpx.URL)
+    parsed = _PlainURL.__new__(_PlainURL)
     parsed._uri_reference = ParseResult(scheme, "", host, port, path, query, None)
+    parsed._text = url
     return parsed
+
+
+class _PlainURL(httpx.URL):
+    """The httpx.URL of a plain URL, whose text is its str() (httpx would build it again from
+    the pieces, twice per request: for libcurl, and for the record's final_url)."""
+
+    _text: str
+
+    def __str__(self) -> str:
+        return self._text
 
 
 @functools.lru_cache(maxsize=1024)  # a list names few hosts, each many times
