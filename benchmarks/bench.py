@@ -13,6 +13,7 @@ import functools
 import json
 import os
 import platform
+import random
 import shutil
 import statistics
 import subprocess
@@ -61,6 +62,17 @@ http {{
 """
 
 
+def _file_content(name: str, size: int) -> bytes:
+    """The same bytes on every machine and every run: a snippet's cost depends on them (text is
+    decoded and cleaned; a NUL near the start makes a body binary, and random bytes hold one
+    in the first 512 seven times in eight), so random files made runs measure different work.
+    .txt is prose as a page serves it, .bin seeded random bytes."""
+    if name.endswith(".txt"):
+        line = b"The quick brown fox jumps over the lazy dog; pack my box with five dozen jugs.\n"
+        return (line * (size // len(line) + 1))[:size]
+    return random.Random(size).randbytes(size)
+
+
 def start_nginx(extra: str = "") -> None:
     """nginx on every HOSTS address at PORT; `extra`: more directives for its server (another
     listen, a certificate)."""
@@ -68,8 +80,9 @@ def start_nginx(extra: str = "") -> None:
     www.mkdir(parents=True, exist_ok=True)
     for name, size in SIZES.items():
         path = www / name
-        if not path.exists() or path.stat().st_size != size:
-            path.write_bytes(os.urandom(size))
+        content = _file_content(name, size)
+        if not path.exists() or path.read_bytes() != content:
+            path.write_bytes(content)
     listens = "\n    ".join([*(f"listen {host}:{PORT} reuseport;" for host in HOSTS), extra])
     conf = WORK / "nginx.conf"
     conf.write_text(

@@ -12,6 +12,10 @@ from fetchcli.mime import codec_of, is_textual
 from fetchcli.sanitize import collapse_whitespace, sanitize
 
 _SEQUENCE_START = re.compile("[\x1b\x80-\x9f]")
+# What keeps sanitize() from being "line breaks become spaces" on text that is otherwise
+# printable: escape sequences (ESC, C1) and the separators \x1c-\x1f, which str.split() takes
+# for whitespace but sanitize() deletes.
+_NOT_PLAIN = re.compile("[\x1b\x1c-\x1f\x80-\x9f]")
 
 
 class SnippetCollector:
@@ -35,9 +39,9 @@ class SnippetCollector:
         judges): its "text" would be replacement characters and stripped controls."""
         if self._chars <= 0 or self._head.find(b"\0", 0, 512) >= 0:
             return None
-        if not is_textual(content_type, bytes(self._head[:512])):
+        if not is_textual(content_type, b""):  # the sample's NUL check is the one just made
             return None
-        text = bytes(self._head).decode(codec_of(charset), errors="replace")
+        text = self._head.decode(codec_of(charset), errors="replace")
         return clean_snippet(text, self._chars)
 
 
@@ -50,6 +54,12 @@ def clean_snippet(text: str, chars: int) -> str:
     begins exactly as the whole text's would.
     """
     prefix = text[: 2 * chars + 64]
+    if not _NOT_PLAIN.search(prefix):
+        # Most text: printable once whitespace folds, so sanitize() would only have turned its
+        # line breaks into the spaces that folding makes anyway.
+        folded = " ".join(prefix.split())
+        if folded.isprintable() and (len(folded) >= chars or len(prefix) == len(text)):
+            return folded[:chars]
     if len(prefix) < len(text) and not _SEQUENCE_START.search(prefix):
         cleaned = collapse_whitespace(sanitize(prefix))
         if len(cleaned) >= chars:
