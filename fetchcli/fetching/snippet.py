@@ -16,6 +16,12 @@ _SEQUENCE_START = re.compile("[\x1b\x80-\x9f]")
 # printable: escape sequences (ESC, C1) and the separators \x1c-\x1f, which str.split() takes
 # for whitespace but sanitize() deletes.
 _NOT_PLAIN = re.compile("[\x1b\x1c-\x1f\x80-\x9f]")
+# Codecs that read printable ASCII bytes as the same characters (not UTF-7's "+", UTF-16's
+# pairs, ISO-2022's shifts), and the ASCII bytes sanitize() would delete: all but printable
+# ASCII and the whitespace that bytes.split() folds as sanitize() and str.split() would.
+_ASCII_READERS = frozenset({"utf-8", "ascii", "latin-1", "iso8859-1", "cp1252", "iso8859-15"})
+_ASCII_CONTROLS = bytes([*range(0x09), *range(0x0E, 0x20), 0x7F])
+_SPACES = bytes.maketrans(b"\t\n\v\f\r", b"     ")
 
 
 class SnippetCollector:
@@ -41,8 +47,29 @@ class SnippetCollector:
             return None
         if not is_textual(content_type, b""):  # the sample's NUL check is the one just made
             return None
-        text = self._head.decode(codec_of(charset), errors="replace")
+        codec = codec_of(charset)
+        if codec in _ASCII_READERS:
+            plain = _plain_ascii_snippet(self._head, self._chars)
+            if plain is not None:
+                return plain
+        text = self._head.decode(codec, errors="replace")
         return clean_snippet(text, self._chars)
+
+
+def _plain_ascii_snippet(head: bytearray, chars: int) -> str | None:
+    """The snippet of a head that begins in printable ASCII and line breaks (most pages), from
+    its bytes: what clean_snippet() would give, without decoding the head or any regex; None
+    when the start holds anything else."""
+    sample = head[: 2 * chars + 64]
+    spaced = sample.translate(_SPACES, _ASCII_CONTROLS)
+    if len(spaced) != len(sample) or not sample.isascii():
+        return None
+    # Prose has no two spaces in a row once line breaks are spaces: nothing to fold but the
+    # ends, and splitting into words would cost most of the snippet.
+    folded = spaced.strip() if b"  " not in spaced else b" ".join(spaced.split())
+    if len(folded) < chars and len(sample) < len(head):
+        return None  # mostly whitespace: the rest of the head decides
+    return folded[:chars].decode("ascii")
 
 
 def clean_snippet(text: str, chars: int) -> str:

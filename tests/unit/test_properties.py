@@ -8,7 +8,7 @@ import io
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fetchcli.fetching.snippet import clean_snippet
+from fetchcli.fetching.snippet import SnippetCollector, clean_snippet
 from fetchcli.input.sources import iter_lines
 from fetchcli.models import ErrorKind, Timing
 from fetchcli.output.table import shorten_middle
@@ -87,6 +87,49 @@ def test_masked_urls_never_show_the_password(password: str) -> None:
 def test_snippet_from_a_prefix_equals_the_snippet_of_the_whole(text: str, chars: int) -> None:
     """The snippet taken from a prefix is exactly the one the whole text would give."""
     assert clean_snippet(text, chars) == collapse_whitespace(sanitize(text))[:chars]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.binary(max_size=600).map(lambda data: data.replace(b"\0", b"")),
+    st.one_of(
+        st.binary(max_size=400),
+        st.lists(
+            st.sampled_from(
+                [
+                    b"ab",
+                    b" ",
+                    b"\n",
+                    b"\r\n",
+                    b"\t",
+                    b"  ",
+                    b"\x1b[1m",
+                    b"\x1c",
+                    b"\x7f",
+                    b"\x0b",
+                    b"\xc3\xa9",
+                    b"\xff",
+                ]
+            ),
+            max_size=120,
+        ).map(b"".join),
+    ),
+    st.integers(min_value=1, max_value=80),
+    st.sampled_from([None, "utf-8", "latin-1", "utf-16", "utf-7", "shift_jis"]),
+)
+def test_snippet_of_a_body_equals_the_cleaned_decoded_head(
+    tail: bytes, start: bytes, chars: int, charset: str | None
+) -> None:
+    """Whichever way a body's snippet is made (from bytes for plain ASCII), it is the head
+    decoded, sanitized and folded: a body that begins in ASCII prose and one that does not."""
+    body = (start + tail)[: 4 * chars + 1024]
+    collector = SnippetCollector(chars)
+    collector.feed(body)
+    if b"\0" in body[:512]:
+        assert collector.snippet("text/plain", charset) is None
+        return
+    text = body.decode(charset or "utf-8", errors="replace")
+    assert collector.snippet("text/plain", charset) == collapse_whitespace(sanitize(text))[:chars]
 
 
 _LABEL = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=12)

@@ -35,6 +35,7 @@ class Multi:
         self._multi.setopt(pycurl.M_MAXCONNECTS, max(1, keepalive if keepalive is not None else 0))
         self._sockets = SocketWatch(loop, self._act_on)
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_due = 0.0  # when self._timer fires (uvloop's handles do not say)
         self._deadline: float | None = None  # loop time libcurl last asked to be called at
         self._closed = False
         self.transfers: dict[pycurl.Curl, Transfer] = {}
@@ -87,11 +88,12 @@ class Multi:
         when = self._loop.time() + milliseconds / 1000
         self._deadline = when
         timer = self._timer
-        if timer is not None and timer.when() <= when:
-            return
         if timer is not None:
+            if self._timer_due <= when:
+                return
             timer.cancel()
         self._timer = self._loop.call_at(when, self._on_timeout)
+        self._timer_due = when
 
     def _on_timeout(self) -> None:
         self._timer = None
@@ -100,6 +102,7 @@ class Multi:
             return
         if deadline > self._loop.time():
             self._timer = self._loop.call_at(deadline, self._on_timeout)
+            self._timer_due = deadline
             return
         self._deadline = None
         self._act(pycurl.SOCKET_TIMEOUT, 0)
