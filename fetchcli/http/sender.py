@@ -74,8 +74,8 @@ class Sender:
     def redirect(self, request: httpx.Request, response: httpx.Response) -> httpx.Request | None:
         """The request a redirect response asks for, built by httpx's rules; None if it is not
         a redirect."""
-        if not response.has_redirect_location:
-            return None
+        if not 300 <= response.status_code < 400 or not response.has_redirect_location:
+            return None  # most responses: no need for httpx's comparison with five codes
         location = response.headers["location"]
         scheme = urlsplit(location).scheme.lower() if ":" in location else ""
         if scheme and scheme not in ("http", "https"):

@@ -36,28 +36,56 @@ def plain_url(url: str) -> httpx.URL | None:
     scheme, host, port_text, path, query = match.groups()
     if "/." in path:
         return None  # maybe dot segments, which httpx removes
-    if IPv4_STYLE_HOSTNAME.match(host) and not _dotted_ipv4(host):
-        return None  # httpx validates it as an IPv4 address, and says why it is not one
+    if not _plain_host(host):
+        return None
     port = int(port_text) if port_text else None
     if port is not None and (port == _DEFAULT_PORTS[scheme] or port > 65535):
         return None
     parsed = _PlainURL.__new__(_PlainURL)
-    parsed._uri_reference = ParseResult(scheme, "", host, port, path, query, None)
+    # ParseResult is a named tuple: its fields in order, without its generated __new__.
+    parsed._uri_reference = tuple.__new__(ParseResult, (scheme, "", host, port, path, query, None))
     parsed._text = url
+    parsed._netloc = url[match.start(2) : match.end(3 if port_text else 2)].encode("ascii")
     return parsed
 
 
 class _PlainURL(httpx.URL):
-    """The httpx.URL of a plain URL, whose text is its str() (httpx would build it again from
-    the pieces, twice per request: for libcurl, and for the record's final_url)."""
+    """The httpx.URL of a plain URL. httpx works out its text, host, authority and user info
+    from the pieces at every use, several times per request (for libcurl, the Host header,
+    the origin, the credentials check, the record's final_url); a plain URL knows them."""
 
     _text: str
+    _netloc: bytes
 
     def __str__(self) -> str:
         return self._text
 
+    @property
+    def host(self) -> str:
+        return self._uri_reference.host  # lowercase ASCII, no IDNA (_plain_host)
+
+    @property
+    def netloc(self) -> bytes:
+        return self._netloc
+
+    @property
+    def username(self) -> str:
+        return ""  # the grammar has no user info
+
+    @property
+    def password(self) -> str:
+        return ""
+
 
 @functools.lru_cache(maxsize=1024)  # a list names few hosts, each many times
+def _plain_host(host: str) -> bool:
+    """A host httpx keeps as it is: not punycode (httpx shows it decoded), and a dotted IPv4
+    address if it looks like one (httpx validates it, and says why it is not one)."""
+    if host.startswith("xn--"):
+        return False
+    return not IPv4_STYLE_HOSTNAME.match(host) or _dotted_ipv4(host)
+
+
 def _dotted_ipv4(host: str) -> bool:
     """Four decimal octets, no leading zeros: what ipaddress.IPv4Address accepts."""
     octets = host.split(".")

@@ -14,6 +14,7 @@ _HOST = st.one_of(
     st.builds(lambda *o: ".".join(o), *[st.from_regex(r"[0-9]{1,4}", fullmatch=True)] * 4),
     st.sampled_from(
         ["127.0.0.1", "0.0.0.0", "255.255.255.255", "256.1.1.1", "01.2.3.4", "1-2-3-4"]
+        + ["xn--bcher-kva.example", "a.xn--bcher-kva"]
     ),
 )
 _PORT = st.one_of(st.none(), st.integers(0, 70000).map(str), st.sampled_from(["80", "443", "08"]))
@@ -50,6 +51,8 @@ def test_a_plain_url_parses_as_httpx_parses_it(url: str) -> None:
     assert reference is not None, f"httpx refuses {url!r}"
     assert quick._uri_reference == reference._uri_reference
     assert quick == reference and str(quick) == str(reference)
+    for piece in ("host", "raw_host", "port", "netloc", "username", "password", "userinfo"):
+        assert getattr(quick, piece) == getattr(reference, piece), piece
     assert httpx.Request("GET", quick).headers["host"] == httpx.Request("GET", url).headers["host"]
 
 
@@ -77,6 +80,7 @@ def test_the_urls_of_a_typical_list_are_plain(url: str) -> None:
         "http://user:pw@example.com/",  # user info
         "http://example.com/#top",  # a fragment
         "http://999.1.1.1/",  # rejects the address
+        "http://xn--bcher-kva.example/",  # shows the host decoded, as bücher.example
         "http://example.com",  # adds no path here, but leaves it to httpx
     ],
 )
