@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 
-from fetchcli.judging import expressions
 from fetchcli.judging.fields import CHECK_FIELDS, RECORD_NAMES, WHERE_FIELDS
 from fetchcli.slots import frozen
 
@@ -110,6 +109,8 @@ def parse_extract(text: str) -> tuple[str, str]:
     if name in RECORD_NAMES:
         raise ValueError(f"{name!r} is a record field already: choose another name")
     if spec.startswith("json:"):
+        from fetchcli.judging import expressions  # the parsers only when an option asks
+
         expressions.json_path(spec.removeprefix("json:"))
     elif spec.startswith("re:"):
         parse_regex(spec.removeprefix("re:"))
@@ -133,10 +134,14 @@ def names(pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
 
 def parse_check(text: str) -> str:
     """A --check expression, compiled to see that it can be, naming only known fields."""
+    from fetchcli.judging import expressions
+
     expressions.compile_expression(text, CHECK_FIELDS)
     return text
 
 
 def parse_where(text: str) -> str:
+    from fetchcli.judging import expressions
+
     expressions.compile_expression(text, WHERE_FIELDS)
     return text

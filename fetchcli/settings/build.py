@@ -12,7 +12,6 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from fetchcli.judging.expressions import compile_expression
 from fetchcli.judging.fields import CHECK_FIELDS
 from fetchcli.judging.spec import JudgeSpec
 from fetchcli.settings.model import (
@@ -147,8 +146,12 @@ def _output(output: OutputConfig, judge: JudgeSpec) -> OutputConfig:
     """What the checks need of the output: --cert-days reads the certificate (--tls-info),
     and a check on `timing` or `tls` needs them measured."""
     names: set[str] = set()
-    for text in judge.check:
-        names |= compile_expression(text, CHECK_FIELDS).names
+    if judge.check:
+        # Only a run with --check reads expressions: --help and a plain fetch import no parser.
+        from fetchcli.judging.expressions import compile_expression
+
+        for text in judge.check:
+            names |= compile_expression(text, CHECK_FIELDS).names
     tls_info = output.tls_info or judge.cert_days is not None or "tls" in names
     timings = output.timings or "timing" in names
     if (tls_info, timings) == (output.tls_info, output.timings):

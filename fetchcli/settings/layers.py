@@ -10,7 +10,6 @@ the standard library's tomllib, imported only when there is a file.
 
 from __future__ import annotations
 
-import json
 import re
 import stat
 from collections.abc import Mapping
@@ -256,6 +255,8 @@ def _toml_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    import json  # --print-config's: --help, which shows values too, needs none
+
     return json.dumps(str(value), ensure_ascii=False)  # a TOML basic string is a JSON string
 
 

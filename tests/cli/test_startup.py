@@ -90,10 +90,12 @@ def test_the_expression_fields_name_every_record_field() -> None:
 
 
 def test_help_loads_neither_the_models_nor_the_run() -> None:
-    """--help reads the option table: no record models, no httpx, no event loop."""
+    """--help reads the option table: no record models, no httpx, no event loop, no expression
+    parsers and no JSON (--print-config's and the run's)."""
     probe = (
         "import sys\nfrom fetchcli.cli import main\nmain(['--help'])\n"
-        "names = ('fetchcli.models', 'httpx', 'asyncio', 'fetchcli.runner')\n"
+        "names = ('fetchcli.models', 'httpx', 'asyncio', 'fetchcli.runner',\n"
+        "         'fetchcli.judging.expressions', 'json')\n"
         "print(sorted(n for n in names if n in sys.modules), file=sys.stderr)\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=60)
