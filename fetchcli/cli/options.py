@@ -196,6 +196,7 @@ def with_parameters(command: Callable[..., int]) -> Callable[..., int]:
         _keyword("print_config", Annotated[bool, _LAYERS["print_config"]], False),
         *(_eager(name, info) for name, info in _EAGER.items()),
     ]
+    # The signature's annotations are objects, not strings: typer reads them there, and its
+    # get_type_hints() pass over the function's own three (twice a start) costs nothing.
     command.__signature__ = inspect.Signature(parameters, return_annotation=int)  # type: ignore[attr-defined]
-    command.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": int}
     return command
