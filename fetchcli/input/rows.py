@@ -9,7 +9,6 @@ names: a body is the row's own text.
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -243,6 +242,8 @@ def _filled_headers(
 def csv_rows(lines: Iterator[str]) -> Iterator[tuple[int, dict[str, str] | RowError]]:
     """A CSV table's rows by line number, keyed by the header row (which needs a `url`
     column unless --template makes the URL: the caller checks)."""
+    import csv  # only for --input-format csv: a list of URLs starts without it
+
     reader = csv.reader(lines)
     try:
         header = next(reader)

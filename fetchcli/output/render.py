@@ -16,8 +16,6 @@ from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, TextIO
 
-from rich.filesize import decimal
-
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -54,6 +52,8 @@ def summary_line(summary: Summary) -> str:
     stopped = ""
     if summary.signal is not None:
         stopped = _STOPPED_BY.get(summary.signal, f"stopped by signal {summary.signal}") + ": "
+    from rich.filesize import decimal  # rich only for a run that shows its summary
+
     timing = ""
     if summary.elapsed is not None:
         timing = f" in {summary.elapsed:.2f}s · {summary.rate:.1f} req/s"
@@ -208,6 +208,8 @@ class Reporter:
         bodies = self.bodies
         if bodies.read < _SHOW_BYTES_AFTER or elapsed <= 0:
             return []
+        from rich.filesize import decimal
+
         rate = bodies.read / elapsed
         parts = [decimal(bodies.read)]
         if bodies.expected > bodies.read:

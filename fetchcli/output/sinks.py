@@ -7,7 +7,6 @@ and an interrupted run never leaves half a line.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Callable, Sequence
@@ -73,6 +72,8 @@ class CsvSink:
         self._write_row([_csv_value(value) for value in csv_row(record, self._fields)])
 
     def _write_row(self, row: Sequence[Any]) -> None:
+        import csv  # -f csv's: imported once, at the header row (a JSON run needs none)
+
         text = io.StringIO()
         csv.writer(text, lineterminator="\n").writerow(row)
         self._stream.write(text.getvalue().encode())

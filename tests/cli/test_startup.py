@@ -32,7 +32,7 @@ names = ("pydantic", "aiohttp", "httpcore", "h2", "rich.console", "prometheus_cl
          "aiodns", "pycares", "fetchcli.output.table", "cel.cel", "jsonpath_rfc9535",
          "cryptography", "fetchcli.judging.judge", "html.parser", "fetchcli.dryrun",
          "fetchcli.output.save", "fetchcli.output.failed", "fetchcli.output.metrics",
-         "rich.cells")
+         "rich.cells", "rich", "csv")
 print(json.dumps({"status": status, "contexts": len(made),
                   "imported": sorted(n for n in names if n in sys.modules)}), file=sys.stderr)
 """
@@ -54,7 +54,8 @@ def test_a_one_off_http_fetch_imports_no_pydantic_and_makes_no_tls_context(
     transports; rich's console draws on a terminal, its table code only a table; c-ares is
     for names (the server's URL is an address); --metrics and --state are not asked, nor any
     check, extraction or --tls-info (CEL, JSONPath, cryptography), --dry-run, --save,
-    --failed-out, and no progress line (rich's cell widths)."""
+    --failed-out, and no progress line (rich's cell widths); -q shows no summary (rich's byte
+    sizes) and JSON lines need no csv."""
     probe = _one_off(f"{server.url}/ok")
     assert probe == {"status": 0, "contexts": 0, "imported": []}
 
