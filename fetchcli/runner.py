@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from fetchcli.errors import UsageError, cannot_write
-from fetchcli.input import records, sources
+from fetchcli.input import sources
 from fetchcli.models import Record, Result, Summary
 from fetchcli.output.render import Reporter
 from fetchcli.output.wiring import build_outputs
@@ -228,6 +228,8 @@ class _Run:
 
     async def _merge(self) -> None:
         """--merge: the shards' records, in input order, through the outputs as if fetched."""
+        from fetchcli.input import records  # reading records back: --merge's alone
+
         changed_only = self.config.run.changed_only
         for count, found in enumerate(records.merged(self.config.sources, self.reporter.warning)):
             if changed_only and "changed" not in found.record:

@@ -32,7 +32,8 @@ names = ("pydantic", "aiohttp", "httpcore", "h2", "rich.console", "prometheus_cl
          "aiodns", "pycares", "fetchcli.output.table", "cel.cel", "jsonpath_rfc9535",
          "cryptography", "fetchcli.judging.judge", "html.parser", "fetchcli.dryrun",
          "fetchcli.output.save", "fetchcli.output.failed", "fetchcli.output.metrics",
-         "rich.cells", "rich", "csv")
+         "rich.cells", "rich", "csv", "fetchcli.http.transports.curl.errors",
+         "fetchcli.input.records")
 print(json.dumps({"status": status, "contexts": len(made),
                   "imported": sorted(n for n in names if n in sys.modules)}), file=sys.stderr)
 """
@@ -55,7 +56,8 @@ def test_a_one_off_http_fetch_imports_no_pydantic_and_makes_no_tls_context(
     for names (the server's URL is an address); --metrics and --state are not asked, nor any
     check, extraction or --tls-info (CEL, JSONPath, cryptography), --dry-run, --save,
     --failed-out, and no progress line (rich's cell widths); -q shows no summary (rich's byte
-    sizes) and JSON lines need no csv."""
+    sizes) and JSON lines need no csv; nothing failed (libcurl's error table) and nothing is
+    merged (reading records back)."""
     probe = _one_off(f"{server.url}/ok")
     assert probe == {"status": 0, "contexts": 0, "imported": []}
 

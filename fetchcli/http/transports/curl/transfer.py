@@ -17,7 +17,6 @@ from fetchcli.http.messages import listed_headers, new_response
 from fetchcli.http.proxy import Proxy, refused_tunnel
 from fetchcli.http.stream import DirectStream
 from fetchcli.http.timing import PHASES, REMOTE_IP, Phases, span
-from fetchcli.http.transports.curl.errors import error_for
 
 
 class Driver(Protocol):
@@ -177,6 +176,9 @@ class Transfer:
             answer = self._tunnel_answer or failure[1]
             self.error = httpx.ProxyError(refused_tunnel(self.tunnel, answer), request=self.request)
         if failure is not None and self.error is None:
+            # libcurl's error table and its patterns only when a transfer fails: not at start.
+            from fetchcli.http.transports.curl.errors import error_for
+
             code, message = failure
             errno = self.curl.getinfo(pycurl.OS_ERRNO)
             self.error = error_for(
