@@ -16,10 +16,11 @@ _SEQUENCE_START = re.compile("[\x1b\x80-\x9f]")
 # printable: escape sequences (ESC, C1) and the separators \x1c-\x1f, which str.split() takes
 # for whitespace but sanitize() deletes.
 _NOT_PLAIN = re.compile("[\x1b\x1c-\x1f\x80-\x9f]")
-# Codecs that read printable ASCII bytes as the same characters (not UTF-7's "+", UTF-16's
-# pairs, ISO-2022's shifts), and the ASCII bytes sanitize() would delete: all but printable
-# ASCII and the whitespace that bytes.split() folds as sanitize() and str.split() would.
-_ASCII_READERS = frozenset({"utf-8", "ascii", "latin-1", "iso8859-1", "cp1252", "iso8859-15"})
+# Codecs, by the names codecs.lookup() gives them (as codec_of does), that read printable
+# ASCII bytes as the same characters (not UTF-7's "+", UTF-16's pairs, ISO-2022's shifts), and
+# the ASCII bytes sanitize() would delete: all but printable ASCII and the whitespace that
+# bytes.split() folds as sanitize() and str.split() would.
+_ASCII_READERS = frozenset({"utf-8", "ascii", "iso8859-1", "cp1252", "iso8859-15"})
 _ASCII_CONTROLS = bytes([*range(0x09), *range(0x0E, 0x20), 0x7F])
 _SPACES = bytes.maketrans(b"\t\n\v\f\r", b"     ")
 

@@ -36,6 +36,8 @@ def summary_line(summary: Summary) -> str:
     >>> summary_line(Summary(ok=3, failed=1, skipped=Counter(dedupe=2), elapsed=2.0))
     '3 ok, 1 failed, 2 skipped (dedupe 2) · 0 bytes in 2.00s · 2.0 req/s'
     """
+    from rich.filesize import decimal  # rich only for a run that shows its summary
+
     failed = f"{summary.failed} failed"
     if summary.failures_by_kind:
         failed += f" ({_counts(summary.failures_by_kind)})"
@@ -52,8 +54,6 @@ def summary_line(summary: Summary) -> str:
     stopped = ""
     if summary.signal is not None:
         stopped = _STOPPED_BY.get(summary.signal, f"stopped by signal {summary.signal}") + ": "
-    from rich.filesize import decimal  # rich only for a run that shows its summary
-
     timing = ""
     if summary.elapsed is not None:
         timing = f" in {summary.elapsed:.2f}s · {summary.rate:.1f} req/s"

@@ -64,19 +64,22 @@ class CsvSink:
     """A header row, then one row per record, with the error split into two columns."""
 
     def __init__(self, stream: BinaryIO, extra: tuple[str, ...] = ()) -> None:
+        import csv  # -f csv's alone: a JSON-lines run starts without it
+
         self._stream = stream
         self._fields = (*CSV_FIELDS, *extra)  # `changed` with --state
+        self._text = io.StringIO()  # one row at a time, through one writer
+        self._writer = csv.writer(self._text, lineterminator="\n")
         self._write_row(self._fields)
 
     def write(self, result: Result, record: Record) -> None:
         self._write_row([_csv_value(value) for value in csv_row(record, self._fields)])
 
     def _write_row(self, row: Sequence[Any]) -> None:
-        import csv  # -f csv's: imported once, at the header row (a JSON run needs none)
-
-        text = io.StringIO()
-        csv.writer(text, lineterminator="\n").writerow(row)
-        self._stream.write(text.getvalue().encode())
+        self._writer.writerow(row)
+        self._stream.write(self._text.getvalue().encode())
+        self._text.seek(0)
+        self._text.truncate()
         self._stream.flush()
 
     def close(self) -> None:
