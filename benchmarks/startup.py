@@ -1,5 +1,6 @@
 """What a one-off run costs, the whole process: fetchcli against HTTPie and curl on one local URL,
-beside `python -c pass` and `python -c "import httpx"`, pinned to the client core.
+beside `python -c pass`, `python -c "import httpx"` and the imports a fetch cannot do without
+(typer, httpx, asyncio, pycurl), pinned to the client core.
 
 The commands take turns round after round (interleaved, so a noisy moment hits all of them), with
 byte-code caches written (a first warm-up round each), and each output is checked: every
@@ -46,6 +47,11 @@ def _body(out: bytes) -> bool:
 COMMANDS: dict[str, tuple[list[str], Callable[[bytes], bool]]] = {
     "python -c pass": ([sys.executable, "-c", "pass"], _holds(b"")),
     'python -c "import httpx"': ([sys.executable, "-c", "import httpx"], _holds(b"")),
+    # The floor under a one-off fetch: the interpreter and the libraries it cannot do without.
+    'python -c "import typer, httpx, asyncio, pycurl"': (
+        [sys.executable, "-c", "import typer, httpx, asyncio, pycurl"],
+        _holds(b""),
+    ),
     "fetchcli --version": ([FETCHCLI, "--version"], _holds(b"fetchcli")),
     "fetchcli --help": ([FETCHCLI, "--help"], _holds(b"Usage")),
     "fetchcli -q URL (a record)": ([FETCHCLI, "-q", URL], _holds(b'"status":200')),
