@@ -10,17 +10,17 @@ import re
 
 # Whole escape sequences, not just the ESC byte: leaving "[2J" or an OSC title behind is still
 # garbage, and an unterminated OSC/DCS swallows the rest of the string as a terminal would.
-_ESCAPE_SEQUENCE = re.compile(
-    r"""
+# This and _CONTROLS are compiled at their first use (re caches them), not at every start: most
+# runs never see a control character.
+_ESCAPE_SEQUENCE = r"""
       (?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]                        # CSI, 7- and 8-bit
     | (?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f]).*?(?:\x07|\x1b\\|\x9c|$)  # OSC DCS SOS PM APC
     | \x1b[ -/]*[0-~]                                         # any other ESC sequence
-    """,
-    re.DOTALL | re.VERBOSE,
-)
+    """
+_ESCAPE_FLAGS = re.DOTALL | re.VERBOSE
 _LINE_BREAKS = re.compile(r"[\t\n\r\v\f]")
 # C0 and C1 controls, DEL, and the bidi overrides that can make text read differently than it is.
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROLS = r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]"
 _URL_AUTHORITY = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<netloc>[^/?#\s]*)")
 
 
@@ -37,8 +37,8 @@ def sanitize(text: str) -> str:
     spaced = _LINE_BREAKS.sub(" ", text)
     if spaced.isprintable():  # only line breaks and tabs (most text): no sequence, no control
         return spaced
-    without_sequences = _ESCAPE_SEQUENCE.sub("", text)
-    return _CONTROLS.sub("", _LINE_BREAKS.sub(" ", without_sequences))
+    without_sequences = re.sub(_ESCAPE_SEQUENCE, "", text, flags=_ESCAPE_FLAGS)
+    return re.sub(_CONTROLS, "", _LINE_BREAKS.sub(" ", without_sequences))
 
 
 def collapse_whitespace(text: str) -> str:

@@ -170,7 +170,7 @@ def describe(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-_OPENSSL_TEXT = re.compile(r"^\[[^\]]*\]\s*(?P<words>.*?)\s*(?:\(_ssl\.c:\d+\))?$")
+_OPENSSL_TEXT = r"^\[[^\]]*\]\s*(?P<words>.*?)\s*(?:\(_ssl\.c:\d+\))?$"  # compiled when needed
 # What a TLS failure most often means, where OpenSSL's words do not say it.
 _TLS_HINTS = {
     "wrong version number": "is the port plain HTTP?",
@@ -186,7 +186,7 @@ def tls_words(error: ssl.SSLError | ssl.CertificateError) -> str:
     'wrong version number (is the port plain HTTP?)'
     """
     text = " ".join(str(error.args[1] if len(error.args) > 1 else error).split())
-    match = _OPENSSL_TEXT.match(text)
+    match = re.match(_OPENSSL_TEXT, text)
     words = match["words"] if match and match["words"] else ""
     if not words:
         reason = getattr(error, "reason", None)

@@ -28,15 +28,15 @@ from fetchcli.fetching.deadline import DeadlinePassed, deadline_after, within
 from fetchcli.fetching.decode import ACCEPT_ENCODING
 from fetchcli.fetching.politeness import HostGate, RateLimiter
 from fetchcli.fetching.retry import backoff, retryable_failure
-from fetchcli.http.certificates import TLS, Handshake
 from fetchcli.http.client import close_idle_connections
 from fetchcli.http.messages import head_fields
-from fetchcli.http.timing import PHASES, REMOTE_IP, Phases
+from fetchcli.http.timing import PHASES, REMOTE_IP, TLS, Phases
 from fetchcli.models import ErrorInfo, ErrorKind, Result, Target, Timing, TlsInfo
 from fetchcli.sanitize import shown
 from fetchcli.settings.model import Config
 
 if TYPE_CHECKING:
+    from fetchcli.http.certificates import Handshake
     from fetchcli.judging.judge import Judge
 
 Sleep = Callable[[float], Awaitable[None]]

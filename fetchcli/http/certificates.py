@@ -10,8 +10,6 @@ from typing import Any
 
 from fetchcli.slots import frozen
 
-TLS = "fetchcli.tls"  # the response extension that holds a Handshake
-
 
 @frozen
 class Certificate:

@@ -1,6 +1,7 @@
 """What a transport tells the layers above about the connection a response came on, in the
-response's extensions: where it went (REMOTE_IP, always) and, when the run asks for timings,
-how long each phase took (PHASES, a Phases)."""
+response's extensions: where it went (REMOTE_IP, always), when the run asks for timings how
+long each phase took (PHASES, a Phases), and with --tls-info its handshake (TLS, a
+http/certificates.py Handshake: that module is imported only by the runs that ask)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import NamedTuple
 
 REMOTE_IP = "fetchcli.remote_ip"
 PHASES = "fetchcli.phases"
+TLS = "fetchcli.tls"
 
 
 class Phases(NamedTuple):

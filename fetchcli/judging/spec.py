@@ -91,7 +91,7 @@ def parse_header_check(text: str) -> tuple[str, str]:
     return name, parse_regex(pattern.strip())
 
 
-_EXTRACT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_EXTRACT_NAME = r"[A-Za-z_][A-Za-z0-9_]*"  # compiled when a run extracts
 _EXTRACT_KINDS = ("json:", "re:", "header:")
 
 
@@ -104,7 +104,7 @@ def parse_extract(text: str) -> tuple[str, str]:
     """
     name, equals, spec = text.partition("=")
     name = name.strip()
-    if not equals or not _EXTRACT_NAME.fullmatch(name):
+    if not equals or not re.fullmatch(_EXTRACT_NAME, name):
         raise ValueError(f"expected NAME=SPEC with NAME a word (letters, digits, _), got {text!r}")
     if name in RECORD_NAMES:
         raise ValueError(f"{name!r} is a record field already: choose another name")

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, NamedTuple
 from fetchcli.consumer import BodyConsumer, BodyHead, ConsumerFactory, FanOut
 from fetchcli.errors import cannot_write
 from fetchcli.models import Result, Target
-from fetchcli.output.bodies import BinaryWithheld, BodySink
 from fetchcli.output.sinks import (
     ChangedOnly,
     CsvSink,
@@ -25,6 +24,7 @@ from fetchcli.settings.model import Config, FailOn, Format, Order, OutputConfig
 from fetchcli.streams import Streams
 
 if TYPE_CHECKING:
+    from fetchcli.output.bodies import BodySink
     from fetchcli.output.save import Saver
     from fetchcli.output.table import Row
 
@@ -51,6 +51,8 @@ def build_outputs(
     output = config.output
     bodies = None
     if output.format is Format.BODY:
+        from fetchcli.output.bodies import BodySink  # and its spool: -f body alone
+
         bodies = BodySink(
             streams.stdout,
             separator=output.separator,
@@ -140,6 +142,8 @@ def _consumer_factory(
 
 
 def _binary_guard(warn: Callable[[str], None]) -> Guard:
+    from fetchcli.output.bodies import BinaryWithheld
+
     def guard(writer: BodyConsumer, target: Target, content_type: str | None) -> BodyConsumer:
         kind = (content_type or "no type").split(";", 1)[0]
 

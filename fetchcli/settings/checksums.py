@@ -10,8 +10,8 @@ from fetchcli.slots import frozen
 
 # The hex length of each digest a checksum file may hold without naming its algorithm.
 _BY_LENGTH = {32: "md5", 40: "sha1", 56: "sha224", 64: "sha256", 96: "sha384", 128: "sha512"}
-_PLAIN_LINE = re.compile(r"\\?([0-9a-fA-F]+) [ *](.+)")  # `HEX  NAME` or `HEX *NAME`
-_TAGGED_LINE = re.compile(r"([A-Za-z0-9-]+) \((.+)\) = ([0-9a-fA-F]+)")  # `SHA256 (NAME) = HEX`
+_PLAIN_LINE = r"\\?([0-9a-fA-F]+) [ *](.+)"  # `HEX  NAME` or `HEX *NAME`
+_TAGGED_LINE = r"([A-Za-z0-9-]+) \((.+)\) = ([0-9a-fA-F]+)"  # `SHA256 (NAME) = HEX`
 
 
 @frozen
@@ -68,9 +68,9 @@ def load_checksums(path: Path) -> dict[str, Checksum]:
 
 
 def _entry(line: str) -> tuple[str, Checksum]:
-    if tagged := _TAGGED_LINE.fullmatch(line):
+    if tagged := re.fullmatch(_TAGGED_LINE, line):
         return tagged[2], checksum_of(tagged[1], tagged[3])
-    plain = _PLAIN_LINE.fullmatch(line)
+    plain = re.fullmatch(_PLAIN_LINE, line)
     if plain is None or len(plain[1]) not in _BY_LENGTH:
         raise ValueError(f"expected 'HEX  NAME' as sha256sum writes it, got {line[:80]!r}")
     return plain[2], checksum_of(_BY_LENGTH[len(plain[1])], plain[1])

@@ -8,7 +8,8 @@ import re
 from fetchcli.settings.model import MaxFailures, Shard
 from fetchcli.settings.urls import url_problem
 
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)\s*$", re.IGNORECASE)
+# Patterns are compiled at their first use (re caches them): most runs give no such flag.
+_SIZE = r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)\s*$"
 _SIZE_UNITS = {
     "": 1, "b": 1,
     "k": 1000, "kb": 1000, "m": 1000**2, "mb": 1000**2, "g": 1000**3, "gb": 1000**3,
@@ -23,7 +24,7 @@ def parse_size(text: str) -> int:
     >>> parse_size("100MB"), parse_size("1KiB"), parse_size("512"), parse_size("1.5kB")
     (100000000, 1024, 512, 1500)
     """
-    match = _SIZE.match(text)
+    match = re.match(_SIZE, text, re.IGNORECASE)
     unit = match[2].lower() if match else ""
     if match is None or unit not in _SIZE_UNITS:
         raise ValueError(f"not a size: {text!r} (try 500kB, 10MB, 1GiB)")
@@ -71,7 +72,7 @@ def parse_shard(text: str, base: int = 1) -> Shard:
     return shard
 
 
-_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_HEADER_NAME = r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$"
 
 
 def parse_header(text: str) -> tuple[str, str]:
@@ -83,7 +84,7 @@ def parse_header(text: str) -> tuple[str, str]:
     if "\r" in text or "\n" in text:
         raise ValueError(f"contains CR or LF: {text!r}")
     name, colon, value = text.partition(":")
-    if not colon or not _HEADER_NAME.match(name.strip()):
+    if not colon or not re.match(_HEADER_NAME, name.strip()):
         raise ValueError(f"must be 'Name: value', got {text!r}")
     return name.strip(), value.strip()
 
@@ -129,7 +130,7 @@ def parse_separator(text: str) -> bytes:
     return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m[1], m[0]), text).encode()
 
 
-_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+_LABEL_NAME = r"[a-zA-Z_][a-zA-Z0-9_]*"
 # The labels of fetchcli's own series (output/metrics.py), and those Prometheus attaches to
 # every series it scrapes: a --metrics-label of one of these names would clash with them.
 METRICS_OWN_LABELS = ("result", "kind", "code", "reason", "le")
@@ -146,7 +147,7 @@ def parse_metrics_label(text: str) -> tuple[str, str]:
     name, equals, value = text.partition("=")
     if not equals:
         raise ValueError(f"must be KEY=VALUE, got {text!r}")
-    if not _LABEL_NAME.fullmatch(name):
+    if not re.fullmatch(_LABEL_NAME, name):
         raise ValueError(
             f"{name!r} is not a Prometheus label name (letters, digits and _, not first a digit)"
         )

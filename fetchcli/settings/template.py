@@ -11,9 +11,10 @@ from typing import Any
 from fetchcli.slots import frozen
 
 LINE = "_"  # the template variable `{}` becomes (RFC 6570 has no empty name)
-# RFC 6570 expressions: an operator, then variables with a prefix length or an explode.
-_EXPRESSION = re.compile(r"\{([+#./;?&]?)([A-Za-z0-9_.%]+(?::[1-9]\d{0,3}|\*)?"
-                         r"(?:,[A-Za-z0-9_.%]+(?::[1-9]\d{0,3}|\*)?)*)\}")  # fmt: skip
+# RFC 6570 expressions: an operator, then variables with a prefix length or an explode
+# (compiled by re at the first --template, not at every start).
+_EXPRESSION = (r"\{([+#./;?&]?)([A-Za-z0-9_.%]+(?::[1-9]\d{0,3}|\*)?"
+               r"(?:,[A-Za-z0-9_.%]+(?::[1-9]\d{0,3}|\*)?)*)\}")  # fmt: skip
 
 
 class MissingValue(ValueError):
@@ -38,7 +39,7 @@ class Template:
         from uritemplate import URITemplate  # only for --template
 
         rewritten = text.replace("{}", "{" + LINE + "}").replace("{+}", "{+" + LINE + "}")
-        rest = _EXPRESSION.sub("", rewritten)
+        rest = re.sub(_EXPRESSION, "", rewritten)
         if "{" in rest or "}" in rest:
             raise ValueError(f"{text!r} is not an RFC 6570 template (a brace is unmatched, or "
                              "an expression is not {name}, {+name}, {?a,b}...)")  # fmt: skip

@@ -33,7 +33,8 @@ names = ("pydantic", "aiohttp", "httpcore", "h2", "rich.console", "prometheus_cl
          "cryptography", "fetchcli.judging.judge", "html.parser", "fetchcli.dryrun",
          "fetchcli.output.save", "fetchcli.output.failed", "fetchcli.output.metrics",
          "rich.cells", "rich", "csv", "fetchcli.http.transports.curl.errors",
-         "fetchcli.input.records")
+         "fetchcli.input.records", "fetchcli.http.certificates", "fetchcli.output.bodies",
+         "fetchcli.output.spool")
 print(json.dumps({"status": status, "contexts": len(made),
                   "imported": sorted(n for n in names if n in sys.modules)}), file=sys.stderr)
 """
@@ -54,7 +55,8 @@ def test_a_one_off_http_fetch_imports_no_pydantic_and_makes_no_tls_context(
     """typer 0.29 imported pydantic for every start; aiohttp and httpcore are other
     transports; rich's console draws on a terminal, its table code only a table; c-ares is
     for names (the server's URL is an address); --metrics and --state are not asked, nor any
-    check, extraction or --tls-info (CEL, JSONPath, cryptography), --dry-run, --save,
+    check, extraction or --tls-info (CEL, JSONPath, cryptography, the handshake's records),
+    bodies to stdout (-f body and its spool), --dry-run, --save,
     --failed-out, and no progress line (rich's cell widths); -q shows no summary (rich's byte
     sizes) and JSON lines need no csv; nothing failed (libcurl's error table) and nothing is
     merged (reading records back)."""

@@ -1,5 +1,6 @@
 """@frozen and @mutable behave as @dataclass(frozen=True, slots=True) and @dataclass(slots=True):
-each class is built both ways and the two are held side by side."""
+each class is built both ways and the two are held side by side, every test once with the
+first instances' bound __init__ and once with the compiled one."""
 
 from __future__ import annotations
 
@@ -7,13 +8,20 @@ import copy
 import dataclasses
 import inspect
 import pickle
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import KW_ONLY, dataclass, field
+from typing import Any, ClassVar
 
 import pytest
 
+from fetchcli import slots
 from fetchcli.models import Target
 from fetchcli.slots import frozen, mutable
+
+
+@pytest.fixture(autouse=True, params=["bound", "compiled"])
+def init_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setattr(slots, "COMPILE_AT", 1 if request.param == "compiled" else 10**9)
+    return str(request.param)
 
 
 def _frozen_pair() -> tuple[type[Any], type[Any]]:
@@ -66,6 +74,10 @@ def test_a_record_is_made_and_shown_as_a_frozen_dataclass(arguments) -> None:
     assert [f.name for f in dataclasses.fields(ours)] == [
         f.name for f in dataclasses.fields(theirs)
     ]
+    assert [(f.name, f.type) for f in dataclasses.fields(ours)] == [
+        (f.name, f.type) for f in dataclasses.fields(theirs)
+    ]
+    assert ours.__annotations__ == theirs.__annotations__
     assert ours.__match_args__ == theirs.__match_args__ == ("url", "line", "tags", "hidden")
     assert ours.__slots__ == theirs.__slots__
     assert not hasattr(other, "__dict__")
@@ -144,12 +156,35 @@ def test_a_subclass_gets_its_own_init() -> None:
 
         b: int = 2
 
-    assert Derived(1) == Derived(1, 2) and Derived(1).b == 2
+    assert Derived(1) == Derived(1, 2) and Derived(1).b == 2 and Derived(b=3, a=1).b == 3
     assert Base(5).a == 5
-    assert list(inspect.signature(Derived.__init__).parameters) == ["self", "a", "b"]
+    with pytest.raises(TypeError):
+        Base(5, 2)
 
 
-def test_the_init_is_compiled_at_the_first_instance_only() -> None:
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda cls: cls(),  # a required one missing
+        lambda cls: cls("a", 1, [], "h", 9),  # too many
+        lambda cls: cls("a", url="b"),  # twice
+        lambda cls: cls("a", nothing=1),  # no such field
+        lambda cls: cls("a", derived=1),  # init=False
+    ],
+)
+def test_a_wrong_call_is_refused_as_dataclass_refuses_it(call: Any) -> None:
+    theirs, ours = _frozen_pair()
+    with pytest.raises(TypeError):
+        call(theirs)
+    with pytest.raises(TypeError):
+        call(ours)
+
+
+def test_the_init_is_compiled_at_the_compile_at_th_instance(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(slots, "COMPILE_AT", 3)
+
     @frozen
     class Later:
         """Made later."""
@@ -157,6 +192,24 @@ def test_the_init_is_compiled_at_the_first_instance_only() -> None:
         a: int
 
     before = Later.__init__
-    Later(1)
-    assert Later.__init__ is not before
+    assert Later(1).a == 1 and Later(2).a == 2
+    assert Later.__init__ is before
+    assert Later(3).a == 3
+    assert Later.__init__ is not before and Later(4).a == 4
     assert list(inspect.signature(Later.__init__).parameters) == ["self", "a"]
+
+
+def test_class_variables_and_keyword_only_markers_are_read_as_dataclass_reads_them() -> None:
+    @frozen
+    class Marked:
+        """Annotations dataclass itself gives meaning to."""
+
+        a: int
+        kinds: ClassVar[tuple[str, ...]] = ("x",)
+        _: KW_ONLY
+        b: int = 2
+
+    assert [f.name for f in dataclasses.fields(Marked)] == ["a", "b"]
+    assert Marked(1, b=3).b == 3 and Marked.kinds == ("x",)
+    with pytest.raises(TypeError):
+        Marked(1, 3)  # b is keyword-only

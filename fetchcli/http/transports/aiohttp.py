@@ -24,13 +24,13 @@ import httpx
 from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
-from fetchcli.http.certificates import TLS, from_ssl_object
+from fetchcli.http.certificates import from_ssl_object
 from fetchcli.http.dns import Resolver
 from fetchcli.http.errors import BAD_CHUNKS, BAD_HEAD, BODY_CUT, DISCONNECTED
 from fetchcli.http.messages import new_response, response_headers
 from fetchcli.http.proxy import NO_PROXY, Proxy, ProxyPolicy, refused_tunnel
 from fetchcli.http.stream import DirectStream
-from fetchcli.http.timing import PHASES, REMOTE_IP, Phases, span
+from fetchcli.http.timing import PHASES, REMOTE_IP, TLS, Phases, span
 from fetchcli.http.transports.aiohttp_connector import BoundedConnector
 
 _TLS_READ_BUFFER = 64 * 1024

@@ -22,10 +22,10 @@ from typing import Any
 import httpcore
 import httpx
 
-from fetchcli.http.certificates import TLS, from_ssl_object
+from fetchcli.http.certificates import from_ssl_object
 from fetchcli.http.dns import Resolver, is_address
 from fetchcli.http.proxy import NO_PROXY, Proxy, ProxyPolicy, refused_tunnel
-from fetchcli.http.timing import PHASES, REMOTE_IP, Phases, span
+from fetchcli.http.timing import PHASES, REMOTE_IP, TLS, Phases, span
 
 _SWEEP_EVERY = 1.0  # seconds between checks of every idle connection for expiry
 Connection = httpcore.AsyncConnectionInterface

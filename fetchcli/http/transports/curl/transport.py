@@ -23,18 +23,21 @@ import math
 import socket
 import ssl
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pycurl
 
 from fetchcli.errors import UsageError
-from fetchcli.http.certificates import TLS, Handshake, from_pem
 from fetchcli.http.dns import Resolver, is_address
 from fetchcli.http.proxy import NO_PROXY, Proxy, ProxyPolicy
+from fetchcli.http.timing import TLS
 from fetchcli.http.transports.curl.multi import Multi
 from fetchcli.http.transports.curl.openings import Opening, Openings
 from fetchcli.http.transports.curl.transfer import Transfer
+
+if TYPE_CHECKING:
+    from fetchcli.http.certificates import Handshake
 
 _CURLPROXY_HTTPS = 2
 _DNS_CACHE_SECONDS = 60  # libcurl's copy of the Resolver's answers ("+host:port:addr" entries)
@@ -122,6 +125,8 @@ class CurlTransport(httpx.AsyncBaseTransport):
     def _handshake(self, curl: pycurl.Curl, transfer: Transfer) -> Handshake | None:
         """The handshake of the transfer's connection: libcurl hands the chain over on the
         transfer that made the connection only, so it is kept for the next ones on it."""
+        from fetchcli.http.certificates import Handshake, from_pem  # --tls-info only
+
         connection = curl.getinfo(pycurl.CONN_ID)
         chain = curl.getinfo(pycurl.INFO_CERTINFO)
         if not chain:
