@@ -6,8 +6,11 @@ compilations for a frozen class (__init__, __repr__, __eq__, __hash__, __setattr
 __delattr__), about 0.5 ms a class. fetchcli has 45 of them; a one-off run made 41, a fifth of
 fetchcli's own start-up, and `--help` 15. Here `dataclass` still builds the class (its fields,
 its slots, `__match_args__`: `dataclasses.fields` and `replace` work on it as on any), but adds
-no method. The methods are shared ones, written once, that read each class's fields, and
-`__init__` is compiled at its class's first instance (most classes of a run are never made).
+no method. The methods are shared ones, written once, that read each class's fields; a class's
+first instances are made by a shared `__init__` too, and its own is compiled at the
+COMPILE_AT-th (most classes of a run are made once or never; Target, Result and the like,
+thousands of times). And as dataclass reads each string annotation three times to learn
+whether it is a ClassVar, it is given stand-ins when none can be.
 
 What each class does is what `dataclass` gives it, and tests/unit/test_slots.py holds the two
 side by side: the same arguments, defaults, factories, `init=False` fields and `__post_init__`;
@@ -19,7 +22,6 @@ which also makes a Result 40 % cheaper to build.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import operator
 import re
 from collections.abc import Callable
@@ -114,7 +116,7 @@ def _first_init(self: Any, *args: Any, **kwargs: Any) -> None:
         init(self, *args, **kwargs)
         return
     plan = _plans.get(owner) or _plans.setdefault(owner, _plan(owner))
-    given = plan.signature.bind(self, *args, **kwargs).arguments  # TypeError as a call's
+    given = _bound(plan, args, kwargs)
     for name, setter, default, factory in plan.steps:
         if name in given:
             setter(self, given[name])
@@ -127,37 +129,55 @@ def _first_init(self: Any, *args: Any, **kwargs: Any) -> None:
 
 
 class _Plan(NamedTuple):
-    """How a class's first instances are made: its __init__'s signature, then each field's
-    name, slot setter, default and default_factory (MISSING: none), and __post_init__."""
+    """How a class's first instances are made: its __init__'s positional and keyword
+    parameters and the ones it cannot do without, then each field's name, slot setter, default
+    and default_factory (MISSING: none), in order, and whether __post_init__ follows."""
 
-    signature: inspect.Signature
+    call: str  # "Name.__init__()", as a call's TypeError names it
+    positional: tuple[str, ...]
+    parameters: frozenset[str]
+    required: tuple[str, ...]
     steps: tuple[tuple[str, Callable[[Any, Any], None], Any, Any], ...]
     post_init: bool
 
 
 def _plan(cls: type) -> _Plan:
-    parameters = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)]
-    keyword: list[inspect.Parameter] = []
-    steps = []
+    positional, parameters, required, steps = [], [], [], []
     for field in dataclasses.fields(cls):
         slot = next(c.__dict__[field.name] for c in cls.__mro__ if field.name in c.__dict__)
         steps.append((field.name, slot.__set__, field.default, field.default_factory))
         if not field.init:
             continue
-        optional = field.default is not dataclasses.MISSING or (
-            field.default_factory is not dataclasses.MISSING
+        parameters.append(field.name)
+        if not field.kw_only:
+            positional.append(field.name)
+        if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+            required.append(field.name)
+    call = f"{cls.__qualname__}.__init__()"
+    post_init = hasattr(cls, "__post_init__")
+    return _Plan(
+        call, tuple(positional), frozenset(parameters), tuple(required), tuple(steps), post_init
+    )
+
+
+def _bound(plan: _Plan, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The arguments by field name, refused with a call's TypeError where a call would be."""
+    if len(args) > len(plan.positional):
+        raise TypeError(
+            f"{plan.call} takes {len(plan.positional) + 1} positional arguments but "
+            f"{len(args) + 1} were given"
         )
-        kind = (
-            inspect.Parameter.KEYWORD_ONLY
-            if field.kw_only
-            else inspect.Parameter.POSITIONAL_OR_KEYWORD
-        )
-        parameter = inspect.Parameter(
-            field.name, kind, default=_FACTORY if optional else inspect.Parameter.empty
-        )
-        (keyword if field.kw_only else parameters).append(parameter)
-    signature = inspect.Signature([*parameters, *keyword])
-    return _Plan(signature, tuple(steps), hasattr(cls, "__post_init__"))
+    given = dict(zip(plan.positional, args, strict=False))  # fewer args than positionals: fine
+    for name, value in kwargs.items():
+        if name not in plan.parameters:
+            raise TypeError(f"{plan.call} got an unexpected keyword argument {name!r}")
+        if name in given:
+            raise TypeError(f"{plan.call} got multiple values for argument {name!r}")
+        given[name] = value
+    missing = [name for name in plan.required if name not in given]
+    if missing:
+        raise TypeError(f"{plan.call} missing required arguments: {', '.join(missing)}")
+    return given
 
 
 def _compiled_init(cls: type) -> Callable[..., None]:
