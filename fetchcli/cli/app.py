@@ -9,6 +9,7 @@ turns them into the command's parameters.
 from __future__ import annotations
 
 import difflib
+import gc
 import os
 import signal
 import sys
@@ -58,6 +59,9 @@ def fetch(ctx: typer.Context, **params: Any) -> int:
     settings = build_config(ctx.params, invocation.streams)
     from fetchcli import runner  # here, so that --help and --version stay fast
 
+    if invocation.collect:  # off while the command started (cli/__init__.py): on for the run
+        gc.freeze()  # what starting made lives as long as the process (as engine.run says)
+        gc.enable()
     summary = runner.run(settings, invocation.streams, transport=invocation.transport)
     return exit_code(summary, settings.output.fail_on, settings.run.max_failures)
 
@@ -147,6 +151,7 @@ class _Invocation(NamedTuple):
 
     streams: Streams
     transport: Any  # an httpx transport from a test; this layer does not know httpx
+    collect: bool  # the cyclic GC is to run during the run (the caller had it on)
 
 
 def main(
@@ -154,6 +159,7 @@ def main(
     streams: Streams | None = None,
     *,
     transport: Any = None,
+    collect: bool = True,
 ) -> int:
     """Run fetchcli; return the exit status. Tests pass argv, fake streams and a transport."""
     real = streams is None
@@ -166,7 +172,7 @@ def main(
             args=argv,
             prog_name="fetchcli",
             standalone_mode=False,
-            obj=_Invocation(streams, transport),
+            obj=_Invocation(streams, transport, collect),
         )
     except typer.Exit as exc:
         return int(exc.exit_code)

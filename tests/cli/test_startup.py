@@ -64,6 +64,35 @@ def test_a_one_off_http_fetch_imports_no_pydantic_and_makes_no_tls_context(
     assert probe == {"status": 0, "contexts": 0, "imported": []}
 
 
+_COLLECTOR_PROBE = """
+import gc, json, sys
+import typer.main
+import fetchcli.runner
+seen = {}
+def noted(name, real):
+    def call(*args, **kwargs):
+        seen[name] = gc.isenabled()
+        return real(*args, **kwargs)
+    return call
+typer.main.get_command = noted("starting", typer.main.get_command)
+fetchcli.runner.run = noted("running", fetchcli.runner.run)
+from fetchcli.cli import main
+status = main(sys.argv[1:])
+print(json.dumps({"status": status, **seen, "after": gc.isenabled()}), file=sys.stderr)
+"""
+
+
+def test_the_collector_is_off_while_starting_and_on_for_the_run(server: TestServer) -> None:
+    """Start-up's collections (5 % of a one-off) are skipped; a long run's garbage is not."""
+    done = subprocess.run(
+        [sys.executable, "-c", _COLLECTOR_PROBE, "-q", f"{server.url}/ok"],
+        capture_output=True,
+        timeout=60,
+    )
+    probe = json.loads(done.stderr.decode().splitlines()[-1])
+    assert probe == {"status": 0, "starting": False, "running": True, "after": True}
+
+
 def test_shorthand_checks_import_no_expression_language(server: TestServer) -> None:
     """A cron monitor's --expect-status and --expect-body are Python regular expressions:
     neither CEL, JSONPath nor an HTML parser is loaded for them."""
