@@ -53,11 +53,12 @@ def _body(out: bytes) -> bool:
 
 def install() -> None:
     """The venv, with the working tree's fetchcli (not editable) and HTTPie in it."""
+    pip = [str(BIN / "pip"), "install", "-q"]
     if not (BIN / "python").exists():
         subprocess.run([sys.executable, "-m", "venv", str(INSTALLED)], check=True)
-        subprocess.run([str(BIN / "pip"), "install", "-q", str(ROOT), "httpie"], check=True)
-    pip = [str(BIN / "pip"), "install", "-q", "--no-deps", "--force-reinstall", str(ROOT)]
-    subprocess.run(pip, check=True)
+        subprocess.run([*pip, str(ROOT), "httpie"], check=True)
+    else:  # the working tree as it is now, over the last run's copy
+        subprocess.run([*pip, "--no-deps", "--force-reinstall", str(ROOT)], check=True)
 
 
 # name -> (command, whether its stdout shows it did the work)

@@ -31,7 +31,7 @@ _T = TypeVar("_T")
 _FACTORY = object()  # in __init__'s signature: the field's default_factory is to be called
 COMPILE_AT = 8  # the instance of a class at which its own __init__ is compiled
 _made_so_far: dict[type, int] = {}  # instances of each class whose __init__ is not compiled
-_plans: dict[type, _Plan] = {}  # how those are made
+_plans: dict[type, _Plan] = {}  # how those are made, and then how its own is written
 _SPECIAL = re.compile("ClassVar|InitVar|KW_ONLY")  # annotations dataclass must read itself
 
 
@@ -108,14 +108,15 @@ def _first_init(self: Any, *args: Any, **kwargs: Any) -> None:
     one-off fetch)."""
     cls = type(self)
     owner = next(c for c in cls.__mro__ if c.__dict__.get("__init__") is _first_init)
+    plan = _plans.get(owner) or _plans.setdefault(owner, _plan(owner))
     made = _made_so_far[owner] = _made_so_far.get(owner, 0) + 1
     if made >= COMPILE_AT:
-        init = _compiled_init(owner)
+        init = _compiled_init(owner, plan)
         owner.__init__ = init  # type: ignore[misc]
         _made_so_far.pop(owner, None)
+        _plans.pop(owner, None)
         init(self, *args, **kwargs)
         return
-    plan = _plans.get(owner) or _plans.setdefault(owner, _plan(owner))
     given = _bound(plan, args, kwargs)
     for name, setter, default, factory in plan.steps:
         if name in given:
@@ -180,36 +181,34 @@ def _bound(plan: _Plan, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[s
     return given
 
 
-def _compiled_init(cls: type) -> Callable[..., None]:
-    """__init__ as dataclass writes it, each slot set by its own descriptor (frozen or not)."""
+def _compiled_init(cls: type, plan: _Plan) -> Callable[..., None]:
+    """__init__ as dataclass writes it from the class's plan, each slot set by its own
+    descriptor (frozen or not)."""
     space: dict[str, Any] = {"_FACTORY": _FACTORY}
     positional: list[str] = []
     keyword: list[str] = []
     body: list[str] = []
-    for field in dataclasses.fields(cls):
-        name = field.name
-        slot = next(c.__dict__[name] for c in cls.__mro__ if name in c.__dict__)
-        space[f"_set_{name}"] = slot.__set__
-        has_factory = field.default_factory is not dataclasses.MISSING
+    for name, setter, default, factory in plan.steps:
+        space[f"_set_{name}"] = setter
+        has_factory = factory is not dataclasses.MISSING
         if has_factory:
-            space[f"_make_{name}"] = field.default_factory
-        if field.default is not dataclasses.MISSING:
-            space[f"_default_{name}"] = field.default
-        if not field.init:
+            space[f"_make_{name}"] = factory
+        if default is not dataclasses.MISSING:
+            space[f"_default_{name}"] = default
+        if name not in plan.parameters:  # init=False
             if has_factory:
                 body.append(f"    _set_{name}(self, _make_{name}())")
-            elif field.default is not dataclasses.MISSING:
+            elif default is not dataclasses.MISSING:
                 body.append(f"    _set_{name}(self, _default_{name})")
             continue
         if has_factory:
             parameter = f"{name}=_FACTORY"
             body.append(f"    _set_{name}(self, _make_{name}() if {name} is _FACTORY else {name})")
         else:
-            has_default = field.default is not dataclasses.MISSING
-            parameter = f"{name}=_default_{name}" if has_default else name
+            parameter = f"{name}=_default_{name}" if default is not dataclasses.MISSING else name
             body.append(f"    _set_{name}(self, {name})")
-        (keyword if field.kw_only else positional).append(parameter)
-    if hasattr(cls, "__post_init__"):
+        (positional if name in plan.positional else keyword).append(parameter)
+    if plan.post_init:
         body.append("    self.__post_init__()")
     parameters = ", ".join(["self", *positional, *(["*", *keyword] if keyword else [])])
     source = f"def __init__({parameters}):\n" + ("\n".join(body) or "    pass") + "\n"
