@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchlib import remove_tmpfs_dir, tmpfs_dir, write_part
+from benchlib import compile_bytecode, remove_tmpfs_dir, tmpfs_dir, write_part
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -75,7 +75,8 @@ def _file_content(name: str, size: int) -> bytes:
 
 def start_nginx(extra: str = "") -> None:
     """nginx on every HOSTS address at PORT; `extra`: more directives for its server (another
-    listen, a certificate)."""
+    listen, a certificate). Every one-host benchmark starts here: the tree is compiled first."""
+    compile_bytecode(ROOT / "fetchcli")
     www = WORK / "www"
     www.mkdir(parents=True, exist_ok=True)
     for name, size in SIZES.items():

@@ -1,7 +1,10 @@
-"""What bench.py (one host) and many_hosts.py share: the report file's two parts, a tmpfs."""
+"""What bench.py (one host) and many_hosts.py share: the report file's two parts, a tmpfs, the
+byte-code of the tree under test."""
 
 from __future__ import annotations
 
+import compileall
+import os
 import subprocess
 import tempfile
 from pathlib import Path
@@ -15,6 +18,16 @@ MANY_HOSTS_MARKER = (
 # docs/benchmarks-cores.md: cores.py's part, then this section, which many_hosts.py --workers
 # rewrites; each keeps the other's.
 WORKERS_SECTION = "## Many hosts, HTTPS, `--workers`"
+
+
+def compile_bytecode(package: Path) -> None:
+    """Every module of `package` compiled, and children free to write byte-code, before any
+    contender runs: a user's install is compiled (pip writes the .pyc files), the editable
+    install here has only what earlier runs left, and none at all when PYTHONDONTWRITEBYTECODE
+    is set, which made every fetchcli run compile a third of its modules again (the clients
+    beside it were pip-installed, compiled)."""
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    compileall.compile_dir(package, quiet=1)
 
 
 def write_part(path: Path, part: str, lines: list[str]) -> None:

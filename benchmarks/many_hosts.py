@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from benchlib import WORKERS_SECTION, remove_tmpfs_dir, tmpfs_dir, write_part
+from benchlib import WORKERS_SECTION, compile_bytecode, remove_tmpfs_dir, tmpfs_dir, write_part
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -120,6 +120,7 @@ class Lab:
         return WORK / "ca.pem"
 
     def start(self, dns_check_count: int) -> None:
+        compile_bytecode(ROOT / "fetchcli")
         remove_namespace()  # whatever an interrupted run left behind
         WORK.mkdir(parents=True, exist_ok=True)
         subprocess.run(["ip", "netns", "add", NS], check=True)
