@@ -39,6 +39,7 @@ class Multi:
         self._deadline: float | None = None  # loop time libcurl last asked to be called at
         self._closed = False
         self.transfers: dict[pycurl.Curl, Transfer] = {}
+        self.held = 0  # body bytes the transfers hold for their readers (Transfer.on_write)
         self._reads = ReadClock(loop)
 
     def start(self, transfer: Transfer) -> None:

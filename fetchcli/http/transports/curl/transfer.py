@@ -22,6 +22,8 @@ from fetchcli.http.timing import PHASES, REMOTE_IP, Phases, span
 class Driver(Protocol):
     """What a transfer asks of the multi that drives it (curl/multi.py)."""
 
+    held: int  # body bytes all its transfers hold for their readers
+
     def stop(self, transfer: Transfer) -> None: ...
     def collect(self) -> None: ...
     def watch_reads(self, transfer: Transfer, timeout: float) -> None: ...
@@ -30,6 +32,11 @@ class Driver(Protocol):
 
 _SETTLED = b"SSL connection using "  # libcurl's line: TLSv1.3 / TLS_AES_256_GCM_SHA384 / ...
 _PAUSE_AT = 1024 * 1024  # body bytes held for a slow reader before libcurl is paused
+# Once all the multi's transfers together hold HELD_MAX, each pauses at _PAUSE_MIN: 50 slow
+# readers (-f body's spools at -c 50) hold about 22 MiB, not 50 MiB. A transfer holding less
+# goes on (its reader waits for it; pausing it would wake the reader for crumbs).
+HELD_MAX = 16 * 1024 * 1024
+_PAUSE_MIN = 128 * 1024
 LOOKS = 4  # the read clock's looks per read timeout (curl/multi.py's ReadClock)
 
 
@@ -159,11 +166,14 @@ class Transfer:
 
     def on_write(self, data: bytes) -> int | None:
         self._chunks_in += 1
-        if self.held >= _PAUSE_AT:
+        held, multi = self.held, self.multi
+        if held >= _PAUSE_MIN and (held >= _PAUSE_AT or (multi and multi.held >= HELD_MAX)):
             self.paused = True
             return pycurl.WRITEFUNC_PAUSE  # libcurl keeps `data` and gives it again later
         self.chunks.append(data)
-        self.held += len(data)
+        self.held = held + len(data)
+        if multi is not None:
+            multi.held += len(data)
         self._notify()
         return None
 
@@ -216,6 +226,12 @@ class Transfer:
             if self._quiet >= LOOKS:
                 self.fail(httpx.ReadTimeout("read timeout", request=self.request))
 
+    def let_go(self) -> None:
+        """What this transfer holds no longer counts (taken by its reader, or dropped)."""
+        if self.multi is not None:
+            self.multi.held -= self.held
+        self.held = 0
+
     def _notify(self) -> None:
         if self._wake is not None and not self._wake.done():
             self._wake.set_result(None)
@@ -228,7 +244,7 @@ class Transfer:
         """Every chunk held, as one; libcurl goes on once the reader has caught up."""
         data = self.chunks.popleft() if len(self.chunks) == 1 else b"".join(self.chunks)
         self.chunks.clear()
-        self.held = 0
+        self.let_go()
         if self.paused and not self.done:
             self.paused = False
             self.curl.pause(pycurl.PAUSE_CONT)
@@ -262,6 +278,7 @@ class _CurlStream(DirectStream):
         # The transfer holds the response (its head), which holds this stream: let go, and
         # refcounting frees the request's objects now, not the cyclic GC later.
         self._transfer = None
+        transfer.let_go()  # a body cut short: what it held is dropped with it
         if not transfer.done and transfer.multi is not None:
             transfer.multi.stop(transfer)  # cut short: libcurl closes the connection
             transfer.done = True
