@@ -33,6 +33,7 @@ import bench
 
 STAGES = ("transport", "fetch", "record", "json", "input", "command")
 CONCURRENCY = 20
+BODY_BYTES = bench.SIZES["512.txt"]  # each URL verified: 200 with the whole body
 
 
 def _transport(urls: list[str]) -> int:
@@ -57,10 +58,11 @@ def _transport(urls: list[str]) -> int:
             response = await transport.handle_async_request(
                 new_request("GET", parse_url(url), headers, extensions)
             )
-            async for _ in response.stream:  # type: ignore[union-attr]
-                pass
+            size = 0
+            async for chunk in response.stream:  # type: ignore[union-attr]
+                size += len(chunk)
             await response.stream.aclose()  # type: ignore[union-attr]
-            ok += response.status_code == 200
+            ok += response.status_code == 200 and size == BODY_BYTES
 
     async def main() -> None:
         transport = CurlTransport(limits=limits, resolver=Resolver())
@@ -84,12 +86,12 @@ def _engine(stage: str, listing: Path) -> int:
     else:
         urls = listing.read_text().split()
         found = iter([Target(url, str(listing), i + 1, None, i) for i, url in enumerate(urls)])
-    sink = JsonlSink(open(os.devnull, "wb"))  # noqa: SIM115 - for the process's life
+    sink = JsonlSink(sys.stdout.buffer)  # a file, as the command's stdout is (_run)
     ok = 0
 
     def emit(result: Result) -> None:
         nonlocal ok
-        ok += result.status == 200
+        ok += result.status == 200 and result.bytes == BODY_BYTES
         if stage == "record":
             result.to_record()
         elif stage in ("json", "input"):
@@ -103,7 +105,7 @@ def child(stage: str, listing: Path) -> None:
     urls = listing.read_text().split()
     ok = _transport(urls) if stage == "transport" else _engine(stage, listing)
     if ok != len(urls):
-        raise SystemExit(f"{stage}: {ok} of {len(urls)} answered 200")
+        raise SystemExit(f"{stage}: {ok} of {len(urls)} answered 200 with {BODY_BYTES} bytes")
 
 
 def _argv(stage: str, listing: Path) -> list[str]:
@@ -113,29 +115,46 @@ def _argv(stage: str, listing: Path) -> list[str]:
     return [sys.executable, __file__, "--child", stage, str(listing)]
 
 
+def _run(prefix: list[str], stage: str, listing: Path, env: dict[str, str]) -> str:
+    """Runs a stage under `prefix` (valgrind, taskset); its stderr. The command's records are
+    checked as the child stages check theirs: every URL 200 with the whole body."""
+    out = bench.WORK / f"layers-{stage}-{listing.stem}.jsonl"
+    with out.open("wb") as stdout:
+        done = subprocess.run(
+            [*prefix, *_argv(stage, listing)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=True,
+        )
+    if stage == "command":
+        count = len(listing.read_text().split())
+        outcome = bench.parse_jsonl(out, out)
+        if (outcome.ok, outcome.bytes) != (count, count * BODY_BYTES):
+            raise SystemExit(f"command: {outcome} for {count} URLs of {BODY_BYTES} bytes")
+    out.unlink()
+    return done.stderr
+
+
 def instructions(stage: str, listing: Path) -> int:
     out = bench.WORK / f"layers-{stage}-{listing.stem}.callgrind"
-    done = subprocess.run(
-        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *_argv(stage, listing)],
-        env={**os.environ, "PYTHONHASHSEED": "0"},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        check=True,
-    )
+    prefix = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
+    stderr = _run(prefix, stage, listing, {**os.environ, "PYTHONHASHSEED": "0"})
     out.unlink(missing_ok=True)
-    found = re.search(r"Collected : (\d+)", done.stderr)
-    assert found is not None, done.stderr[-500:]
+    found = re.search(r"Collected : (\d+)", stderr)
+    assert found is not None, stderr[-500:]
     return int(found[1])
 
 
 def _cpu_seconds(stage: str, listing: Path) -> float:
-    argv = _argv(stage, listing)
-    child = subprocess.Popen(["taskset", "-c", bench.CLIENT_CPU, *argv], stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(child.pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, stage
-    return usage.ru_utime + usage.ru_stime
+    before = os.times()
+    _run(["taskset", "-c", bench.CLIENT_CPU], stage, listing, dict(os.environ))
+    after = os.times()
+    return (
+        after.children_user + after.children_system - before.children_user - before.children_system
+    )
 
 
 def timed(lists: dict[int, Path], rounds: int = 5) -> dict[str, float]:

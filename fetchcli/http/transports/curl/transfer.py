@@ -32,11 +32,11 @@ class Driver(Protocol):
 
 _SETTLED = b"SSL connection using "  # libcurl's line: TLSv1.3 / TLS_AES_256_GCM_SHA384 / ...
 _PAUSE_AT = 1024 * 1024  # body bytes held for a slow reader before libcurl is paused
-# Once all the multi's transfers together hold HELD_MAX, each pauses at _PAUSE_MIN: 50 slow
+# Once all the multi's transfers together hold _HELD_MAX, each pauses at _PAUSE_MIN: 50 slow
 # readers (-f body's spools at -c 50) hold about 36 MiB, not 50, and 1,000 about 280 MiB, not
 # 1 GiB. A transfer holding less goes on: its reader waits for it, and smaller takes cost more
 # wake-ups (16 MiB and 128 KiB cost a --checksums download 17 % more CPU; these 5 %).
-HELD_MAX = 32 * 1024 * 1024
+_HELD_MAX = 32 * 1024 * 1024
 _PAUSE_MIN = 256 * 1024
 LOOKS = 4  # the read clock's looks per read timeout (curl/multi.py's ReadClock)
 
@@ -168,7 +168,9 @@ class Transfer:
     def on_write(self, data: bytes) -> int | None:
         self._chunks_in += 1
         held, multi = self.held, self.multi
-        if held >= _PAUSE_MIN and (held >= _PAUSE_AT or (multi and multi.held >= HELD_MAX)):
+        if held >= _PAUSE_MIN and (
+            held >= _PAUSE_AT or (multi is not None and multi.held >= _HELD_MAX)
+        ):
             self.paused = True
             return pycurl.WRITEFUNC_PAUSE  # libcurl keeps `data` and gives it again later
         self.chunks.append(data)
